@@ -1,0 +1,71 @@
+"""Command line: ``python -m sslviz bench --method simclr --dataset digits --seconds 30 --json``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sslviz import data, methods
+from sslviz.train import DEVICES
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value != value:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sslviz", description="sslviz: self-supervised learning you can watch.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    bench = sub.add_parser("bench", help="train a method for a budget and report probe/kNN accuracy vs baselines")
+    bench.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
+    bench.add_argument("--dataset", default="digits", choices=data.DATASETS)
+    bench.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
+    bench.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
+    bench.add_argument("--seed", type=_non_negative_int, default=0)
+    bench.add_argument("--device", default="auto", choices=DEVICES)
+    bench.add_argument("--no-baselines", action="store_true", help="skip the raw-pixel and random-init baselines")
+    bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    return parser
+
+
+def bench(args: argparse.Namespace) -> int:
+    from sslviz import experiment
+
+    exp = experiment.run(
+        args.method, args.dataset, seconds=args.seconds, steps=args.steps, seed=args.seed, device=args.device,
+        with_baselines=not args.no_baselines, on_status=lambda s: print(f"[sslviz] {s}...", file=sys.stderr),
+    )
+    summary = exp.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:>28}: {value}")
+    if exp.result.diverged:
+        print(f"error: {exp.result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return bench(args)
+    except ValueError as err:  # bad settings: a clear message, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The one evaluation protocol behind every accuracy sslviz reports (DESIGN.md).
+
+Frozen features; a fixed train/test split (test images never train anything);
+- linear probe: standardise with train statistics, L2 multinomial logistic regression to convergence;
+- kNN: cosine similarity on L2-normalised features, k = 20, majority vote;
+- few-label probe: the same probe on k labelled images per class, mean over several draws;
+- baselines under exactly the same protocol: raw pixels and a random-init encoder.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+KNN_K = 20
+PROBE_C = 1.0
+PROBE_MAX_ITER = 3000
+
+
+def _as_numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _check(train_x, train_y, test_x, test_y) -> None:
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise ValueError("features and labels must have the same number of rows.")
+    if len(train_x) == 0 or len(test_x) == 0:
+        raise ValueError("need at least one train and one test example.")
+
+
+@torch.no_grad()
+def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Frozen features of ``images`` (encoder in eval mode), as a float32 CPU tensor N×D."""
+    was_training = encoder.training
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    try:
+        feats = [encoder(chunk.to(device)).float().cpu() for chunk in images.split(batch_size)]
+    finally:
+        encoder.train(was_training)
+    return torch.cat(feats)
+
+
+def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:
+    """Test accuracy of an L2 logistic regression on standardised frozen features."""
+    _check(train_x, train_y, test_x, test_y)
+    xtr, xte = _as_numpy(train_x).reshape(len(train_x), -1), _as_numpy(test_x).reshape(len(test_x), -1)
+    ytr, yte = _as_numpy(train_y), _as_numpy(test_y)
+    if len(np.unique(ytr)) < 2:
+        return float(np.mean(yte == ytr[0]))
+    scaler = StandardScaler().fit(xtr)  # train statistics only
+    clf = LogisticRegression(C=C, max_iter=PROBE_MAX_ITER, tol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(scaler.transform(xtr), ytr)
+    return float(np.mean(clf.predict(scaler.transform(xte)) == yte))
+
+
+def knn_accuracy(train_x, train_y, test_x, test_y, k: int = KNN_K) -> float:
+    """Test accuracy of a k-nearest-neighbour vote under cosine similarity."""
+    _check(train_x, train_y, test_x, test_y)
+    xtr = F.normalize(torch.as_tensor(_as_numpy(train_x), dtype=torch.float32).flatten(1), dim=1)
+    xte = F.normalize(torch.as_tensor(_as_numpy(test_x), dtype=torch.float32).flatten(1), dim=1)
+    ytr = torch.as_tensor(_as_numpy(train_y), dtype=torch.int64)
+    yte = torch.as_tensor(_as_numpy(test_y), dtype=torch.int64)
+    k = min(k, len(xtr))
+    n_classes = int(max(ytr.max(), yte.max())) + 1
+    correct = 0
+    for chunk, labels in zip(xte.split(1024), yte.split(1024)):
+        neighbours = (chunk @ xtr.T).topk(k, dim=1).indices  # chunk×k
+        votes = F.one_hot(ytr[neighbours], n_classes).sum(1)  # chunk×classes
+        correct += int((votes.argmax(1) == labels).sum())
+    return correct / len(yte)
+
+
+def few_label_probe(
+    train_x, train_y, test_x, test_y, per_class: tuple[int, ...] = (1, 2, 5, 10), draws: int = 3, seed: int = 0
+) -> dict[int, float]:
+    """Linear-probe accuracy with k labelled train images per class, mean over ``draws`` draws."""
+    _check(train_x, train_y, test_x, test_y)
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}.")
+    ytr = _as_numpy(train_y)
+    xtr = _as_numpy(train_x)
+    rng = np.random.default_rng(seed)
+    out: dict[int, float] = {}
+    for k in per_class:
+        accs = []
+        for _ in range(draws):
+            idx = np.concatenate([rng.choice(np.flatnonzero(ytr == c), size=min(k, int((ytr == c).sum())), replace=False) for c in np.unique(ytr)])
+            accs.append(linear_probe(xtr[idx], ytr[idx], test_x, test_y))
+        out[k] = float(np.mean(accs))
+    return out
+
+
+def evaluate_features(train_x, train_y, test_x, test_y, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
+    """Probe and kNN accuracy (and few-label probes, if asked) for one feature set."""
+    out = {
+        "probe_acc": linear_probe(train_x, train_y, test_x, test_y),
+        "knn_acc": knn_accuracy(train_x, train_y, test_x, test_y),
+    }
+    for k, acc in few_label_probe(train_x, train_y, test_x, test_y, per_class=few_labels).items() if few_labels else ():
+        out[f"probe_{k}_per_class_acc"] = acc
+    return out
+
+
+def evaluate_encoder(encoder: nn.Module, train, test, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
+    """The protocol on frozen features of ``encoder`` for datasets ``train`` and ``test``."""
+    xtr, xte = extract_features(encoder, train.images), extract_features(encoder, test.images)
+    return evaluate_features(xtr, train.labels, xte, test.labels, few_labels)
+
+
+def baselines(train, test, make_encoder: Callable[[], nn.Module], seed: int = 0, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
+    """Raw pixels and a random-init encoder of the same architecture, same protocol."""
+    raw = evaluate_features(train.images.flatten(1), train.labels, test.images.flatten(1), test.labels, few_labels)
+    torch.manual_seed(seed)
+    random_init = evaluate_encoder(make_encoder(), train, test, few_labels)
+    out = {f"raw_pixel_{k}": v for k, v in raw.items()}
+    out.update({f"random_init_{k}": v for k, v in random_init.items()})
+    return out

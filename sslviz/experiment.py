@@ -1,0 +1,105 @@
+"""One complete experiment: data → method → budgeted training → evaluation vs baselines.
+
+The CLI (``python -m sslviz bench``), the benchmarks and the pages all call ``run`` so that
+every reported accuracy comes from the same code and the same protocol.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from sslviz import data, evaluate, methods
+from sslviz.train import BatchCallback, Trainer, TrainConfig, TrainResult
+
+
+@dataclass
+class Experiment:
+    """A trained method with its data, training result and evaluation."""
+
+    method_name: str
+    dataset: str
+    seed: int
+    method: methods.Method
+    train_set: data.Dataset
+    test_set: data.Dataset
+    train_config: TrainConfig
+    result: TrainResult
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """A flat, JSON-ready record: what ran, for how long, and every accuracy."""
+        return {
+            "method": self.method_name,
+            "dataset": self.dataset,
+            "seed": self.seed,
+            "seconds": round(self.result.seconds, 2),
+            "steps": self.result.steps,
+            "stopped_by": self.result.stopped_by,
+            "message": self.result.message,
+            "config": asdict(self.method.config),
+            "train_config": asdict(self.train_config),
+            **{k: round(v, 4) for k, v in self.metrics.items()},
+        }
+
+
+def prepare(method_name: str, dataset: str, seed: int = 0, **overrides: Any) -> tuple[methods.Method, data.Dataset, data.Dataset]:
+    """Data splits and a freshly initialised method (seeded) for one experiment."""
+    train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
+    import torch
+
+    torch.manual_seed(seed)
+    method = methods.create(method_name, dataset, in_channels=train_set.channels, **overrides)
+    return method, train_set, test_set
+
+
+@functools.lru_cache(maxsize=16)
+def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple) -> dict[str, float]:
+    """Raw-pixel and random-init baselines; cached because they depend only on their inputs."""
+    train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
+    config = methods.spec(method_name).config_cls(**dict(config_items))
+    make = lambda: methods.spec(method_name).cls(config).encoder  # noqa: E731
+    return evaluate.baselines(train_set, test_set, make, seed=seed)
+
+
+def run(
+    method_name: str = "simclr",
+    dataset: str = "digits",
+    seconds: float | None = 30.0,
+    steps: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    method_overrides: dict[str, Any] | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    on_batch_end: tuple[BatchCallback, ...] = (),
+    stop_event: threading.Event | None = None,
+    with_baselines: bool = True,
+    on_status: Callable[[str], None] = lambda msg: None,
+) -> Experiment:
+    """Train ``method_name`` on ``dataset`` within the budget, then evaluate it.
+
+    Metrics (all on the held-out test split): probe_acc, knn_acc and, with baselines,
+    raw_pixel_probe_acc, raw_pixel_knn_acc, random_init_probe_acc, random_init_knn_acc.
+    A run that diverged is not evaluated: its summary carries the message instead.
+    """
+    method, train_set, test_set = prepare(method_name, dataset, seed, **(method_overrides or {}))
+    train_config = TrainConfig(
+        **{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "max_steps": steps, "seed": seed, "device": device, **(train_overrides or {})}
+    )
+    on_status("training")
+    trainer = Trainer(method, train_set.images, train_config, on_batch_end, stop_event)
+    result = trainer.fit()
+    exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
+    if result.diverged:
+        return exp
+    on_status("evaluating")
+    t0 = time.perf_counter()
+    exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set)
+    if with_baselines:
+        on_status("evaluating baselines")
+        exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items())))
+    exp.metrics["eval_seconds"] = time.perf_counter() - t0
+    return exp

@@ -1,0 +1,40 @@
+"""Self-supervised losses as plain functions — the code the pages show to learners.
+
+Each function states its formula and the paper it comes from; tensor shapes are in comments.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def _check_pair(z1: torch.Tensor, z2: torch.Tensor) -> None:
+    if z1.ndim != 2 or z1.shape != z2.shape:
+        raise ValueError(f"z1 and z2 must both be N×D with the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}.")
+    if z1.shape[0] < 2:
+        raise ValueError("info_nce needs a batch of at least 2 images (the other images are the negatives).")
+
+
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    r"""NT-Xent / InfoNCE over the 2N views of a batch (SimCLR, Chen et al. 2020, eq. 1).
+
+    z1[i] and z2[i] are embeddings of two augmented views of image i. For every one of the
+    2N views as anchor a, with its positive p (the other view of the same image) and the
+    other 2N - 2 views of the batch as negatives:
+
+        \ell_a = -\log \frac{\exp(\mathrm{sim}(z_a, z_p)/\tau)}
+                          {\sum_{k \ne a} \exp(\mathrm{sim}(z_a, z_k)/\tau)}
+
+    with cosine similarity sim(u, v) = uᵀv / (‖u‖‖v‖). The loss is the mean over all 2N anchors.
+    """
+    _check_pair(z1, z2)
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]), dim=1)  # 2N×D, unit length: dot product = cosine
+    sim = z @ z.T / temperature  # 2N×2N
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    sim = sim.masked_fill(self_mask, float("-inf"))  # an anchor is never its own negative
+    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)  # 2N
+    return F.cross_entropy(sim, positive)  # softmax over the 2N - 1 others, mean over anchors

@@ -1,0 +1,170 @@
+"""A generic, budgeted training loop that knows nothing about any particular method.
+
+    trainer = Trainer(method, images, TrainConfig(max_seconds=30), on_batch_end=[print_loss])
+    result = trainer.fit()
+
+The budget is in steps and/or seconds; ``stop_event`` stops between two steps; a loss that is
+NaN or infinite ends the run with a clear message instead of silently training garbage.
+Callbacks receive the trainer and the step's metrics — the hook a live page listens on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from sslviz.methods.base import Method
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" picks CUDA, then Apple MPS, then CPU; an unavailable device is a ValueError."""
+    if name not in DEVICES:
+        raise ValueError(f"Unknown device {name!r}. Choose one of: {', '.join(DEVICES)}.")
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps and mps.is_available())
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("CUDA was requested but no CUDA GPU is available here; use 'auto' or 'cpu'.")
+    if name == "mps" and not mps_ok:
+        raise ValueError("MPS was requested but Apple's Metal backend is not available here; use 'auto' or 'cpu'.")
+    return torch.device(name)
+
+
+def configure_threads() -> int:
+    """Use one intra-op thread per physical core (at most 8): more only adds overhead for tiny models."""
+    n = max(1, min(8, os.cpu_count() or 1))
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings and the budget; the run ends at whichever budget is hit first."""
+
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-6
+    max_steps: int | None = None
+    max_seconds: float | None = 30.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 (contrastive methods need negatives), got {self.batch_size}.")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number, got {self.lr}.")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}.")
+        if self.max_steps is None and self.max_seconds is None:
+            raise ValueError("Give a budget: max_steps, max_seconds or both.")
+        if self.max_steps is not None and self.max_steps < 0:
+            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}.")
+        if self.max_seconds is not None and not (self.max_seconds >= 0 and math.isfinite(self.max_seconds)):
+            raise ValueError(f"max_seconds must be >= 0, got {self.max_seconds}.")
+        resolve_device(self.device)
+
+
+@dataclass
+class TrainResult:
+    """What happened: steps and seconds used, why it ended, per-step metric history."""
+
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_by: str = "budget"  # "budget" | "stop" | "diverged"
+    message: str = ""
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def diverged(self) -> bool:
+        return self.stopped_by == "diverged"
+
+
+BatchCallback = Callable[["Trainer", dict[str, float]], None]
+
+
+class Trainer:
+    """Trains ``method`` on ``images`` (kept on the device) with AdamW within a budget."""
+
+    def __init__(
+        self,
+        method: Method,
+        images: torch.Tensor,
+        config: TrainConfig = TrainConfig(),
+        on_batch_end: list[BatchCallback] | tuple[BatchCallback, ...] = (),
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        if images.ndim != 4 or images.shape[0] < 2:
+            raise ValueError(f"images must be N×C×H×W with N >= 2, got shape {tuple(images.shape)}.")
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.method = method.to(self.device)
+        self.images = images.to(self.device)
+        self.callbacks = list(on_batch_end)
+        self.stop_event = stop_event or threading.Event()
+        self.step = 0
+        self.elapsed = 0.0
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.optimizer = torch.optim.AdamW(method.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    def _batches(self):
+        """Endless shuffled mini-batches, sampled on the device (no DataLoader, no copies)."""
+        n = self.images.shape[0]
+        bs = min(self.config.batch_size, n)
+        while True:
+            order = torch.randperm(n, generator=self.generator, device=self.device)
+            for start in range(0, n - bs + 1, bs):
+                yield self.images[order[start : start + bs]]
+
+    def _budget_left(self) -> bool:
+        c = self.config
+        if c.max_steps is not None and self.step >= c.max_steps:
+            return False
+        return c.max_seconds is None or self.elapsed < c.max_seconds
+
+    def fit(self) -> TrainResult:
+        """Run until the budget is spent, ``stop_event`` is set, or the loss diverges."""
+        configure_threads()
+        result = TrainResult()
+        self.method.train()
+        start = time.perf_counter()
+        batches = self._batches()
+        while self._budget_left():
+            if self.stop_event.is_set():
+                result.stopped_by, result.message = "stop", f"Stopped by the user after {self.step} steps."
+                break
+            out = self.method.training_step(next(batches), self.generator)
+            loss = out["loss"]
+            if not torch.isfinite(loss):
+                result.stopped_by = "diverged"
+                result.message = (
+                    f"Training diverged at step {self.step + 1}: the loss became {loss.item()}. "
+                    f"The learning rate {self.config.lr:g} is probably too high — try 10× lower."
+                )
+                break
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.method.after_step()
+            self.step += 1
+            self.elapsed = time.perf_counter() - start
+            metrics = {k: float(v.detach()) for k, v in out.items()}
+            metrics.update(step=self.step, seconds=self.elapsed)
+            result.history.append(metrics)
+            for callback in self.callbacks:
+                callback(self, metrics)
+        result.steps, result.seconds = self.step, time.perf_counter() - start
+        if result.stopped_by == "budget":
+            result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
+        self.method.eval()
+        return result
