@@ -38,3 +38,26 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> to
     sim = sim.masked_fill(self_mask, float("-inf"))  # an anchor is never its own negative
     positive = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)  # 2N
     return F.cross_entropy(sim, positive)  # softmax over the 2N - 1 others, mean over anchors
+
+
+def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature: float = 0.5) -> dict[str, torch.Tensor]:
+    """One anchor's term of ``info_nce``, laid open for the InfoNCE explorer.
+
+    Returns the cosine similarities of view ``anchor`` (an index into the 2N views) to the
+    other 2N - 1 views, their softmax at ``temperature``, the index of the positive among
+    those others, and the loss -log p(positive). Averaging the loss over all 2N anchors
+    gives exactly ``info_nce(z1, z2, temperature)``.
+    """
+    _check_pair(z1, z2)
+    n = z1.shape[0]
+    if not 0 <= anchor < 2 * n:
+        raise ValueError(f"anchor must be in [0, {2 * n}), got {anchor}.")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    z = F.normalize(torch.cat([z1, z2]), dim=1)  # 2N×D
+    others = torch.tensor([k for k in range(2 * n) if k != anchor], device=z.device)  # 2N-1
+    similarity = z[others] @ z[anchor]  # 2N-1 cosines
+    probability = torch.softmax(similarity / temperature, dim=0)
+    partner = (anchor + n) % (2 * n)
+    positive = int((others == partner).nonzero())
+    return {"others": others, "similarity": similarity, "probability": probability, "positive": torch.tensor(positive), "loss": -torch.log(probability[positive])}

@@ -149,7 +149,7 @@ class Trainer:
                 result.stopped_by = "diverged"
                 result.message = (
                     f"Training diverged at step {self.step + 1}: the loss became {loss.item()}. "
-                    f"The learning rate {self.config.lr:g} is probably too high — try 10× lower."
+                    f"The learning rate {self.config.lr:g} is probably too high: lower it (around 1e-3 trains well here)."
                 )
                 break
             self.optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,34 @@
+"""Home: what self-supervised learning is, its variants, and a map of the app."""
+
+import streamlit as st
+
+st.title("sslviz — self-supervised learning you can watch")
+st.markdown(
+    "Labels are expensive; images are cheap. **Self-supervised learning (SSL)** trains a network on "
+    "*pseudo-labels made from the data itself*, then reuses what it learned for real tasks. Every page "
+    "here trains a small model **live, in seconds, on your machine** and shows what it learns."
+)
+
+cols = st.columns(3)
+cols[0].markdown("#### Supervised\nData **(x, y)**: learn x → y from human labels. Powerful, but labelling millions of images is slow and costly.")
+cols[1].markdown("#### Unsupervised\nData **x** only: find hidden structure (clusters, low dimensions). Scales, but is under-constrained: what should it find?")
+cols[2].markdown("#### Self-supervised\nData **x** only, but turned into a supervised problem: predict part of x from another part, or tell views of the same x apart from others.")
+
+st.subheader("Three variants (from the lecture)")
+st.markdown(
+    "- **Self-supervised prediction** — predict part of the data from other parts: rotation, jigsaw, inpainting, colorization, masked patches (MAE).\n"
+    "- **Contrastive learning** — pull two augmented views of the same image together and push other images away (SimCLR, MoCo, BYOL, CLIP).\n"
+    "- **Weak supervision** — use indirect or noisy labels from heuristics, other models or web text (e.g. captions)."
+)
+
+st.subheader("Map of the app")
+st.markdown(
+    "| Page | Lecture topic | What you do there |\n|---|---|---|\n"
+    "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
+    "| **Contrastive learning** | Contrastive learning, InfoNCE | Train SimCLR live; watch the loss and the embedding; compare with raw pixels and a random network; see what the temperature τ does. |\n"
+)
+st.caption(
+    "Not built yet, and so not in the menu: pretext tasks, masked autoencoders, deep clustering, multi-modal SSL and "
+    "downstream evaluation. They follow the lecture's order and will appear here as they land."
+)
+st.info("Start with **Augmentations** to see the views, then **Contrastive learning** to train on them. The sidebar sets the dataset, seed, device and training budget for every page.", icon="👉")

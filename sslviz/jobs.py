@@ -1,0 +1,224 @@
+"""Background training jobs, one per browser session, capped across the whole server.
+
+Streamlit must not train in the script thread (reruns would interrupt it) and must not call
+``st.*`` from other threads. So a job's worker thread only writes to a plain :class:`Job`
+object under a lock; the page reads a consistent copy with ``job.view()`` from a polling
+fragment. Stopping sets an Event the training loop checks every step.
+
+A process-wide :data:`RUNNER` lets at most ``max_concurrent`` jobs train at once (the
+machine has few cores); the rest wait in a queue whose position the page shows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+STATUSES = ("queued", "running", "done", "stopped", "failed")
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A consistent copy of a job's state at one instant, safe to render."""
+
+    id: str
+    status: str
+    message: str
+    history: list[dict[str, float]]
+    state: dict[str, Any]
+    queue_position: int | None
+    started: float | None
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
+
+
+@dataclass
+class Job:
+    """State shared between a worker thread (writer) and the page (reader)."""
+
+    name: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    status: str = "queued"
+    message: str = "Waiting for a free trainer..."
+    history: list[dict[str, float]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None
+    finished: float | None = None
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _runner: "JobRunner | None" = field(default=None, repr=False)
+
+    def log(self, row: dict[str, float]) -> None:
+        """Append one row (e.g. one training step's metrics) to the history."""
+        with self._lock:
+            self.history.append(dict(row))
+
+    def update(self, message: str | None = None, **state: Any) -> None:
+        """Set state entries (and optionally the status message)."""
+        with self._lock:
+            self.state.update(state)
+            if message is not None:
+                self.message = message
+
+    def stop(self) -> None:
+        """Ask the job to stop: a queued job never starts, a running one ends after its current step."""
+        self.stop_event.set()
+
+    def view(self) -> JobView:
+        with self._lock:
+            return JobView(
+                self.id, self.status, self.message, list(self.history), dict(self.state),
+                self._runner.queue_position(self) if self._runner and self.status == "queued" else None,
+                self.started, self.finished,
+            )
+
+    def _set_status(self, status: str, message: str) -> None:
+        with self._lock:
+            self.status, self.message = status, message
+            if status == "running":
+                self.started = time.time()
+            elif status in ("done", "stopped", "failed"):
+                self.finished = time.time()
+
+
+class JobRunner:
+    """Runs jobs in daemon threads, at most ``max_concurrent`` at a time, first come first served."""
+
+    def __init__(self, max_concurrent: int = 1) -> None:
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}.")
+        self.max_concurrent = max_concurrent
+        self._slots = threading.Semaphore(max_concurrent)
+        self._waiting: list[str] = []
+        self._lock = threading.Lock()
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to start, None if the job is not waiting."""
+        with self._lock:
+            return self._waiting.index(job.id) + 1 if job.id in self._waiting else None
+
+    def submit(self, target: Callable[[Job], None], name: str = "job") -> Job:
+        """Start ``target(job)`` in a background thread once a slot is free; return the job."""
+        job = Job(name=name, _runner=self)
+        with self._lock:
+            self._waiting.append(job.id)
+        # Daemon: a job must never keep the server alive; every job has a bounded budget.
+        threading.Thread(target=self._run, args=(job, target), name=f"sslviz-{name}-{job.id}", daemon=True).start()
+        return job
+
+    def _acquire(self, job: Job) -> bool:
+        """Wait for a slot in FIFO order; False if the job was stopped while waiting."""
+        while not job.stop_event.is_set():
+            with self._lock:
+                first = self._waiting[0] == job.id
+            if first and self._slots.acquire(timeout=0.1):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _run(self, job: Job, target: Callable[[Job], None]) -> None:
+        got_slot = self._acquire(job)
+        with self._lock:
+            self._waiting.remove(job.id)
+        if not got_slot:
+            job._set_status("stopped", "Cancelled before it started.")
+            return
+        try:
+            job._set_status("running", "Running...")
+            target(job)
+            if job.status == "running":
+                stopped = job.stop_event.is_set()
+                job._set_status("stopped" if stopped else "done", job.message)
+        except Exception as err:  # the page shows the message; the server keeps running
+            job.update(traceback=traceback.format_exc())
+            job._set_status("failed", f"{type(err).__name__}: {err}")
+        finally:
+            self._slots.release()
+
+
+def default_max_concurrent() -> int:
+    """SSLVIZ_MAX_JOBS if set, else one training job per two cores (at least one)."""
+    env = os.environ.get("SSLVIZ_MAX_JOBS", "")
+    return max(1, int(env)) if env.isdigit() else max(1, (os.cpu_count() or 1) // 2)
+
+
+RUNNER = JobRunner(default_max_concurrent())
+
+
+def fail(job: Job, message: str) -> None:
+    """End ``job`` as failed with a user-facing ``message`` (e.g. a diverged loss)."""
+    job._set_status("failed", message)
+
+
+def experiment_job(
+    method_name: str,
+    dataset: str,
+    seconds: float,
+    seed: int = 0,
+    device: str = "auto",
+    method_overrides: dict[str, Any] | None = None,
+    train_overrides: dict[str, Any] | None = None,
+    embed_every: float = 1.0,
+    n_embed: int = 500,
+    snapshot_size: int = 16,
+) -> Callable[[Job], None]:
+    """A job target that trains a method live and publishes what a page shows while it runs.
+
+    The history gets every step's metrics; ``state["embedding"]`` a 2-D PCA of test-image
+    features about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
+    vs baselines) and ``state["snapshot"]`` (the method's views/projections of test images).
+    """
+    from sslviz import data, experiment
+    from sslviz.project import pca_2d
+
+    def target(job: Job) -> None:
+        import torch
+
+        test = data.load(dataset, "test", seed)
+        subset = test.images[:n_embed]
+        labels = test.labels[:n_embed].numpy()
+        job.update(method=method_name, dataset=dataset, class_names=list(test.class_names), seconds=seconds)
+        last = {"t": -float("inf"), "coords": None}
+
+        def publish_embedding(method, step: int) -> None:
+            now = time.perf_counter()
+            if now - last["t"] < embed_every:
+                return
+            device = next(method.parameters()).device
+            coords = pca_2d(method.embed(subset.to(device)))
+            if last["coords"] is not None:  # PCA's sign is arbitrary: keep the picture from flipping
+                coords *= np.where((coords * last["coords"]).sum(0) < 0, -1.0, 1.0)
+            last["t"], last["coords"] = now, coords
+            job.update(embedding=coords, embedding_labels=labels, embedding_step=step)
+
+        def on_batch_end(trainer, metrics) -> None:
+            job.log(metrics)
+            job.update(progress=min(1.0, metrics["seconds"] / seconds), message=f"Training: step {int(metrics['step'])}, {metrics['seconds']:.1f} s of {seconds:g} s")
+            publish_embedding(trainer.method, int(metrics["step"]))
+
+        exp = experiment.run(
+            method_name, dataset, seconds=seconds, seed=seed, device=device,
+            method_overrides=method_overrides, train_overrides=train_overrides,
+            on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+            on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
+        )
+        if exp.result.diverged:
+            fail(job, exp.result.message)
+            return
+        last["t"] = -float("inf")
+        if exp.result.steps:
+            publish_embedding(exp.method, exp.result.steps)  # the final picture
+        gen = torch.Generator().manual_seed(seed)
+        snap = exp.method.cpu().snapshot(test.images[:snapshot_size], gen)
+        job.update(summary=exp.summary(), snapshot=snap, progress=1.0, message=exp.result.message)
+    return target

@@ -1,0 +1,1 @@
+"""The only Streamlit code inside sslviz: the page template, global settings and live views."""

@@ -1,0 +1,90 @@
+"""Figure builders: arrays in, plotly figures (or image arrays) out. No Streamlit here.
+
+Colours come from the CARTO "Safe" palette, chosen to stay distinguishable with colour
+blindness; class markers also differ in symbol, so colour is never the only cue.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+SAFE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100", "#6699CC", "#888888"]
+SYMBOLS = ["circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon"]
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", height=320)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """N×C×H×W floats in [0, 1] -> N×H×W×3 uint8 (grey images repeated to RGB)."""
+    x = images.detach().cpu().float().clamp(0, 1)
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    return (x.permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+
+
+def tile(images: torch.Tensor, cols: int = 8, scale: int = 4, pad: int = 2) -> np.ndarray:
+    """A grid of images as one H×W×3 uint8 array, enlarged ``scale``× with crisp pixels."""
+    arr = to_uint8(images)
+    n, h, w, _ = arr.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = arr[i]
+    return out.repeat(scale, 0).repeat(scale, 1)
+
+
+def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: str, x: str = "step") -> go.Figure:
+    """One line per metric in ``keys`` against ``x`` (step or seconds)."""
+    fig = go.Figure()
+    xs = [row[x] for row in history]
+    for i, key in enumerate(keys):
+        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode="lines", name=key, line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
+    fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
+    return fig
+
+
+def embedding_scatter(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str) -> go.Figure:
+    """2-D embedding, one trace (colour and symbol) per class so the legend explains it."""
+    fig = go.Figure()
+    for c, name in enumerate(class_names):
+        sel = labels == c
+        if sel.any():
+            fig.add_trace(go.Scattergl(
+                x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=str(name),
+                marker=dict(color=SAFE[c % len(SAFE)], symbol=SYMBOLS[c % len(SYMBOLS)], size=6, opacity=0.8),
+            ))
+    fig.update_layout(title=title, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), **{**LAYOUT, "height": 380})
+    return fig
+
+
+def accuracy_bars(rows: dict[str, dict[str, float]], title: str) -> go.Figure:
+    """Grouped bars: one group per encoder (rows), one bar per metric (probe, kNN)."""
+    metrics = list(next(iter(rows.values())).keys()) if rows else []
+    fig = go.Figure()
+    for i, metric in enumerate(metrics):
+        ys = [r[metric] for r in rows.values()]
+        fig.add_trace(go.Bar(x=list(rows), y=ys, name=metric, marker_color=SAFE[(i * 4 + 3) % len(SAFE)], text=[f"{y:.2f}" for y in ys], textposition="outside"))
+    fig.update_layout(title=title, barmode="group", yaxis=dict(range=[0, 1.08], title="test accuracy"), **LAYOUT)
+    return fig
+
+
+def similarity_bars(similarity: np.ndarray, probability: np.ndarray, positive: int, labels: Sequence[str], title: str) -> go.Figure:
+    """InfoNCE explorer: cosine similarity and softmax probability of one anchor to every other view."""
+    colours = [SAFE[3] if i == positive else SAFE[1] for i in range(len(similarity))]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=list(labels), y=similarity, name="cosine similarity", marker_color=colours, opacity=0.45))
+    fig.add_trace(go.Bar(x=list(labels), y=probability, name="softmax probability", marker_color=colours))
+    fig.update_layout(title=title, barmode="overlay", yaxis=dict(range=[-1, 1.05]), xaxis=dict(title="other views (green = the positive)"), **LAYOUT)
+    return fig
+
+
+def similarity_matrix(sim: np.ndarray, title: str) -> go.Figure:
+    """Heatmap of a similarity matrix (e.g. the 2N×2N cosine similarities of a batch)."""
+    fig = go.Figure(go.Heatmap(z=sim, colorscale="Cividis", zmin=-1, zmax=1, colorbar=dict(title="cos")))
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**LAYOUT, "height": 360})
+    return fig
