@@ -4,13 +4,13 @@ import streamlit as st
 
 from sslviz.ui.settings import sidebar
 
-st.set_page_config(page_title="sslviz — self-supervised learning", page_icon="🧩", layout="wide")
+st.set_page_config(page_title="sslviz — self-supervised learning", page_icon=":material/extension:", layout="wide")
 
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Lecture topics": [
-        st.Page("pages/augmentations.py", title="Augmentations", icon="🔀", url_path="augmentations"),
-        st.Page("pages/contrastive.py", title="Contrastive learning", icon="🧲", url_path="contrastive"),
+        st.Page("pages/augmentations.py", title="Augmentations", icon=":material/shuffle:", url_path="augmentations"),
+        st.Page("pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
     ],
 }
 

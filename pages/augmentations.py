@@ -36,6 +36,7 @@ def apply_preset() -> None:
 
 
 def config_from(v: dict[str, float]) -> augment.AugmentConfig:
+    v = {k: round(float(x), 4) for k, x in v.items()}  # sliders give 0.15000000000000002
     j = v["jitter"]
     return augment.AugmentConfig(
         crop_scale=(v["crop"], 1.0), flip_p=v["flip"], rotation=v["rotation"], jitter_p=v["jitter_p"],
@@ -70,7 +71,7 @@ with left:
                 image = to_tensor(decode_image(upload.getvalue(), upload.name), UPLOAD_SIZE)
                 st.caption(f"Using **{upload.name}**, centre-cropped and resized to {UPLOAD_SIZE}×{UPLOAD_SIZE}.")
             except ImageError as err:
-                st.error(str(err), icon="🚫")
+                st.error(str(err), icon=":material/block:")
         else:
             st.info("Choose an image file to see its views.")
 
@@ -79,7 +80,7 @@ with left:
     if f"{K}.crop" not in st.session_state:
         apply_preset()
     values = {name: st.slider(label, lo, hi, step=step, key=f"{K}.{name}", help=h) for name, (label, lo, hi, step, h) in SLIDERS.items()}
-    if st.button("🎲 New random views", key=f"{K}.reseed"):
+    if st.button(":material/casino: New random views", key=f"{K}.reseed"):
         st.session_state[f"{K}.draw"] = st.session_state.get(f"{K}.draw", 0) + 1
 
 config = config_from(values)
@@ -96,8 +97,8 @@ with right:
         st.markdown("**A positive pair** — SimCLR is trained to embed these two close together, and away from every other image in the batch")
         c1, c2, c3 = st.columns(3)
         c1.image(viz.tile(image, scale=scale * 2, pad=0), caption="original")
-        c2.image(viz.tile(x1, scale=scale * 2, pad=0), caption="view 1 (x⁺ anchor)")
-        c3.image(viz.tile(x2, scale=scale * 2, pad=0), caption="view 2 (its positive)")
+        c2.image(viz.tile(x1, scale=scale * 2, pad=0), caption="view 1 (the anchor)")
+        c3.image(viz.tile(x2, scale=scale * 2, pad=0), caption="view 2 (its positive x⁺)")
 
 st.subheader("The pipeline as code")
 st.code("from sslviz.augment import AugmentConfig, NO_AUGMENTATION, augment, two_views\n\n" + augment.config_code(config)

@@ -31,4 +31,4 @@ st.caption(
     "Not built yet, and so not in the menu: pretext tasks, masked autoencoders, deep clustering, multi-modal SSL and "
     "downstream evaluation. They follow the lecture's order and will appear here as they land."
 )
-st.info("Start with **Augmentations** to see the views, then **Contrastive learning** to train on them. The sidebar sets the dataset, seed, device and training budget for every page.", icon="👉")
+st.info("Start with **Augmentations** to see the views, then **Contrastive learning** to train on them. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")

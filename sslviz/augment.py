@@ -87,16 +87,12 @@ def preset(name: str) -> AugmentConfig:
 
 
 def config_code(config: AugmentConfig) -> str:
-    """The config as Python code a learner can copy (only the fields that differ from none)."""
-    changed = {k: v for k, v in asdict(config).items() if v != getattr(NO_AUGMENTATION, k)}
-    args = ",\n".join(f"    {k}={_fmt(v)}" for k, v in changed.items())
-    return f"config = AugmentConfig(\n{args},\n)" if args else "config = NO_AUGMENTATION"
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, tuple):
-        return "(" + ", ".join(f"{x:g}" for x in v) + ")"
-    return f"{v:g}" if isinstance(v, float) else repr(v)
+    """The config as Python code a learner can copy (only the fields that differ from the defaults)."""
+    if config == NO_AUGMENTATION:
+        return "config = NO_AUGMENTATION"
+    changed = {k: v for k, v in asdict(config).items() if v != getattr(AugmentConfig(), k)}
+    args = "".join(f"\n    {k}={v!r}," for k, v in changed.items())
+    return f"config = AugmentConfig({args}\n)"
 
 
 def with_changes(config: AugmentConfig, **changes: object) -> AugmentConfig:

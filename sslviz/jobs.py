@@ -195,7 +195,10 @@ def experiment_job(
             if now - last["t"] < embed_every:
                 return
             device = next(method.parameters()).device
-            coords = pca_2d(method.embed(subset.to(device)))
+            features = method.embed(subset.to(device))
+            if not torch.isfinite(features).all():
+                return  # weights just blew up: the next step's NaN guard ends the run with a message
+            coords = pca_2d(features)
             if last["coords"] is not None:  # PCA's sign is arbitrary: keep the picture from flipping
                 coords *= np.where((coords * last["coords"]).sum(0) < 0, -1.0, 1.0)
             last["t"], last["coords"] = now, coords

@@ -49,7 +49,7 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             else:
                 cols[1].progress(float(view.state.get("progress", 0.0)), text=view.message)
         elif view.status == "failed":
-            st.error(view.message, icon="⚠️")
+            st.error(view.message, icon=":material/error:")
         elif view.status == "stopped":
             st.warning(view.message or "Stopped.")
         else:

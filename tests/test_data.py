@@ -1,0 +1,65 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from sslviz import data
+
+
+def test_digits_shapes_and_fixed_split():
+    train, test = data.load("digits", "train"), data.load("digits", "test")
+    assert train.images.shape[1:] == (1, 28, 28) and test.images.shape[1:] == (1, 28, 28)
+    assert len(train) + len(test) == 1797
+    assert train.images.min() >= 0 and train.images.max() <= 1
+    assert set(train.labels.tolist()) == set(range(10))
+    # the split does not depend on the seed
+    assert torch.equal(data.load("digits", "test", seed=5).images, test.images)
+
+
+def test_digits_train_and_test_are_disjoint():
+    train, test = data.load("digits", "train"), data.load("digits", "test")
+    a = {tuple(x.flatten().tolist()) for x in test.images[:200]}
+    b = {tuple(x.flatten().tolist()) for x in train.images}
+    assert len(a & b) <= 2  # a couple of exact duplicates exist in the raw data at most
+
+
+def test_shapes_fast_deterministic_and_annotated():
+    data._shapes.cache_clear()
+    t0 = time.perf_counter()
+    ds = data.load("shapes", "train", seed=3)
+    assert time.perf_counter() - t0 < 1.0, "generating 3,000 shapes must take under a second"
+    assert ds.images.shape == (3000, 3, 32, 32)
+    data._shapes.cache_clear()
+    again = data.load("shapes", "train", seed=3)
+    assert torch.equal(ds.images, again.images)
+    other = data.load("shapes", "train", seed=4)
+    assert not torch.equal(ds.images, other.images)
+    assert set(ds.attributes) >= {"shape", "colour", "size", "x", "y", "rotation"}
+    assert len(set(ds.labels.tolist())) >= 4
+    for i in range(5):
+        caption = ds.captions[i]
+        assert ds.attributes["shape"][i] in caption and ds.attributes["colour"][i] in caption and ds.attributes["size"][i] in caption
+
+
+def test_shapes_classes_differ_in_form_not_just_colour():
+    rng = np.random.default_rng(0)
+    images, attrs = data.render_shapes(400, rng)
+    # every class covers several colours, so colour cannot reveal the class
+    for k in range(len(data.SHAPE_NAMES)):
+        assert len(set(attrs["colour"][attrs["shape_id"] == k])) >= 4
+    # shapes are drawn: pixels brighter than the background exist in every image
+    assert (images.amax(dim=(1, 2, 3)) > 0.3).all()
+
+
+def test_shape_caption_positions():
+    attrs = {"x": [0.1, 0.5, 0.9], "y": [0.1, 0.5, 0.9], "size": ["small"] * 3, "colour": ["red"] * 3, "shape": ["circle"] * 3}
+    assert data.shape_caption(attrs, 0) == "a small red circle at the top left"
+    assert data.shape_caption(attrs, 1) == "a small red circle in the centre"
+    assert data.shape_caption(attrs, 2) == "a small red circle at the bottom right"
+
+
+@pytest.mark.parametrize("args, match", [(("mnist",), "Unknown dataset 'mnist'"), (("digits", "val"), "Unknown split"), (("shapes", "train", -1), "seed")])
+def test_load_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        data.load(*args)

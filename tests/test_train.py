@@ -1,0 +1,95 @@
+import threading
+
+import pytest
+import torch
+from torch import nn
+
+from sslviz import data, methods
+from sslviz.methods.base import Method
+from sslviz.train import Trainer, TrainConfig, resolve_device
+
+
+class Quadratic(Method):
+    """A toy method: pull a parameter towards the batch mean (or produce NaN on demand)."""
+
+    name = "toy"
+
+    def __init__(self, nan_at: int | None = None):
+        super().__init__()
+        self.encoder = nn.Flatten()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.calls, self.nan_at = 0, nan_at
+
+    def training_step(self, batch, generator=None):
+        self.calls += 1
+        loss = (self.w - batch.mean()) ** 2
+        if self.nan_at is not None and self.calls >= self.nan_at:
+            loss = loss * float("nan")
+        return {"loss": loss}
+
+
+def images(n=32):
+    return torch.rand(n, 1, 4, 4)
+
+
+def test_step_budget_and_history():
+    calls = []
+    t = Trainer(Quadratic(), images(), TrainConfig(max_steps=7, max_seconds=None, lr=0.1, batch_size=8), on_batch_end=[lambda tr, m: calls.append(m["step"])])
+    r = t.fit()
+    assert r.steps == 7 and len(r.history) == 7 and calls == list(range(1, 8)) and r.stopped_by == "budget"
+    assert r.history[-1]["loss"] < r.history[0]["loss"]
+
+
+def test_seconds_budget():
+    r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.2, lr=0.01, batch_size=8)).fit()
+    assert r.steps > 0 and 0.2 <= r.seconds < 1.5
+
+
+def test_stop_event_stops_promptly():
+    stop = threading.Event()
+
+    def stop_at_3(trainer, metrics):
+        if metrics["step"] == 3:
+            stop.set()
+
+    r = Trainer(Quadratic(), images(), TrainConfig(max_steps=1000, max_seconds=None, batch_size=8), [stop_at_3], stop).fit()
+    assert r.steps == 3 and r.stopped_by == "stop" and "Stopped" in r.message
+
+
+def test_nan_guard_stops_with_a_clear_message():
+    r = Trainer(Quadratic(nan_at=4), images(), TrainConfig(max_steps=50, max_seconds=None, batch_size=8)).fit()
+    assert r.diverged and r.steps == 3 and "diverged at step 4" in r.message and "learning rate" in r.message
+
+
+def test_huge_learning_rate_diverges_simclr():
+    torch.manual_seed(0)
+    train = data.load("digits", "train")
+    m = methods.create("simclr", "digits", width=8)
+    r = Trainer(m, train.images[:128], TrainConfig(max_steps=20, max_seconds=None, lr=1e12, batch_size=64)).fit()
+    assert r.diverged and "nan" in r.message.lower()
+
+
+def test_same_seed_same_run():
+    def run():
+        torch.manual_seed(0)
+        m = methods.create("simclr", "digits", width=8)
+        return Trainer(m, data.load("digits").images[:128], TrainConfig(max_steps=3, max_seconds=None, batch_size=32, seed=1)).fit().history
+
+    assert [h["loss"] for h in run()] == [h["loss"] for h in run()]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"batch_size": 1}, "batch_size"), ({"lr": float("nan")}, "lr"), ({"lr": -1}, "lr"),
+    ({"max_steps": None, "max_seconds": None}, "budget"), ({"device": "tpu"}, "Unknown device"),
+])
+def test_config_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")

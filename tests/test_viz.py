@@ -1,0 +1,23 @@
+import numpy as np
+import torch
+
+from sslviz import viz
+
+
+def test_tile_layout():
+    out = viz.tile(torch.rand(10, 1, 8, 8), cols=4, scale=2, pad=1)
+    assert out.dtype == np.uint8 and out.shape == ((3 * 9 + 1) * 2, (4 * 9 + 1) * 2, 3)
+
+
+def test_figures_carry_the_data():
+    history = [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]
+    fig = viz.line_chart(history, ["loss"], "t")
+    assert list(fig.data[0].y) == [2.0, 1.5]
+    coords = np.array([[0, 0], [1, 1], [2, 2]], float)
+    fig = viz.embedding_scatter(coords, np.array([0, 1, 1]), ["a", "b"], "t")
+    assert [t.name for t in fig.data] == ["a", "b"] and len(fig.data[1].x) == 2
+    fig = viz.accuracy_bars({"A": {"probe": 0.9, "knn": 0.8}}, "t")
+    assert [t.name for t in fig.data] == ["probe", "knn"]
+    fig = viz.similarity_bars(np.array([0.1, 0.9]), np.array([0.2, 0.8]), 1, ["x", "y"], "t")
+    assert list(fig.data[1].y) == [0.2, 0.8]
+    assert viz.similarity_matrix(np.eye(3), "t").data[0].z.shape == (3, 3)
