@@ -7,13 +7,12 @@ from sslviz.ui.settings import sidebar
 st.set_page_config(page_title="sslviz — self-supervised learning", page_icon=":material/extension:", layout="wide")
 
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Start": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Lecture topics": [
-        st.Page("pages/augmentations.py", title="Augmentations", icon=":material/shuffle:", url_path="augmentations"),
-        st.Page("pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
+        st.Page("app_pages/augmentations.py", title="Augmentations", icon=":material/shuffle:", url_path="augmentations"),
+        st.Page("app_pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
     ],
 }
 
-page = st.navigation(PAGES)
 sidebar()
-page.run()
+st.navigation(PAGES).run()

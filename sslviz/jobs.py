@@ -107,8 +107,12 @@ class JobRunner:
         with self._lock:
             return self._waiting.index(job.id) + 1 if job.id in self._waiting else None
 
-    def submit(self, target: Callable[[Job], None], name: str = "job") -> Job:
-        """Start ``target(job)`` in a background thread once a slot is free; return the job."""
+    def submit(self, target: Callable[[Job], str | None], name: str = "job") -> Job:
+        """Start ``target(job)`` in a background thread once a slot is free; return the job.
+
+        The job ends "done", or "stopped" if it was asked to stop; a target may decide by
+        returning "done" or "stopped" (e.g. a stop that came after training had finished).
+        """
         job = Job(name=name, _runner=self)
         with self._lock:
             self._waiting.append(job.id)
@@ -126,7 +130,7 @@ class JobRunner:
             time.sleep(0.05)
         return False
 
-    def _run(self, job: Job, target: Callable[[Job], None]) -> None:
+    def _run(self, job: Job, target: Callable[[Job], str | None]) -> None:
         got_slot = self._acquire(job)
         with self._lock:
             self._waiting.remove(job.id)
@@ -135,9 +139,9 @@ class JobRunner:
             return
         try:
             job._set_status("running", "Running...")
-            target(job)
+            outcome = target(job)
             if job.status == "running":
-                stopped = job.stop_event.is_set()
+                stopped = job.stop_event.is_set() if outcome is None else outcome == "stopped"
                 job._set_status("stopped" if stopped else "done", job.message)
         except Exception as err:  # the page shows the message; the server keeps running
             job.update(traceback=traceback.format_exc())
@@ -171,7 +175,7 @@ def experiment_job(
     embed_every: float = 1.0,
     n_embed: int = 500,
     snapshot_size: int = 16,
-) -> Callable[[Job], None]:
+) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
     The history gets every step's metrics; ``state["embedding"]`` a 2-D PCA of test-image
@@ -180,8 +184,9 @@ def experiment_job(
     """
     from sslviz import data, experiment
     from sslviz.project import pca_2d
+    from sslviz.train import app_threads
 
-    def target(job: Job) -> None:
+    def target(job: Job) -> str | None:
         import torch
 
         test = data.load(dataset, "test", seed)
@@ -211,17 +216,19 @@ def experiment_job(
 
         exp = experiment.run(
             method_name, dataset, seconds=seconds, seed=seed, device=device,
-            method_overrides=method_overrides, train_overrides=train_overrides,
+            method_overrides=method_overrides, train_overrides={"num_threads": app_threads(), **(train_overrides or {})},
             on_batch_end=(on_batch_end,), stop_event=job.stop_event,
             on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
         )
         if exp.result.diverged:
             fail(job, exp.result.message)
-            return
+            return None
         last["t"] = -float("inf")
         if exp.result.steps:
             publish_embedding(exp.method, exp.result.steps)  # the final picture
         gen = torch.Generator().manual_seed(seed)
         snap = exp.method.cpu().snapshot(test.images[:snapshot_size], gen)
         job.update(summary=exp.summary(), snapshot=snap, progress=1.0, message=exp.result.message)
+        return "stopped" if exp.result.stopped_by == "stop" else "done"
+
     return target

@@ -13,7 +13,7 @@ import streamlit as st
 
 from sslviz.jobs import RUNNER, Job, JobView
 
-POLL_SECONDS = 0.7
+POLL_SECONDS = 1.0
 
 
 def current_job(key: str) -> Job | None:
@@ -41,7 +41,7 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
         view = job.view()
         if view.active:
             cols = st.columns([1, 4])
-            label = "Cancel" if view.status == "queued" else "Stop"
+            label = "Cancel" if view.status == "queued" else "Stop training"
             if cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
                 job.stop()
             if view.status == "queued":

@@ -1,0 +1,132 @@
+"""Real browser: start the server, open every page, train SimCLR live, stop it, see no error.
+
+Needs Playwright's Python package and a Chromium binary (Debian's `chromium`, or the path in
+SSLVIZ_CHROMIUM). Locally without them the test is skipped with the reason; under CI=true a
+missing browser is a failure, because .ci/run installs it.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("SSLVIZ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
+    if not CHROMIUM:
+        return "no chromium binary on PATH (apt-get install -y chromium) and SSLVIZ_CHROMIUM not set"
+    return None
+
+
+reason = _missing()
+if reason and os.environ.get("CI") == "true":
+    pytest.fail(f"browser test cannot run in CI: {reason}", pytrace=False)
+pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
+         "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {proc.stdout.read()}")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(30_000)
+        yield pg
+        shots = os.environ.get("SSLVIZ_SCREENSHOTS")
+        if shots:
+            pg.screenshot(path=str(Path(shots) / "contrastive.png"))
+        browser.close()
+
+
+def no_errors(pg) -> None:
+    assert pg.get_by_test_id("stException").count() == 0, pg.get_by_test_id("stException").first.inner_text()
+
+
+def steps_shown(pg) -> int:
+    text = pg.get_by_text(re.compile(r"Text summary: \d+ steps so far")).first.inner_text()
+    return int(re.search(r"(\d+) steps so far", text).group(1))
+
+
+def test_every_page_then_train_and_stop(page, server):
+    pg = page
+    pg.goto(server)
+    pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
+    nav = pg.get_by_test_id("stSidebarNav")
+    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, live"), ("Home", "sslviz")]:
+        nav.get_by_role("link", name=title).click()
+        pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
+        pg.wait_for_timeout(500)
+        no_errors(pg)
+
+    nav.get_by_role("link", name="Contrastive learning").click()
+    pg.get_by_role("heading", name=re.compile("SimCLR, live")).wait_for()
+    # sidebar: digits, 10-second budget
+    pg.get_by_test_id("stSelectbox").filter(has_text="Dataset").click()
+    pg.get_by_role("option", name="digits").click()
+    slider = pg.get_by_test_id("stSlider").filter(has_text="Training budget").get_by_role("slider")
+    slider.focus()
+    pg.keyboard.press("Home")
+    pg.keyboard.press("ArrowRight")
+    pg.get_by_test_id("stSlider").filter(has_text="Training budget").get_by_text("10", exact=True).wait_for()
+
+    pg.get_by_role("button", name="Train live").click()
+    pg.get_by_text(re.compile(r"Text summary: \d+ steps so far")).first.wait_for(timeout=60_000)
+    first = steps_shown(pg)
+    assert pg.get_by_test_id("stPlotlyChart").count() >= 2
+    deadline = time.time() + 20
+    while steps_shown(pg) <= first and time.time() < deadline:
+        pg.wait_for_timeout(300)
+    assert steps_shown(pg) > first, "the loss chart did not update while training"
+    no_errors(pg)
+
+    pg.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop training").click()
+    pg.get_by_text(re.compile("Stopped by the user after")).first.wait_for(timeout=60_000)
+    pg.get_by_text(re.compile("Linear probe: SimCLR")).first.wait_for(timeout=60_000)
+    no_errors(pg)
+    assert pg.get_by_role("button", name="Stop training").count() == 0

@@ -1,0 +1,133 @@
+"""Streamlit AppTest: every page renders without exceptions and its main widgets work."""
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+
+
+def open_page(page: str = "app.py", **state) -> AppTest:
+    """Render one page script as a fresh browser session would, with sidebar settings in ``state``.
+
+    Pages are opened directly (not through app.py's navigation) because AppTest's switch_page
+    drops the sidebar that app.py renders; pages read the global settings from session state.
+    """
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
+    parts += [w.value for w in at.warning] + [s.value for s in at.success] + [i.value for i in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_home_renders_with_sidebar_and_map():
+    at = open_page()
+    assert at.title[0].value.startswith("sslviz")
+    assert "Weak supervision" in texts(at) and "Augmentations" in texts(at)
+    assert at.selectbox(key="global.dataset").value == "shapes"
+    assert at.slider(key="global.seconds").value == 30
+
+
+def test_augmentations_widgets():
+    at = open_page("app_pages/augmentations.py")
+    assert "Sixteen random views" in texts(at)
+    at.selectbox(key="aug.preset").set_value("strong").run()
+    assert at.slider(key="aug.crop").value == pytest.approx(0.08)
+    at.slider(key="aug.rotation").set_value(90.0).run()
+    at.number_input(key="aug.index").set_value(5).run()
+    at.button(key="aug.reseed").click().run()
+    assert not at.exception
+    code = [c.value for c in at.code]
+    assert any("rotation=90.0" in c for c in code)
+    at.session_state["global.dataset"] = "digits"
+    at.run()
+    assert not at.exception and "handwritten" in texts(at)
+
+
+def png(size=(40, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_augmentations_upload_good_and_bad():
+    at = open_page("app_pages/augmentations.py")
+    at.radio(key="aug.source").set_value("Upload your own").run()
+    assert "Choose an image file" in texts(at)
+    at.file_uploader(key="aug.upload").set_value(("photo.png", png(), "image/png")).run()
+    assert not at.exception and not at.error and "photo.png" in texts(at)
+    at.file_uploader(key="aug.upload").set_value(("broken.png", png()[:60], "image/png")).run()
+    assert not at.exception and "broken.png" in at.error[0].value and "damaged" in at.error[0].value
+
+
+def wait_for_job(at: AppTest, key: str = "contrastive", timeout: float = 120) -> None:
+    job = at.session_state[f"{key}.job"]
+    end = time.time() + timeout
+    while job.view().active and time.time() < end:
+        time.sleep(0.1)
+    assert not job.view().active
+    at.run()
+
+
+def test_contrastive_train_live_and_results():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
+    assert "InfoNCE explorer" in "\n".join(h.value for h in at.header)
+    at.button(key="contrastive.train").click().run()
+    job = at.session_state["contrastive.job"]
+    # changing a setting while training neither kills nor restarts the run
+    at.select_slider(key="contrastive.temperature").set_value(0.5).run()
+    assert at.session_state["contrastive.job"] is job and job.view().status in ("queued", "running", "done")
+    wait_for_job(at)
+    assert job.view().status == "done", job.view().message
+    summary = job.view().state["summary"]
+    assert summary["config"]["temperature"] == 0.2  # the run kept the settings it started with
+    assert not at.exception and "Linear probe: SimCLR" in texts(at)
+    assert "your **trained** model" in texts(at)
+
+
+def test_contrastive_nan_setting_gives_clear_message_and_page_keeps_working():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
+    at.select_slider(key="contrastive.lr").set_value(1e12).run()
+    at.button(key="contrastive.train").click().run()
+    wait_for_job(at)
+    assert not at.exception
+    assert any("diverged" in e.value and "learning rate" in e.value for e in at.error)
+    at.select_slider(key="contrastive.tau").set_value(1.0).run()  # the explorer still works
+    assert not at.exception
+
+
+def test_infonce_explorer_widgets():
+    at = open_page("app_pages/contrastive.py")
+    loss_low = [m for m in at.metric if "Loss" in m.label][0].value
+    at.select_slider(key="contrastive.tau").set_value(2.0).run()
+    loss_high = [m for m in at.metric if "Loss" in m.label][0].value
+    assert loss_low != loss_high
+    at.number_input(key="contrastive.anchor").set_value(20).run()
+    assert not at.exception
+    at.radio(key="contrastive.quiz").set_value("510").run()
+    assert at.success and "Correct" in at.success[0].value
+
+
+def test_two_sessions_see_only_their_own_runs():
+    a = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5, "global.seed": 1})
+    b = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5, "global.seed": 2})
+    a.button(key="contrastive.train").click().run()
+    assert "contrastive.job" not in b.session_state
+    b.button(key="contrastive.train").click().run()
+    wait_for_job(a)
+    wait_for_job(b)
+    ja, jb = a.session_state["contrastive.job"], b.session_state["contrastive.job"]
+    assert ja is not jb
+    assert ja.view().state["summary"]["seed"] == 1 and jb.view().state["summary"]["seed"] == 2
