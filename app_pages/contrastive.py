@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import augment, data, jobs, methods, viz
+from sslviz import augment, data, jobs, methods, project, viz
 from sslviz.losses import info_nce, info_nce_anchor
 from sslviz.methods.simclr import SimCLR
 from sslviz.ui import live, page, settings
@@ -74,6 +74,11 @@ def interpretation(m: dict, dataset: str) -> str:
     return "\n".join(lines)
 
 
+@st.cache_data(show_spinner="Computing t-SNE (a few seconds)...", max_entries=4)
+def tsne(job_id: str, step: int, features: np.ndarray) -> np.ndarray:
+    return project.tsne_2d(features)
+
+
 def render(view: jobs.JobView) -> None:
     h = view.history
     class_names = view.state.get("class_names", [])
@@ -84,8 +89,13 @@ def render(view: jobs.JobView) -> None:
         first, last = h[0]["loss"], h[-1]["loss"]
         st.caption(f"Text summary: {len(h)} steps so far; loss {first:.3f} → {last:.3f}; positive-pair similarity {h[-1]['positive_sim']:.2f}, negatives {h[-1]['negative_sim']:.2f}.")
     if "embedding" in view.state:
-        fig = viz.embedding_scatter(view.state["embedding"], view.state["embedding_labels"], class_names,
-                                    f"Encoder features of 500 test images (PCA), step {view.state['embedding_step']} — coloured by the true label SimCLR never saw")
+        coords, how = view.state["embedding"], "PCA"
+        if not view.active and st.radio("Projection", project.METHODS, horizontal=True, key=f"{K}.projection",
+                                        help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
+            coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
+        n = len(coords)
+        fig = viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
+                                    f"Encoder features of {n} test images ({how}), step {view.state['embedding_step']} — coloured by the true label SimCLR never saw")
         st.plotly_chart(fig, key=f"{K}.embedding")
     summary = view.state.get("summary")
     if summary:
@@ -135,6 +145,9 @@ with c1:
     st.metric("Loss for this anchor, −log p(positive)", f"{out['loss'].item():.3f}")
     st.metric("p(positive)", f"{out['probability'][out['positive']].item():.3f}", help=f"Chance level: 1/{2 * n - 1} = {1 / (2 * n - 1):.3f}")
     st.caption(f"Batch loss at this τ: {info_nce(z1, z2, tau).item():.3f}")
+    negatives = [i for i in out["similarity"].argsort(descending=True).tolist() if i != int(out["positive"])][:4]
+    st.image(viz.tile(views[out["others"][negatives]], cols=4, scale=3),
+             caption="hardest negatives: " + ", ".join(f"{out['similarity'][i]:.2f}" for i in negatives))
 with c2:
     labels = [f"{'v1' if k < n else 'v2'}·{k % n}" for k in out["others"].tolist()]
     st.plotly_chart(viz.similarity_bars(out["similarity"].numpy(), out["probability"].numpy(), int(out["positive"]), labels,

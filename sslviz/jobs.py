@@ -179,7 +179,7 @@ def experiment_job(
     """A job target that trains a method live and publishes what a page shows while it runs.
 
     The history gets every step's metrics; ``state["embedding"]`` a 2-D PCA of test-image
-    features about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
+    features (``state["features"]``) about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
     vs baselines) and ``state["snapshot"]`` (the method's views/projections of test images).
     """
     from sslviz import data, experiment
@@ -207,7 +207,7 @@ def experiment_job(
             if last["coords"] is not None:  # PCA's sign is arbitrary: keep the picture from flipping
                 coords *= np.where((coords * last["coords"]).sum(0) < 0, -1.0, 1.0)
             last["t"], last["coords"] = now, coords
-            job.update(embedding=coords, embedding_labels=labels, embedding_step=step)
+            job.update(embedding=coords, embedding_labels=labels, embedding_step=step, features=features.cpu().numpy())
 
         def on_batch_end(trainer, metrics) -> None:
             job.log(metrics)

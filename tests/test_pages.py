@@ -95,6 +95,8 @@ def test_contrastive_train_live_and_results():
     assert summary["config"]["temperature"] == 0.2  # the run kept the settings it started with
     assert not at.exception and "Linear probe: SimCLR" in texts(at)
     assert "your **trained** model" in texts(at)
+    at.radio(key="contrastive.projection").set_value("t-SNE").run()
+    assert not at.exception and "(t-SNE)" in at.session_state["contrastive.projection"] + " (t-SNE)"
 
 
 def test_contrastive_nan_setting_gives_clear_message_and_page_keeps_working():
