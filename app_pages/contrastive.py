@@ -65,6 +65,10 @@ def interpretation(m: dict, dataset: str) -> str:
         bp, bk = m[f"{key}_probe_acc"], m[f"{key}_knn_acc"]
         verdict = lambda a, b: "beats" if a > b + 0.005 else ("ties with" if abs(a - b) <= 0.005 else "loses to")  # noqa: E731
         lines.append(f"- Linear probe: SimCLR {probe:.3f} {verdict(probe, bp)} {name} ({bp:.3f}); kNN: {knn:.3f} {verdict(knn, bk)} {name} ({bk:.3f}).")
+    if "probe_2_per_class_acc" in m:
+        lines.append(f"- With only **2 labels per class**: SimCLR {m['probe_2_per_class_acc']:.3f}, random-init CNN "
+                     f"{m['random_init_probe_2_per_class_acc']:.3f}, raw pixels {m['raw_pixel_probe_2_per_class_acc']:.3f} — "
+                     "few labels is where a good representation saves the most.")
     if dataset == "digits":
         lines.append("- On digits, a linear probe on raw pixels or on a *random* CNN is already strong: digits are easy. "
                      "The gain of SSL shows mostly in **kNN** (is the geometry of the space meaningful?) and with few labels.")
@@ -107,6 +111,13 @@ def render(view: jobs.JobView) -> None:
         }
         st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features)"), key=f"{K}.acc")
         st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
+        ks = sorted(int(k.split("_")[1]) for k in summary if k.startswith("probe_") and k.endswith("_per_class_acc"))
+        if ks:
+            names = {"SimCLR": "", "random-init CNN": "random_init_", "raw pixels": "raw_pixel_"}
+            few = [{"labels per class": k, **{n: summary[f"{p}probe_{k}_per_class_acc"] for n, p in names.items()}} for k in ks]
+            st.plotly_chart(viz.line_chart(few, list(names), "Few labels: linear probe trained on k labelled images per class (mean of 3 draws)",
+                                           x="labels per class"), key=f"{K}.few")
+            st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — SimCLR {r['SimCLR']:.2f}, random {r['random-init CNN']:.2f}, pixels {r['raw pixels']:.2f}" for r in few))
         st.markdown(interpretation(summary, summary["dataset"]))
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")

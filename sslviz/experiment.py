@@ -57,12 +57,12 @@ def prepare(method_name: str, dataset: str, seed: int = 0, **overrides: Any) -> 
 
 
 @functools.lru_cache(maxsize=16)
-def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple) -> dict[str, float]:
+def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
     """Raw-pixel and random-init baselines; cached because they depend only on their inputs."""
     train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
     config = methods.spec(method_name).config_cls(**dict(config_items))
     make = lambda: methods.spec(method_name).cls(config).encoder  # noqa: E731
-    return evaluate.baselines(train_set, test_set, make, seed=seed)
+    return evaluate.baselines(train_set, test_set, make, seed=seed, few_labels=few_labels)
 
 
 def run(
@@ -77,12 +77,14 @@ def run(
     on_batch_end: tuple[BatchCallback, ...] = (),
     stop_event: threading.Event | None = None,
     with_baselines: bool = True,
+    few_labels: tuple[int, ...] = (),
     on_status: Callable[[str], None] = lambda msg: None,
 ) -> Experiment:
     """Train ``method_name`` on ``dataset`` within the budget, then evaluate it.
 
     Metrics (all on the held-out test split): probe_acc, knn_acc and, with baselines,
-    raw_pixel_probe_acc, raw_pixel_knn_acc, random_init_probe_acc, random_init_knn_acc.
+    raw_pixel_probe_acc, raw_pixel_knn_acc, random_init_probe_acc, random_init_knn_acc; with
+    ``few_labels=(k, ...)`` also probe_{k}_per_class_acc for each (mean over 3 label draws).
     A run that diverged is not evaluated: its summary carries the message instead.
     """
     method, train_set, test_set = prepare(method_name, dataset, seed, **(method_overrides or {}))
@@ -97,9 +99,9 @@ def run(
         return exp
     on_status("evaluating")
     t0 = time.perf_counter()
-    exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set)
+    exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set, few_labels)
     if with_baselines:
         on_status("evaluating baselines")
-        exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items())))
+        exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items()), few_labels))
     exp.metrics["eval_seconds"] = time.perf_counter() - t0
     return exp

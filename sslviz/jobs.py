@@ -175,6 +175,7 @@ def experiment_job(
     embed_every: float = 1.0,
     n_embed: int = 500,
     snapshot_size: int = 16,
+    few_labels: tuple[int, ...] = (1, 2, 5, 10),
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -217,7 +218,7 @@ def experiment_job(
         exp = experiment.run(
             method_name, dataset, seconds=seconds, seed=seed, device=device,
             method_overrides=method_overrides, train_overrides={"num_threads": app_threads(), **(train_overrides or {})},
-            on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+            on_batch_end=(on_batch_end,), stop_event=job.stop_event, few_labels=few_labels,
             on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
         )
         if exp.result.diverged:

@@ -93,7 +93,8 @@ def test_contrastive_train_live_and_results():
     assert job.view().status == "done", job.view().message
     summary = job.view().state["summary"]
     assert summary["config"]["temperature"] == 0.2  # the run kept the settings it started with
-    assert not at.exception and "Linear probe: SimCLR" in texts(at)
+    assert not at.exception and "Linear probe: SimCLR" in texts(at) and "2 labels per class" in texts(at)
+    assert 0 <= summary["probe_2_per_class_acc"] <= 1 and "random_init_probe_10_per_class_acc" in summary
     assert "your **trained** model" in texts(at)
     at.radio(key="contrastive.projection").set_value("t-SNE").run()
     assert not at.exception and "(t-SNE)" in at.session_state["contrastive.projection"] + " (t-SNE)"
