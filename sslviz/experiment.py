@@ -101,7 +101,7 @@ def run(
     t0 = time.perf_counter()
     exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set, few_labels)
     if with_baselines:
-        on_status("evaluating baselines")
+        on_status("evaluating baselines: raw pixels and a random-init encoder (cached after the first run)")
         exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items()), few_labels))
     exp.metrics["eval_seconds"] = time.perf_counter() - t0
     return exp

@@ -43,7 +43,8 @@ def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: 
     fig = go.Figure()
     xs = [row[x] for row in history]
     for i, key in enumerate(keys):
-        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode="lines", name=key, line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
+        mode = "lines+markers" if len(xs) <= 20 else "lines"  # few points: show where they are
+        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=key, line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
     fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
     return fig
 
