@@ -1,29 +1,54 @@
-"""Contrastive learning: train SimCLR live and take InfoNCE apart."""
+"""Contrastive learning: SimCLR, MoCo, BYOL and SimSiam trained live, broken on purpose, compared."""
+
+import inspect
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import augment, data, jobs, methods, project, viz
+from sslviz import augment, data, diagnostics, jobs, losses, methods, project, viz
 from sslviz.losses import info_nce, info_nce_anchor
-from sslviz.methods.simclr import SimCLR
 from sslviz.ui import live, page, settings
 
 K = "contrastive"
+NAMES = {"simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam"}
+LOSS_CODE = {"simclr": [losses.info_nce], "moco": [losses.moco_infonce], "byol": [losses.byol_loss, losses.negative_cosine], "simsiam": [losses.negative_cosine]}
 TEMPERATURES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
-BATCH_SIZES = [2, 8, 32, 64, 128, 256, 512]
+BATCH_SIZES = [2, 4, 8, 32, 64, 128, 256, 512]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1e-1, 1.0, 10.0, 1e12]
+# One-click experiments: label -> (method, method settings, training settings, what to expect)
+BREAK_IT = {
+    "BYOL without predictor": ("byol", {"use_predictor": False}, {}, "Collapse: with nothing to predict, the online net copies the target and both drift to a constant."),
+    "BYOL, momentum 0": ("byol", {"momentum": 0.0}, {}, "The target becomes the online net itself (still without gradient). The BYOL paper reports collapse here; "
+                         "SimSiam later showed that predictor + stop-gradient suffice. On this data it does not collapse — see for yourself."),
+    "SimSiam without stop-gradient": ("simsiam", {"stop_gradient": False, "projector_output_norm": False}, {},
+                                      "Collapse within a few dozen steps: a constant output makes −cos = −1, the minimum. "
+                                      "(The projector's output batch norm is removed too: on its own it already forbids a constant output.)"),
+    "SimSiam without stop-gradient, output BN kept": ("simsiam", {"stop_gradient": False}, {},
+                                                      "No total collapse — batch norm keeps every output dimension spread — but the effective rank falls: dimensional collapse."),
+    "SimCLR without augmentation": ("simclr", {"augment": "none"}, {}, "The two views are identical: the loss is easy to satisfy and the features learn little beyond a random net."),
+    "SimCLR, τ = 0.01": ("simclr", {"temperature": 0.01}, {}, "Very low τ: only the hardest negatives count; training is spiky."),
+    "SimCLR, τ = 2": ("simclr", {"temperature": 2.0}, {}, "Very high τ: all negatives weigh the same; the loss barely cares about the geometry."),
+    "SimCLR, batch 4": ("simclr", {}, {"batch_size": 4}, "Each anchor has only 6 negatives."),
+    "SimCLR, batch 512": ("simclr", {}, {"batch_size": 512}, "1,022 negatives per anchor, fewer steps in the same time."),
+    "MoCo, batch 4, queue 4096": ("moco", {}, {"batch_size": 4}, "Tiny batches, yet 4,096 negatives from the queue."),
+}
+
+def with_default(options: list, default) -> list:
+    """Slider options that always contain the method's tuned default."""
+    return sorted(set(options) | {default})
+
 
 page.header(
-    "Contrastive learning: SimCLR, live",
+    "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam — live",
     "Given an image x, make two augmented views. The network should map them to **nearby** points (the positive pair) "
-    "and keep them **far** from the views of every other image in the batch (the negatives). No labels anywhere — "
+    "and, for contrastive methods, keep them **far** from the views of other images (the negatives). No labels anywhere — "
     "yet the embedding organises itself by class, because the augmentations hide everything *but* the class.",
     ["state the InfoNCE loss and read it as a softmax classification of the positive among negatives",
-     "watch a representation form: loss, similarities and a 2-D embedding, live",
-     "judge an SSL encoder honestly against raw pixels and a random network under the same protocol",
-     "predict what the temperature τ does to the loss"],
+     "watch a representation form: loss, similarities, alignment/uniformity and a 2-D embedding, live",
+     "explain what MoCo's queue and momentum encoder, BYOL's predictor and SimSiam's stop-gradient are for — and break them",
+     "judge an SSL encoder honestly against raw pixels and a random network under the same protocol"],
 )
 page.formula(
     r"\ell_{a} = -\log \frac{\exp(\mathrm{sim}(z_a, z_{a^+})/\tau)}{\sum_{k \neq a} \exp(\mathrm{sim}(z_a, z_k)/\tau)},"
@@ -31,42 +56,67 @@ page.formula(
     "For each of the 2N views a in a batch of N images: its positive a⁺ is the other view of the same image, and the other 2N−2 views are negatives. "
     "The lecture writes the views as x⁺ and x⁻: x⁺ is the other view of the same image, the x⁻ are views of other images.",
 )
-page.show_code(info_nce, SimCLR.training_step)
 
 gs = settings.current()
-st.header("1 · Train SimCLR live")
+st.header("1 · Train live")
+method = st.selectbox("Method", list(NAMES), format_func=lambda m: f"{NAMES[m]} — {methods.spec(m).summary}", key=f"{K}.method")
+with st.expander(f"How {NAMES[method]} works", expanded=False):
+    st.graphviz_chart(viz.method_diagram(method))
+    st.markdown(f"```text\n{inspect.getmodule(methods.spec(method).cls).__doc__.strip()}\n```")
+page.show_code(*LOSS_CODE[method], methods.spec(method).cls.training_step)
+
+defaults = methods.default_config(method, gs.dataset)
+train_defaults = methods.train_defaults(method, gs.dataset)
 with st.expander("Settings", expanded=False):
-    c1, c2, c3 = st.columns(3)
-    temperature = c1.select_slider("Temperature τ", TEMPERATURES, value=0.2, key=f"{K}.temperature")
-    batch_size = c2.select_slider("Batch size (N images, 2N−2 negatives each)", BATCH_SIZES, value=256, key=f"{K}.batch")
-    lr = c3.select_slider("Learning rate", LEARNING_RATES, value=2e-3, key=f"{K}.lr", format_func=lambda v: f"{v:g}",
+    c1, c2, c3, c4 = st.columns(4)
+    batch_size = c1.select_slider("Batch size N", BATCH_SIZES, value=train_defaults["batch_size"], key=f"{K}.batch.{method}")
+    lr = c2.select_slider("Learning rate", with_default(LEARNING_RATES, train_defaults["lr"]), value=train_defaults["lr"], key=f"{K}.lr.{method}", format_func=lambda v: f"{v:g}",
                           help="1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.")
-    c4, c5 = st.columns(2)
-    width = c4.select_slider("Encoder width (features = 4 × width)", [8, 16, 32, 64], value=16, key=f"{K}.width")
-    default_preset = methods.default_config("simclr", gs.dataset).augment
-    preset = c5.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment",
-                          help=f"'dataset default' is '{default_preset}' for {gs.dataset}. Try 'none' to see SimCLR learn nothing useful.")
+    width = c3.select_slider("Encoder width (features = 4 × width)", with_default([4, 8, 16, 32, 64], defaults.width), value=defaults.width, key=f"{K}.width.{method}")
+    proj_dim = c4.select_slider("Projection dim", with_default([2, 3, 16, 64, 128], defaults.proj_dim), value=defaults.proj_dim, key=f"{K}.proj.{method}",
+                                help="2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).")
+    preset = st.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment.{method}",
+                          help=f"'dataset default' is '{defaults.augment}' for {gs.dataset}.")
+    overrides = {"width": width, "proj_dim": proj_dim}
+    if preset != "dataset default":
+        overrides["augment"] = preset
+    c1, c2, c3 = st.columns(3)
+    if method in ("simclr", "moco"):
+        overrides["temperature"] = c1.select_slider("Temperature τ", with_default(TEMPERATURES, defaults.temperature), value=defaults.temperature, key=f"{K}.temperature.{method}")
+    if method == "moco":
+        overrides["queue_size"] = c2.select_slider("Queue size K", with_default([16, 256, 1024, 4096, 16384], defaults.queue_size), value=defaults.queue_size, key=f"{K}.queue")
+    if method in ("moco", "byol"):
+        overrides["momentum"] = c3.select_slider("Momentum m", with_default([0.0, 0.5, 0.9, 0.99, 0.999], defaults.momentum), value=defaults.momentum, key=f"{K}.momentum.{method}")
+    if method == "byol":
+        overrides["use_predictor"] = c1.toggle("Predictor", value=True, key=f"{K}.predictor")
+    if method == "simsiam":
+        overrides["stop_gradient"] = c1.toggle("Stop-gradient", value=True, key=f"{K}.stopgrad")
+        overrides["projector_output_norm"] = c2.toggle("Batch norm on the projector output", value=True, key=f"{K}.outnorm")
 st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (change them in the sidebar). "
            "Changing a setting during a run does not affect it: the next run uses it.")
 
 
-def make_target():
-    overrides = {"temperature": temperature, "width": width, "augment": default_preset if preset == "dataset default" else preset}
-    return jobs.experiment_job("simclr", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, {"batch_size": batch_size, "lr": lr})
+def experiment_target(name: str, method_overrides: dict, train_overrides: dict, label: str):
+    return jobs.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label)
 
 
-live.train_button(K, make_target)
+live.train_button(K, lambda: experiment_target(method, overrides, {"batch_size": batch_size, "lr": lr}, NAMES[method]))
+st.markdown("**Break it — one click each** (uses the sidebar budget and this method's other defaults):")
+cols = st.columns(3)
+for i, (label, (name, m_over, t_over, _)) in enumerate(BREAK_IT.items()):
+    if cols[i % 3].button(label, key=f"{K}.break.{i}", disabled=live.is_active(K), use_container_width=True):
+        live.start(K, experiment_target(name, m_over, t_over, label))
 
 
-def interpretation(m: dict, dataset: str) -> str:
+def interpretation(m: dict, dataset: str, name: str) -> str:
     probe, knn = m["probe_acc"], m["knn_acc"]
     lines = []
-    for name, key in (("raw pixels", "raw_pixel"), ("a random-init CNN", "random_init")):
+    verdict = lambda a, b: "beats" if a > b + 0.005 else ("ties with" if abs(a - b) <= 0.005 else "loses to")  # noqa: E731
+    for base, key in (("raw pixels", "raw_pixel"), ("a random-init CNN", "random_init")):
         bp, bk = m[f"{key}_probe_acc"], m[f"{key}_knn_acc"]
-        verdict = lambda a, b: "beats" if a > b + 0.005 else ("ties with" if abs(a - b) <= 0.005 else "loses to")  # noqa: E731
-        lines.append(f"- Linear probe: SimCLR {probe:.3f} {verdict(probe, bp)} {name} ({bp:.3f}); kNN: {knn:.3f} {verdict(knn, bk)} {name} ({bk:.3f}).")
+        lines.append(f"- Linear probe: {name} {probe:.3f} {verdict(probe, bp)} {base} ({bp:.3f}); kNN: {knn:.3f} {verdict(knn, bk)} {base} ({bk:.3f}).")
     if "probe_2_per_class_acc" in m:
-        lines.append(f"- With only **2 labels per class**: SimCLR {m['probe_2_per_class_acc']:.3f}, random-init CNN "
+        lines.append(f"- With only **2 labels per class**: {name} {m['probe_2_per_class_acc']:.3f}, random-init CNN "
                      f"{m['random_init_probe_2_per_class_acc']:.3f}, raw pixels {m['raw_pixel_probe_2_per_class_acc']:.3f} — "
                      "few labels is where a good representation saves the most.")
     if dataset == "digits":
@@ -74,7 +124,7 @@ def interpretation(m: dict, dataset: str) -> str:
                      "The gain of SSL shows mostly in **kNN** (is the geometry of the space meaningful?) and with few labels.")
     else:
         lines.append("- On shapes, colour, size, position and rotation vary at random, so pixels say little about the shape. "
-                     "The augmentations taught SimCLR to ignore exactly those nuisances.")
+                     "The augmentations taught the encoder to ignore exactly those nuisances.")
     return "\n".join(lines)
 
 
@@ -83,29 +133,55 @@ def tsne(job_id: str, step: int, features: np.ndarray) -> np.ndarray:
     return project.tsne_2d(features)
 
 
+def health(view: jobs.JobView) -> None:
+    h = view.history
+    dim = view.state.get("config", {}).get("proj_dim", 64)
+    if diagnostics.is_collapsed(h, dim):
+        last = h[-1]
+        st.error(f"**Collapse detected** at step {int(last['step'])}: the embeddings have (almost) stopped varying — "
+                 f"std × √d = {last['embedding_std'] * dim ** 0.5:.3f} (≈ 1 when spread over the sphere), effective rank "
+                 f"{last['effective_rank']:.1f} of {dim}. Every image maps to nearly the same point, so the features carry no information.",
+                 icon=":material/warning:")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment and uniformity (lower = better; uniformity 0 = collapse)"), key=f"{K}.au")
+    c2.plotly_chart(viz.line_chart([{**r, "std × √d": r["embedding_std"] * dim ** 0.5} for r in h], ["std × √d", "effective_rank"],
+                                   f"Spread of the normalised embedding (d = {dim})"), key=f"{K}.spread")
+
+
 def render(view: jobs.JobView) -> None:
     h = view.history
+    name = view.state.get("label", "")
     class_names = view.state.get("class_names", [])
+    if name:
+        expect = BREAK_IT.get(name, (None, None, None, ""))[3]
+        st.markdown(f"**Run: {name}** on {view.state.get('dataset')}" + (f" — *{expect}*" if expect else ""))
     c1, c2 = st.columns(2)
     if h:
-        c1.plotly_chart(viz.line_chart(h, ["loss"], "InfoNCE loss"), key=f"{K}.loss_chart")
+        c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss"), key=f"{K}.loss_chart")
         c2.plotly_chart(viz.line_chart(h, ["positive_sim", "negative_sim"], "Mean cosine similarity: positives vs negatives"), key=f"{K}.sim_chart")
-        first, last = h[0]["loss"], h[-1]["loss"]
-        st.caption(f"Text summary: {len(h)} steps so far; loss {first:.3f} → {last:.3f}; positive-pair similarity {h[-1]['positive_sim']:.2f}, negatives {h[-1]['negative_sim']:.2f}.")
+        first, last = h[0], h[-1]
+        st.caption(f"Text summary: {len(h)} steps so far; loss {first['loss']:.3f} → {last['loss']:.3f}; positive-pair similarity "
+                   f"{last['positive_sim']:.2f}, negatives {last['negative_sim']:.2f}; uniformity {last['uniformity']:.2f}; "
+                   f"effective rank {last['effective_rank']:.1f}.")
+        health(view)
     if "embedding" in view.state:
         coords, how = view.state["embedding"], "PCA"
         if not view.active and st.radio("Projection", project.METHODS, horizontal=True, key=f"{K}.projection",
                                         help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
             coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
-        n = len(coords)
-        fig = viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
-                                    f"Encoder features of {n} test images ({how}), step {view.state['embedding_step']} — coloured by the true label SimCLR never saw")
-        st.plotly_chart(fig, key=f"{K}.embedding")
+        st.plotly_chart(viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
+                                              f"Encoder features of {len(coords)} test images ({how}), step {view.state['embedding_step']} — coloured by the true label the method never saw"),
+                        key=f"{K}.embedding")
+    if "sphere" in view.state:
+        pts = view.state["sphere"]
+        st.plotly_chart(viz.sphere_scatter(pts, view.state["embedding_labels"], class_names,
+                                           f"The {pts.shape[1]}-D projection head's output on the unit {'circle' if pts.shape[1] == 2 else 'sphere'}: uniformity made visible"),
+                        key=f"{K}.sphere")
     summary = view.state.get("summary")
     if summary:
         st.subheader("Is the representation any good?")
         rows = {
-            "SimCLR": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
+            name or "SSL": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
             "random-init CNN": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
             "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]},
         }
@@ -113,12 +189,12 @@ def render(view: jobs.JobView) -> None:
         st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
         ks = sorted(int(k.split("_")[1]) for k in summary if k.startswith("probe_") and k.endswith("_per_class_acc"))
         if ks:
-            names = {"SimCLR": "", "random-init CNN": "random_init_", "raw pixels": "raw_pixel_"}
+            names = {name or "SSL": "", "random-init CNN": "random_init_", "raw pixels": "raw_pixel_"}
             few = [{"labels per class": k, **{n: summary[f"{p}probe_{k}_per_class_acc"] for n, p in names.items()}} for k in ks]
             st.plotly_chart(viz.line_chart(few, list(names), "Few labels: linear probe trained on k labelled images per class (mean of 3 draws)",
                                            x="labels per class"), key=f"{K}.few")
-            st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — SimCLR {r['SimCLR']:.2f}, random {r['random-init CNN']:.2f}, pixels {r['raw pixels']:.2f}" for r in few))
-        st.markdown(interpretation(summary, summary["dataset"]))
+            st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
+        st.markdown(interpretation(summary, summary["dataset"], name or "SSL"))
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
 
@@ -133,8 +209,8 @@ st.header("2 · InfoNCE explorer: what does τ do?")
 def random_init_snapshot(dataset: str, seed: int) -> dict:
     test = data.load(dataset, "test", seed)
     torch.manual_seed(seed)
-    method = methods.create("simclr", dataset, in_channels=test.channels)
-    return method.snapshot(test.images[:16], torch.Generator().manual_seed(seed))
+    model = methods.create("simclr", dataset, in_channels=test.channels)
+    return model.snapshot(test.images[:16], torch.Generator().manual_seed(seed))
 
 
 job = live.current_job(K)
@@ -167,15 +243,46 @@ with c2:
     st.plotly_chart(viz.similarity_matrix(sim, "All 2N×2N cosine similarities (positives sit on the two off-diagonals)"), key=f"{K}.matrix")
 st.caption("Low τ sharpens the softmax: the loss focuses on the hardest negatives. High τ flattens it: all negatives count alike and the loss barely depends on the geometry.")
 
+
+st.header("3 · Compare the family, same budget, seed and backbone")
+KC = f"{K}.compare"
+compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
+st.caption(f"Trains {', '.join(NAMES.values())} one after another on **{gs.dataset}** with seed {gs.seed}, "
+           f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
+live.train_button(KC, lambda: jobs.comparison_job(list(NAMES), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare all four")
+
+
+def render_comparison(view: jobs.JobView) -> None:
+    if view.history:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(viz.grouped_lines(view.history, "method", "uniformity", "Uniformity while training"), key=f"{KC}.uniformity")
+        c2.plotly_chart(viz.grouped_lines(view.history, "method", "alignment", "Alignment while training"), key=f"{KC}.alignment")
+    results = view.state.get("results", {})
+    if results:
+        table = pd.DataFrame({NAMES[m]: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
+                                         "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}
+                              for m, r in results.items()}).T
+        any_result = next(iter(results.values()))
+        table.loc["random-init CNN"] = [any_result["random_init_probe_acc"], any_result["random_init_knn_acc"], 0, float("nan")]
+        table.loc["raw pixels"] = [any_result["raw_pixel_probe_acc"], any_result["raw_pixel_knn_acc"], 0, float("nan")]
+        st.plotly_chart(viz.accuracy_bars({k: {"linear probe": v["linear probe"], "kNN": v["kNN"]} for k, v in table.iterrows()},
+                                          "Held-out accuracy, same budget per method"), key=f"{KC}.bars")
+        st.dataframe(table.style.format({"linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}", "final uniformity": "{:.2f}"}), key=f"{KC}.table")
+
+
+live.job_view(KC, render_comparison)
+
 page.try_this([
-    "Train with the default settings on **shapes**, then on **digits**: where does SimCLR beat the random network by most, and in which metric?",
-    "Set Augmentations to **none** and train: the two views are identical, the loss drops to almost zero, and the features are no better than random.",
-    "In the explorer, move τ from 0.01 to 2: watch the softmax go from one spike to nearly flat, and the loss change.",
-    "Set the batch size to 2: each anchor then has only 2 negatives. Compare kNN accuracy with batch 256.",
-    "Set the learning rate to 1e12: the weights overflow, the loss becomes NaN and the run stops with a message.",
+    "Train SimCLR with the defaults on **shapes**, then on **digits**: where does it beat the random network by most, and in which metric?",
+    "Click **SimSiam without stop-gradient**: watch the effective rank and std fall and the collapse banner appear. Then train SimSiam normally, "
+    "and try the variant that keeps the output batch norm.",
+    "Click **BYOL without predictor** and compare its uniformity curve with normal BYOL's.",
+    "Set the projection dim to 2 and train SimCLR: the final circle shows how uniformity spreads the classes around it.",
+    "Compare **SimCLR, batch 4** with **MoCo, batch 4, queue 4096**: the queue gives MoCo negatives that the tiny batch cannot.",
+    "In the explorer, move τ from 0.01 to 2: the softmax goes from one spike to nearly flat.",
 ])
 page.knowledge_check(
-    K, "In a batch of N = 256 images, how many negatives does each anchor view have in SimCLR's loss?",
-    ["255", "510", "511", "256"], 1,
-    "2N = 512 views; minus the anchor itself and its positive leaves 2N − 2 = 510 negatives.",
+    K, "BYOL and SimSiam use no negatives. What stops them from mapping every image to the same point?",
+    ["A large batch size", "The predictor plus a target that receives no gradient (stop-gradient / moving average)", "The temperature τ", "Nothing: they always collapse"], 1,
+    "Take away the predictor or the stop-gradient and the trivial constant solution appears — the break-it buttons above show it.",
 )

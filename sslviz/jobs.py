@@ -176,6 +176,7 @@ def experiment_job(
     n_embed: int = 500,
     snapshot_size: int = 16,
     few_labels: tuple[int, ...] = (1, 2, 5, 10),
+    label: str = "",
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -183,7 +184,9 @@ def experiment_job(
     features (``state["features"]``) about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
     vs baselines) and ``state["snapshot"]`` (the method's views/projections of test images).
     """
-    from sslviz import data, experiment
+    from dataclasses import asdict
+
+    from sslviz import data, experiment, methods
     from sslviz.project import pca_2d
     from sslviz.train import app_threads
 
@@ -193,7 +196,8 @@ def experiment_job(
         test = data.load(dataset, "test", seed)
         subset = test.images[:n_embed]
         labels = test.labels[:n_embed].numpy()
-        job.update(method=method_name, dataset=dataset, class_names=list(test.class_names), seconds=seconds)
+        config = methods.default_config(method_name, dataset, in_channels=test.channels, **(method_overrides or {}))
+        job.update(method=method_name, dataset=dataset, class_names=list(test.class_names), seconds=seconds, config=asdict(config), label=label or method_name)
         last = {"t": -float("inf"), "coords": None}
 
         def publish_embedding(method, step: int) -> None:
@@ -228,8 +232,46 @@ def experiment_job(
         if exp.result.steps:
             publish_embedding(exp.method, exp.result.steps)  # the final picture
         gen = torch.Generator().manual_seed(seed)
-        snap = exp.method.cpu().snapshot(test.images[:snapshot_size], gen)
+        method = exp.method.cpu()
+        snap = method.snapshot(test.images[:snapshot_size], gen)
+        if getattr(method.config, "proj_dim", 0) in (2, 3):  # small heads: show the circle/sphere itself
+            with torch.no_grad():
+                method.eval()
+                job.update(sphere=torch.nn.functional.normalize(method.project(subset), dim=1).numpy())
         job.update(summary=exp.summary(), snapshot=snap, progress=1.0, message=exp.result.message)
         return "stopped" if exp.result.stopped_by == "stop" else "done"
+
+    return target
+
+
+def comparison_job(
+    method_names: list[str], dataset: str, seconds: float, seed: int = 0, device: str = "auto"
+) -> Callable[[Job], str | None]:
+    """Train several methods one after another with the same budget, seed, data and backbone.
+
+    Every history row carries a "method" key; ``state["results"]`` maps each finished method
+    to its summary (accuracies vs baselines).
+    """
+    from sslviz import experiment
+    from sslviz.train import app_threads
+
+    def target(job: Job) -> str | None:
+        results: dict[str, dict] = {}
+        for i, name in enumerate(method_names):
+            if job.stop_event.is_set():
+                break
+
+            def on_batch_end(trainer, metrics, name=name, i=i) -> None:
+                job.log({**metrics, "method": name})
+                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(method_names)
+                job.update(progress=done, message=f"Training {name} ({i + 1}/{len(method_names)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+
+            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, train_overrides={"num_threads": app_threads()},
+                                 on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+                                 on_status=lambda s, name=name: job.update(message=f"{name}: {s}..."))
+            results[name] = exp.summary()
+            job.update(results=dict(results))
+        job.update(progress=1.0, message=f"Compared {len(results)} methods, {seconds:g} s each, seed {seed}, on {dataset}.")
+        return "stopped" if job.stop_event.is_set() else "done"
 
     return target

@@ -61,3 +61,42 @@ def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature
     partner = (anchor + n) % (2 * n)
     positive = int((others == partner).nonzero())
     return {"others": others, "similarity": similarity, "probability": probability, "positive": torch.tensor(positive), "loss": -torch.log(probability[positive])}
+
+
+def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+    r"""MoCo's InfoNCE (He et al., 2020, eq. 1): the positive key against a queue of negatives.
+
+        \mathcal{L}_q = -\log \frac{\exp(q\cdot k_+/\tau)}{\exp(q\cdot k_+/\tau) + \sum_{k_- \in \text{queue}} \exp(q\cdot k_-/\tau)}
+
+    q: N×D queries (online encoder), k: N×D keys of the other view (momentum encoder, no
+    gradient), queue: K×D keys of earlier batches. All are L2-normalised here.
+    """
+    if q.ndim != 2 or q.shape != k.shape or queue.ndim != 2 or queue.shape[1] != q.shape[1]:
+        raise ValueError(f"need q, k: N×D and queue: K×D, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(queue.shape)}.")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    q, k, queue = F.normalize(q, dim=1), F.normalize(k, dim=1), F.normalize(queue, dim=1)
+    positive = (q * k).sum(dim=1, keepdim=True)  # N×1
+    negatives = q @ queue.T  # N×K
+    logits = torch.cat([positive, negatives], dim=1) / temperature  # N×(1+K)
+    labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)  # the positive is column 0
+    return F.cross_entropy(logits, labels)
+
+
+def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    r"""SimSiam's D(p, z) = -\frac{p}{\lVert p\rVert}\cdot\frac{z}{\lVert z\rVert}, mean over the batch (Chen & He, 2021).
+
+    BYOL's loss 2 - 2·cos(p, z) (Grill et al., 2020, eq. 2) is the same up to an affine map.
+    The caller decides whether z carries a gradient (stop-gradient is the whole trick).
+    """
+    if p.shape != z.shape or p.ndim != 2:
+        raise ValueError(f"p and z must both be N×D with the same shape, got {tuple(p.shape)} and {tuple(z.shape)}.")
+    return -(F.normalize(p, dim=1) * F.normalize(z, dim=1)).sum(dim=1).mean()
+
+
+def byol_loss(p: torch.Tensor, z_target: torch.Tensor) -> torch.Tensor:
+    r"""BYOL (Grill et al., 2020, eq. 2): \lVert \bar p - \bar z'\rVert_2^2 = 2 - 2\cos(p, z').
+
+    p: N×D online predictions, z_target: N×D target projections (detached by the caller).
+    """
+    return 2 + 2 * negative_cosine(p, z_target)

@@ -42,9 +42,12 @@ class SmallCNN(nn.Module):
 
 
 class MLPHead(nn.Module):
-    """Linear layers with batch norm and ReLU between them: in_dim -> hidden_dim ... -> out_dim."""
+    """Linear layers with batch norm and ReLU between them: in_dim -> hidden_dim ... -> out_dim.
 
-    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int = 2, batch_norm: bool = True) -> None:
+    ``output_norm`` adds a final batch norm without learnable scale/shift.
+    """
+
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int = 2, batch_norm: bool = True, output_norm: bool = False) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
@@ -57,6 +60,8 @@ class MLPHead(nn.Module):
                 if batch_norm:
                     layers.append(nn.BatchNorm1d(b))
                 layers.append(nn.ReLU(inplace=True))
+        if output_norm:  # SimSiam's projector ends in batch norm (no affine), which keeps outputs spread
+            layers.append(nn.BatchNorm1d(out_dim, affine=False))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

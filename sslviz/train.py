@@ -22,6 +22,7 @@ import torch
 from sslviz.methods.base import Method
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+OPTIMIZERS = ("adamw", "sgd")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -79,6 +80,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     num_threads: int | None = None  # torch intra-op threads; None = one per core
+    optimizer: str = "adamw"  # "adamw" or "sgd" (momentum 0.9)
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
@@ -94,6 +96,8 @@ class TrainConfig:
         if self.max_seconds is not None and not (self.max_seconds >= 0 and math.isfinite(self.max_seconds)):
             raise ValueError(f"max_seconds must be >= 0, got {self.max_seconds}.")
         resolve_device(self.device)
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}. Choose one of: {', '.join(OPTIMIZERS)}.")
 
 
 @dataclass
@@ -115,7 +119,7 @@ BatchCallback = Callable[["Trainer", dict[str, float]], None]
 
 
 class Trainer:
-    """Trains ``method`` on ``images`` (kept on the device) with AdamW within a budget."""
+    """Trains ``method`` on ``images`` (kept on the device) with AdamW or SGD within a budget."""
 
     def __init__(
         self,
@@ -136,7 +140,11 @@ class Trainer:
         self.step = 0
         self.elapsed = 0.0
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.optimizer = torch.optim.AdamW(method.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        params = [p for p in method.parameters() if p.requires_grad]  # momentum/target networks are not trained
+        if config.optimizer == "sgd":
+            self.optimizer = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+        else:
+            self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
     def _batches(self):
         """Endless shuffled mini-batches, sampled on the device (no DataLoader, no copies)."""

@@ -89,3 +89,66 @@ def similarity_matrix(sim: np.ndarray, title: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=sim, colorscale="Cividis", zmin=-1, zmax=1, colorbar=dict(title="cos")))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**LAYOUT, "height": 360})
     return fig
+
+
+def grouped_lines(history: Sequence[dict], group: str, metric: str, title: str, x: str = "seconds") -> go.Figure:
+    """One line of ``metric`` per value of ``group`` (e.g. per method in a comparison)."""
+    fig = go.Figure()
+    names = list(dict.fromkeys(row[group] for row in history))
+    for i, name in enumerate(names):
+        rows = [r for r in history if r[group] == name and metric in r]
+        fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[r[metric] for r in rows], mode="lines", name=str(name),
+                                 line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2, dash=["solid", "dash", "dot", "dashdot"][i % 4])))
+    fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
+    return fig
+
+
+def sphere_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str) -> go.Figure:
+    """Unit-norm 2-D or 3-D embeddings on their circle/sphere, one trace per class."""
+    fig = go.Figure()
+    three_d = points.shape[1] == 3
+    if not three_d:
+        t = np.linspace(0, 2 * np.pi, 200)
+        fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", line=dict(color="#bbbbbb", width=1), showlegend=False, hoverinfo="skip"))
+    for c, name in enumerate(class_names):
+        sel = labels == c
+        if not sel.any():
+            continue
+        marker = dict(color=SAFE[c % len(SAFE)], symbol=SYMBOLS[c % len(SYMBOLS)] if not three_d else "circle", size=5 if three_d else 7, opacity=0.8)
+        if three_d:
+            fig.add_trace(go.Scatter3d(x=points[sel, 0], y=points[sel, 1], z=points[sel, 2], mode="markers", name=str(name), marker=marker))
+        else:
+            fig.add_trace(go.Scatter(x=points[sel, 0], y=points[sel, 1], mode="markers", name=str(name), marker=marker))
+    layout = {**LAYOUT, "height": 420}
+    if not three_d:
+        layout.update(xaxis=dict(range=[-1.15, 1.15], scaleanchor="y"), yaxis=dict(range=[-1.15, 1.15]))
+    fig.update_layout(title=title, **layout)
+    return fig
+
+
+_DIAGRAMS = {
+    "simclr": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂ "),
+               ("f, g → z₁", "InfoNCE\n(other images = negatives)"), ("f, g → z₂ ", "InfoNCE\n(other images = negatives)")],
+    "moco": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "query encoder → q"), ("view x₂", "momentum encoder → k"),
+             ("query encoder → q", "InfoNCE"), ("momentum encoder → k", "InfoNCE"), ("queue of old keys", "InfoNCE"),
+             ("momentum encoder → k", "queue of old keys"), ("query encoder → q", "momentum encoder → k")],
+    "byol": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "online f, g → z₁"), ("online f, g → z₁", "predictor → p₁"),
+             ("view x₂", "target f', g' → z₂'"), ("predictor → p₁", "2 − 2·cos(p₁, z₂')"), ("target f', g' → z₂'", "2 − 2·cos(p₁, z₂')"),
+             ("online f, g → z₁", "target f', g' → z₂'")],
+    "simsiam": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("f, g → z₁", "predictor → p₁"),
+                ("view x₂", "f, g → z₂"), ("f, g → z₂", "stop-gradient"), ("predictor → p₁", "−cos(p₁, sg(z₂))"), ("stop-gradient", "−cos(p₁, sg(z₂))")],
+}
+_EDGE_LABELS = {("query encoder → q", "momentum encoder → k"): "EMA (no gradient)", ("online f, g → z₁", "target f', g' → z₂'"): "EMA (no gradient)",
+                ("momentum encoder → k", "queue of old keys"): "enqueue"}
+
+
+def method_diagram(name: str) -> str:
+    """Graphviz DOT source of a method's data flow (views, encoders, loss), left to right."""
+    if name not in _DIAGRAMS:
+        raise ValueError(f"No diagram for {name!r}.")
+    lines = ['digraph { rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#f3f6fa", fontname="Helvetica", fontsize=11];']
+    for a, b in _DIAGRAMS[name]:
+        label = _EDGE_LABELS.get((a, b))
+        style = f' [label="{label}", style=dashed, fontsize=9]' if label else ""
+        lines.append(f'  "{a}" -> "{b}"{style};')
+    return "\n".join(lines + ["}"])

@@ -25,6 +25,6 @@ def test_bad_flags_exit_with_a_message():
 def test_diverged_run_exits_nonzero(capsys, monkeypatch):
     from sslviz import methods
 
-    monkeypatch.setitem(methods.REGISTRY["simclr"].defaults, "digits", ({"in_channels": 1, "width": 8}, {"batch_size": 64, "lr": 1e12}))
+    monkeypatch.setitem(methods.REGISTRY["simclr"].train, "lr", 1e12)
     assert main(["bench", "--dataset", "digits", "--steps", "30", "--no-baselines", "--json"]) == 1
     assert "diverged" in capsys.readouterr().err

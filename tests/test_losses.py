@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sslviz.losses import info_nce, info_nce_anchor
+from sslviz.losses import byol_loss, info_nce, info_nce_anchor, moco_infonce, negative_cosine
 
 
 def info_nce_reference(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> float:
@@ -73,3 +73,36 @@ def test_low_temperature_sharpens_the_softmax():
 def test_info_nce_validates(z1, z2, tau, match):
     with pytest.raises(ValueError, match=match):
         info_nce(z1, z2, tau)
+
+
+def moco_reference(q, k, queue, tau):
+    """MoCo eq. 1 with loops: -log exp(q·k+/τ) / (exp(q·k+/τ) + Σ exp(q·k−/τ))."""
+    def unit(v):
+        return v / v.norm()
+    total = 0.0
+    for i in range(q.shape[0]):
+        qi = unit(q[i].double())
+        pos = math.exp(float(qi @ unit(k[i].double())) / tau)
+        neg = sum(math.exp(float(qi @ unit(n.double())) / tau) for n in queue)
+        total += -math.log(pos / (pos + neg))
+    return total / q.shape[0]
+
+
+@pytest.mark.parametrize("n, k, d", [(2, 1, 3), (4, 10, 8)])
+@pytest.mark.parametrize("tau", [0.07, 0.2, 1.0])
+def test_moco_infonce_matches_reference(n, k, d, tau):
+    q, key, queue = torch.randn(n, d), torch.randn(n, d), torch.randn(k, d)
+    assert moco_infonce(q, key, queue, tau).item() == pytest.approx(moco_reference(q, key, queue, tau), abs=1e-5)
+
+
+def test_negative_cosine_and_byol():
+    p, z = torch.randn(5, 4), torch.randn(5, 4)
+    cos = torch.nn.functional.cosine_similarity(p, z, dim=1)
+    assert negative_cosine(p, z).item() == pytest.approx(-cos.mean().item(), abs=1e-6)
+    pn, zn = p / p.norm(dim=1, keepdim=True), z / z.norm(dim=1, keepdim=True)
+    assert byol_loss(p, z).item() == pytest.approx(((pn - zn) ** 2).sum(1).mean().item(), abs=1e-5)
+    assert byol_loss(p, 3 * p).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError):
+        negative_cosine(torch.randn(3, 2), torch.randn(3, 3))
+    with pytest.raises(ValueError):
+        moco_infonce(torch.randn(3, 2), torch.randn(3, 2), torch.randn(4, 3))

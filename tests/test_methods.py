@@ -44,3 +44,70 @@ def test_config_validation():
     with pytest.raises(ValueError, match="preset"):
         SimCLRConfig(augment="bogus")
     assert dataclasses.asdict(SimCLRConfig())["width"] == 16
+
+
+@pytest.mark.parametrize("name", sorted(methods.REGISTRY))
+def test_every_method_trains_and_logs_health(name):
+    m = methods.create(name, "shapes", width=4)
+    out = m.training_step(torch.rand(16, 3, 32, 32), torch.Generator().manual_seed(0))
+    assert {"loss", "alignment", "uniformity", "embedding_std", "effective_rank"} <= set(out)
+    out["loss"].backward()
+    m.after_step()
+    assert m.embed(torch.rand(3, 3, 32, 32)).shape == (3, 16)
+    assert m.snapshot(torch.rand(2, 3, 32, 32))["z"].shape[0] == 4
+
+
+def test_moco_queue_holds_last_k_keys_in_order():
+    m = methods.create("moco", "digits", width=4, queue_size=5, proj_dim=3)
+    keys = [torch.nn.functional.normalize(torch.randn(2, 3), dim=1) for _ in range(4)]
+    for k in keys:
+        m.enqueue(k)
+    assert torch.equal(m.queue, torch.cat(keys)[-5:])
+
+
+def test_moco_training_step_enqueues_this_steps_keys():
+    m = methods.create("moco", "digits", width=4, queue_size=64)
+    batch = torch.rand(8, 1, 28, 28)
+    m.training_step(batch, torch.Generator().manual_seed(3))
+    from sslviz import augment
+
+    x1, x2 = augment.two_views(batch, m.augment, torch.Generator().manual_seed(3))
+    k1, k2 = m.keys(torch.cat([x1, x2])).chunk(2)
+    assert m.queue.shape == (64, m.config.proj_dim)
+    assert torch.allclose(m.queue[-16:], torch.cat([k2, k1]), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, pairs", [("moco", [("key_encoder", "encoder"), ("key_head", "head")]),
+                                          ("byol", [("target_encoder", "encoder"), ("target_head", "head")])])
+def test_momentum_network_changes_only_by_ema(name, pairs):
+    from sslviz.train import Trainer, TrainConfig
+
+    m = methods.create(name, "digits", width=4, momentum=0.8)
+    images = torch.rand(32, 1, 28, 28)
+    trainer = Trainer(m, images, TrainConfig(max_steps=1, max_seconds=None, batch_size=16, lr=0.05))
+    before = {t: [p.clone() for p in getattr(m, t).parameters()] for t, _ in pairs}
+    trainer.fit()
+    for target, online in pairs:
+        assert all(not p.requires_grad for p in getattr(m, target).parameters())
+        for old, new, o in zip(before[target], getattr(m, target).parameters(), getattr(m, online).parameters()):
+            assert torch.allclose(new, 0.8 * old + 0.2 * o, atol=1e-6)
+    trained = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+    assert not trained & {id(p) for t, _ in pairs for p in getattr(m, t).parameters()}
+
+
+def test_simsiam_stop_gradient_blocks_the_target_branch():
+    torch.manual_seed(0)
+    batch = torch.rand(8, 1, 28, 28)
+
+    def grads(stop):
+        torch.manual_seed(1)
+        m = methods.create("simsiam", "digits", width=4, stop_gradient=stop)
+        m.training_step(batch, torch.Generator().manual_seed(0))["loss"].backward()
+        return torch.cat([p.grad.flatten() for p in m.encoder.parameters()])
+
+    assert not torch.allclose(grads(True), grads(False))
+
+
+def test_unknown_override_is_a_clear_error():
+    with pytest.raises(ValueError, match="simclr"):
+        methods.create("simclr", "digits", queue_size=3)

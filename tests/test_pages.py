@@ -87,7 +87,7 @@ def test_contrastive_train_live_and_results():
     at.button(key="contrastive.train").click().run()
     job = at.session_state["contrastive.job"]
     # changing a setting while training neither kills nor restarts the run
-    at.select_slider(key="contrastive.temperature").set_value(0.5).run()
+    at.select_slider(key="contrastive.temperature.simclr").set_value(0.5).run()
     assert at.session_state["contrastive.job"] is job and job.view().status in ("queued", "running", "done")
     wait_for_job(at)
     assert job.view().status == "done", job.view().message
@@ -102,7 +102,7 @@ def test_contrastive_train_live_and_results():
 
 def test_contrastive_nan_setting_gives_clear_message_and_page_keeps_working():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
-    at.select_slider(key="contrastive.lr").set_value(1e12).run()
+    at.select_slider(key="contrastive.lr.simclr").set_value(1e12).run()
     at.button(key="contrastive.train").click().run()
     wait_for_job(at)
     assert not at.exception
@@ -119,7 +119,7 @@ def test_infonce_explorer_widgets():
     assert loss_low != loss_high
     at.number_input(key="contrastive.anchor").set_value(20).run()
     assert not at.exception
-    at.radio(key="contrastive.quiz").set_value("510").run()
+    at.radio(key="contrastive.quiz").set_value("The predictor plus a target that receives no gradient (stop-gradient / moving average)").run()
     assert at.success and "Correct" in at.success[0].value
 
 
@@ -134,3 +134,35 @@ def test_two_sessions_see_only_their_own_runs():
     ja, jb = a.session_state["contrastive.job"], b.session_state["contrastive.job"]
     assert ja is not jb
     assert ja.view().state["summary"]["seed"] == 1 and jb.view().state["summary"]["seed"] == 2
+
+
+@pytest.mark.parametrize("method", ["moco", "byol", "simsiam"])
+def test_every_method_has_its_controls(method):
+    at = open_page("app_pages/contrastive.py")
+    at.selectbox(key="contrastive.method").set_value(method).run()
+    assert not at.exception
+    keys = {w.key for w in at.select_slider} | {w.key for w in at.toggle}
+    expected = {"moco": {"contrastive.queue", "contrastive.momentum.moco", "contrastive.temperature.moco"},
+                "byol": {"contrastive.momentum.byol", "contrastive.predictor"},
+                "simsiam": {"contrastive.stopgrad", "contrastive.outnorm"}}[method]
+    assert expected <= keys
+
+
+def test_break_it_collapse_is_flagged_on_the_page():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
+    label = [b for b in at.button if b.label == "SimSiam without stop-gradient"][0]
+    label.click().run()
+    wait_for_job(at)
+    assert not at.exception
+    assert any("Collapse detected" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_compare_all_four():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
+    at.slider(key="contrastive.compare.seconds").set_value(5).run()
+    at.button(key="contrastive.compare.train").click().run()
+    wait_for_job(at, "contrastive.compare", timeout=240)
+    assert not at.exception
+    results = at.session_state["contrastive.compare.job"].view().state["results"]
+    assert set(results) == {"simclr", "moco", "byol", "simsiam"}
+    assert len({r["seed"] for r in results.values()}) == 1 and all(r["dataset"] == "digits" for r in results.values())

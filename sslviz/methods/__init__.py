@@ -1,4 +1,4 @@
-"""Registry of self-supervised methods: adding a method is one file plus one line here.
+"""Registry of self-supervised methods: adding a method is one file plus one entry here.
 
 ``create(name, dataset)`` returns a method configured with its tuned defaults for that
 dataset, and ``train_defaults(name, dataset)`` the batch size and learning rate to use.
@@ -10,29 +10,50 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sslviz.methods.base import Method
+from sslviz.methods.byol import BYOL, BYOLConfig
+from sslviz.methods.moco import MoCo, MoCoConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
+from sslviz.methods.simsiam import SimSiam, SimSiamConfig
+
+# What every two-view method needs to know about a dataset: its channels and which
+# augmentations keep its class (digits must not be flipped; shapes may spin and change colour).
+TWO_VIEW_DATA = {
+    "digits": {"in_channels": 1, "augment": "digits"},
+    "shapes": {"in_channels": 3, "augment": "SimCLR + rotation"},
+}
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One registry entry: the class, its config type and tuned per-dataset defaults."""
+    """One registry entry: the class, its config type, tuned defaults and a one-line summary."""
 
     cls: type[Method]
     config_cls: type
-    # dataset -> (config overrides, train overrides); "*" applies to every dataset.
-    defaults: dict[str, tuple[dict[str, Any], dict[str, Any]]]
     summary: str
+    config: dict[str, Any]  # method settings tuned for the default budgets (all datasets)
+    train: dict[str, Any]  # batch size, learning rate, ...
+    data: dict[str, dict[str, Any]]  # dataset -> settings that depend on the data
+
+    def config_for(self, dataset: str) -> dict[str, Any]:
+        return {**self.data.get(dataset, {}), **self.config}
 
 
 REGISTRY: dict[str, MethodSpec] = {
     "simclr": MethodSpec(
-        SimCLR,
-        SimCLRConfig,
-        {
-            "digits": ({"in_channels": 1, "augment": "digits", "width": 16, "temperature": 0.2}, {"batch_size": 256, "lr": 2e-3}),
-            "shapes": ({"in_channels": 3, "augment": "SimCLR + rotation", "width": 16, "temperature": 0.2}, {"batch_size": 256, "lr": 2e-3}),
-        },
-        "Contrastive: two views of an image attract, other images repel (InfoNCE).",
+        SimCLR, SimCLRConfig, "Contrastive: two views of an image attract, other images in the batch repel (InfoNCE).",
+        {"width": 16, "temperature": 0.2}, {"batch_size": 256, "lr": 2e-3}, TWO_VIEW_DATA,
+    ),
+    "moco": MethodSpec(
+        MoCo, MoCoConfig, "Contrastive with a queue of negatives from a momentum (moving-average) key encoder.",
+        {"width": 16, "temperature": 0.2, "queue_size": 4096, "momentum": 0.99}, {"batch_size": 256, "lr": 2e-3}, TWO_VIEW_DATA,
+    ),
+    "byol": MethodSpec(
+        BYOL, BYOLConfig, "No negatives: an online network with a predictor regresses a moving-average target network.",
+        {"width": 16, "momentum": 0.8}, {"batch_size": 128, "lr": 1e-3}, TWO_VIEW_DATA,
+    ),
+    "simsiam": MethodSpec(
+        SimSiam, SimSiamConfig, "No negatives, no momentum: a predictor and a stop-gradient prevent collapse.",
+        {"width": 16, "predictor_hidden": 64}, {"batch_size": 128, "lr": 1e-3}, TWO_VIEW_DATA,
     ),
 }
 
@@ -47,13 +68,15 @@ def spec(name: str) -> MethodSpec:
 def default_config(name: str, dataset: str, **overrides: Any) -> Any:
     """The tuned config of method ``name`` on ``dataset``, with ``overrides`` applied."""
     s = spec(name)
-    config_overrides, _ = s.defaults.get(dataset, ({}, {}))
-    return replace(s.config_cls(), **{**config_overrides, **overrides})
+    try:
+        return replace(s.config_cls(), **{**s.config_for(dataset), **overrides})
+    except TypeError as err:  # an override the method does not have
+        raise ValueError(f"{name}: {err}") from None
 
 
 def train_defaults(name: str, dataset: str) -> dict[str, Any]:
-    """Batch size, learning rate etc. tuned for method ``name`` on ``dataset``."""
-    return dict(spec(name).defaults.get(dataset, ({}, {}))[1])
+    """Batch size, learning rate etc. tuned for method ``name`` (``dataset`` reserved for per-data tuning)."""
+    return dict(spec(name).train)
 
 
 def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:

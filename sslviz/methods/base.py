@@ -8,10 +8,17 @@ The Trainer relies on nothing else.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from sslviz import augment
+from sslviz.diagnostics import embedding_health
+from sslviz.nets import SmallCNN, projection_head
 
 
 class Method(nn.Module):
@@ -40,3 +47,75 @@ class Method(nn.Module):
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Tensors that a page visualises for ``batch`` (views, similarities, ...)."""
         return {}
+
+
+@dataclass(frozen=True)
+class TwoViewConfig:
+    """Settings shared by every method trained on two augmented views of each image."""
+
+    in_channels: int = 1
+    width: int = 16  # encoder width: features have 4·width dimensions
+    hidden_dim: int = 128
+    proj_dim: int = 64  # 2 or 3 puts the embeddings on a circle/sphere you can plot
+    augment: str = "digits"  # a preset name in sslviz.augment.PRESETS
+
+    def __post_init__(self) -> None:
+        if self.proj_dim < 1 or self.hidden_dim < 1:
+            raise ValueError(f"proj_dim and hidden_dim must be >= 1, got {self.proj_dim} and {self.hidden_dim}.")
+        augment.preset(self.augment)  # raises a clear error for an unknown preset
+
+
+class TwoViewMethod(Method):
+    """Encoder f, projection head g and an augmentation pipeline; subclasses add the loss.
+
+    Provides the per-step diagnostics every Siamese method logs (similarities, alignment,
+    uniformity, spread, effective rank) and the snapshot the pages draw.
+    """
+
+    def __init__(self, config: TwoViewConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.augment = augment.preset(config.augment)
+        self.encoder = SmallCNN(config.in_channels, config.width)
+        self.head = projection_head(self.encoder.out_dim, config.hidden_dim, config.proj_dim)
+
+    def project(self, views: torch.Tensor) -> torch.Tensor:
+        """z = g(f(x)): what the loss sees."""
+        return self.head(self.encoder(views))
+
+    @torch.no_grad()
+    def pair_metrics(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Mean cosine of positives and negatives, top-1 pair retrieval, and embedding health."""
+        u1, u2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+        sim = u1 @ u2.T  # N×N: diagonal = positives
+        n = sim.shape[0]
+        off_diag = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
+        top1 = (sim.argmax(1) == torch.arange(n, device=sim.device)).float().mean()
+        return {"positive_sim": sim.diagonal().mean(), "negative_sim": off_diag.mean(), "pair_acc": top1, **embedding_health(z1, z2)}
+
+    @torch.no_grad()
+    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Two views per image and their normalised projections (eval-mode batch norm)."""
+        was_training = self.training
+        self.eval()
+        try:
+            x1, x2 = augment.two_views(batch, self.augment, generator)
+            z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
+        finally:
+            self.train(was_training)
+        return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": getattr(self.config, "temperature", None)}
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` that gets no gradients (a momentum/target network)."""
+    twin = copy.deepcopy(module)
+    for p in twin.parameters():
+        p.requires_grad_(False)
+    return twin
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
+    """θ_target ← m·θ_target + (1 − m)·θ_online, parameter by parameter."""
+    for t, o in zip(target.parameters(), online.parameters()):
+        t.mul_(momentum).add_(o.detach(), alpha=1 - momentum)

@@ -21,12 +21,21 @@ def current_job(key: str) -> Job | None:
     return st.session_state.get(f"{key}.job")
 
 
-def train_button(key: str, make_target: Callable[[], Callable[[Job], None]], label: str = "Train live") -> None:
-    """A Train button; starts a job from ``make_target()`` unless one is already active."""
+def is_active(key: str) -> bool:
+    """Whether this session's job under ``key`` is queued or running."""
     job = current_job(key)
-    active = job is not None and job.view().active
-    if st.button(label, key=f"{key}.train", type="primary", disabled=active, help="Runs in the background: you can keep using the page."):
-        st.session_state[f"{key}.job"] = RUNNER.submit(make_target(), name=key)
+    return job is not None and job.view().active
+
+
+def start(key: str, target: Callable[[Job], str | None]) -> None:
+    """Submit ``target`` as this session's job under ``key`` (replacing a finished one)."""
+    st.session_state[f"{key}.job"] = RUNNER.submit(target, name=key)
+
+
+def train_button(key: str, make_target: Callable[[], Callable[[Job], str | None]], label: str = "Train live") -> None:
+    """A Train button; starts a job from ``make_target()`` unless one is already active."""
+    if st.button(label, key=f"{key}.train", type="primary", disabled=is_active(key), help="Runs in the background: you can keep using the page."):
+        start(key, make_target())
 
 
 def job_view(key: str, render: Callable[[JobView], None]) -> None:

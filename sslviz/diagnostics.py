@@ -1,0 +1,88 @@
+"""Health of an embedding space while it trains: alignment, uniformity, spread and rank.
+
+Pure tensor functions (no model, no Streamlit), so methods can log them every step and the
+pages can flag *collapse* — every image mapped to (nearly) the same point, or to a tiny
+subspace — the failure mode of non-contrastive methods such as BYOL and SimSiam.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+
+# A run is flagged as collapsed when, averaged over the last few steps, the per-dimension
+# spread of the normalised embedding falls below this share of a uniform sphere's spread
+# (1/√d), or its effective rank drops below COLLAPSE_RANK.
+COLLAPSE_STD_RATIO = 0.1
+COLLAPSE_RANK = 1.5
+COLLAPSE_WINDOW = 5
+
+
+def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
+    r"""Alignment (Wang & Isola, 2020): :math:`\mathbb{E}\,\lVert f(x) - f(x^+)\rVert_2^\alpha` on unit vectors.
+
+    Lower is better: positive pairs sit close together. z1, z2: N×D (normalised here).
+    """
+    u, v = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
+    return (u - v).norm(dim=1).pow(alpha).mean()
+
+
+def uniformity(z: torch.Tensor, t: float = 2.0) -> torch.Tensor:
+    r"""Uniformity (Wang & Isola, 2020): :math:`\log \mathbb{E}_{i<j}\, e^{-t\lVert f(x_i) - f(x_j)\rVert_2^2}`.
+
+    Lower is better: embeddings spread evenly over the unit sphere. 0 means total collapse.
+    """
+    if z.shape[0] < 2:
+        raise ValueError("uniformity needs at least 2 embeddings.")
+    u = F.normalize(z, dim=1)
+    return torch.pdist(u, p=2).pow(2).mul(-t).exp().mean().log()
+
+
+def embedding_std(z: torch.Tensor) -> torch.Tensor:
+    """Mean over dimensions of the batch standard deviation of the L2-normalised embeddings.
+
+    About 1/√D when embeddings are spread over the sphere; 0 when they all coincide.
+    """
+    return F.normalize(z, dim=1).std(dim=0).mean()
+
+
+def effective_rank(z: torch.Tensor) -> torch.Tensor:
+    r"""Effective rank (Roy & Vetterli, 2007) of the centred embeddings' covariance.
+
+    :math:`\exp(-\sum_k p_k \log p_k)` with :math:`p_k = \sigma_k / \sum_j \sigma_j` the normalised
+    singular values: D for an isotropic cloud, 1 when everything lies on one line.
+    """
+    if not torch.isfinite(z).all():
+        return torch.tensor(float("nan"), dtype=z.dtype)
+    centred = z - z.mean(dim=0, keepdim=True)
+    s = torch.linalg.svdvals(centred.double())
+    if s.sum() <= 0:
+        return torch.tensor(1.0, dtype=z.dtype)
+    p = s / s.sum()
+    p = p[p > 0]
+    return torch.exp(-(p * p.log()).sum()).to(z.dtype)
+
+
+@torch.no_grad()
+def embedding_health(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+    """All four diagnostics for a batch of positive pairs (z1[i], z2[i]), as scalar tensors."""
+    both = torch.cat([z1, z2])
+    return {
+        "alignment": alignment(z1, z2),
+        "uniformity": uniformity(both),
+        "embedding_std": embedding_std(both),
+        "effective_rank": effective_rank(both),
+    }
+
+
+def is_collapsed(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> bool:
+    """True if the last ``window`` steps show collapse (tiny spread or rank near 1)."""
+    rows = [r for r in history[-window:] if "embedding_std" in r]
+    if len(rows) < min(window, 2) or dim < 1:
+        return False
+    std = sum(r["embedding_std"] for r in rows) / len(rows)
+    rank = sum(r["effective_rank"] for r in rows) / len(rows)
+    return std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK

@@ -1,0 +1,48 @@
+"""SimSiam (Chen & He, 2021): BYOL without the moving average — stop-gradient is enough.
+
+    x1 ──f, g──> z1 ──h──> p1
+    x2 ──f, g──> z2 ──h──> p2          L = ½·D(p1, sg(z2)) + ½·D(p2, sg(z1)),  D = −cos
+
+One network, no negatives, no momentum encoder. The stop-gradient sg(·) makes z a fixed
+target for this step; take it away and the trivial solution (a constant output, loss −1) is
+reached within a few steps — the page's "break it" button shows exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from sslviz import augment
+from sslviz.losses import negative_cosine
+from sslviz.methods.base import TwoViewConfig, TwoViewMethod
+from sslviz.nets import MLPHead
+
+
+@dataclass(frozen=True)
+class SimSiamConfig(TwoViewConfig):
+    predictor_hidden: int = 32  # a bottleneck, as in the paper
+    stop_gradient: bool = True
+    projector_output_norm: bool = True  # batch norm on the projector output, as in the paper
+
+
+class SimSiam(TwoViewMethod):
+    """Siamese encoder + predictor with a symmetric negative-cosine loss and stop-gradient."""
+
+    name = "simsiam"
+
+    def __init__(self, config: SimSiamConfig = SimSiamConfig()) -> None:
+        super().__init__(config)
+        if config.projector_output_norm:
+            self.head = MLPHead(self.encoder.out_dim, config.hidden_dim, config.proj_dim, output_norm=True)
+        self.predictor = MLPHead(config.proj_dim, config.predictor_hidden, config.proj_dim)
+
+    def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        x1, x2 = augment.two_views(batch, self.augment, generator)
+        z = self.project(torch.cat([x1, x2]))
+        p1, p2 = self.predictor(z).chunk(2)
+        z1, z2 = z.chunk(2)
+        t1, t2 = (z1.detach(), z2.detach()) if self.config.stop_gradient else (z1, z2)
+        loss = negative_cosine(p1, t2) / 2 + negative_cosine(p2, t1) / 2
+        return {"loss": loss, **self.pair_metrics(z1, z2)}
