@@ -240,7 +240,8 @@ with c2:
     st.plotly_chart(viz.similarity_bars(out["similarity"].numpy(), out["probability"].numpy(), int(out["positive"]), labels,
                                         f"Anchor {int(anchor)}: cosine similarity (light) and softmax at τ = {tau:g} (dark)"), key=f"{K}.bars")
     sim = (snap["z"] @ snap["z"].T).numpy()
-    st.plotly_chart(viz.similarity_matrix(sim, "All 2N×2N cosine similarities (positives sit on the two off-diagonals)"), key=f"{K}.matrix")
+    pairs = [(i, (i + n) % (2 * n)) for i in range(2 * n)]
+    st.plotly_chart(viz.similarity_matrix(sim, "All 2N×2N cosine similarities of the batch (outlined: the positive pairs)", pairs), key=f"{K}.matrix")
 st.caption("Low τ sharpens the softmax: the loss focuses on the hardest negatives. High τ flattens it: all negatives count alike and the loss barely depends on the geometry.")
 
 
@@ -254,9 +255,10 @@ live.train_button(KC, lambda: jobs.comparison_job(list(NAMES), gs.dataset, compa
 
 def render_comparison(view: jobs.JobView) -> None:
     if view.history:
+        st.plotly_chart(viz.grouped_lines(view.history, "method", "loss", "Training loss (each method has its own loss: compare shapes, not levels)"), key=f"{KC}.loss")
         c1, c2 = st.columns(2)
-        c1.plotly_chart(viz.grouped_lines(view.history, "method", "uniformity", "Uniformity while training"), key=f"{KC}.uniformity")
-        c2.plotly_chart(viz.grouped_lines(view.history, "method", "alignment", "Alignment while training"), key=f"{KC}.alignment")
+        c1.plotly_chart(viz.grouped_lines(view.history, "method", "uniformity", "Uniformity while training (lower = more spread)"), key=f"{KC}.uniformity")
+        c2.plotly_chart(viz.grouped_lines(view.history, "method", "alignment", "Alignment while training (lower = views closer)"), key=f"{KC}.alignment")
     results = view.state.get("results", {})
     if results:
         table = pd.DataFrame({NAMES[m]: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],

@@ -84,9 +84,17 @@ def similarity_bars(similarity: np.ndarray, probability: np.ndarray, positive: i
     return fig
 
 
-def similarity_matrix(sim: np.ndarray, title: str) -> go.Figure:
-    """Heatmap of a similarity matrix (e.g. the 2N×2N cosine similarities of a batch)."""
+def similarity_matrix(sim: np.ndarray, title: str, positives: Sequence[tuple[int, int]] = ()) -> go.Figure:
+    """Heatmap of a similarity matrix (e.g. the 2N×2N cosine similarities of a batch).
+
+    ``positives`` lists (row, column) cells to outline — the positive pairs.
+    """
     fig = go.Figure(go.Heatmap(z=sim, colorscale="Cividis", zmin=-1, zmax=1, colorbar=dict(title="cos")))
+    if positives:
+        rows, cols = zip(*positives)
+        fig.add_trace(go.Scatter(x=list(cols), y=list(rows), mode="markers", name="positive pair", hoverinfo="skip",
+                                 marker=dict(symbol="square-open", size=9, color="#CC6677", line=dict(width=2))))
+        fig.update_layout(legend=dict(orientation="h", y=-0.12))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**LAYOUT, "height": 360})
     return fig
 

@@ -98,14 +98,14 @@ def test_every_page_then_train_and_stop(page, server):
     pg.goto(server)
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
-    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, live"), ("Home", "sslviz")]:
+    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
         pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
         pg.wait_for_timeout(500)
         no_errors(pg)
 
     nav.get_by_role("link", name="Contrastive learning").click()
-    pg.get_by_role("heading", name=re.compile("SimCLR, live")).wait_for()
+    pg.get_by_role("heading", name=re.compile("SimCLR, MoCo, BYOL, SimSiam")).wait_for()
     # sidebar: digits, 10-second budget
     pg.get_by_test_id("stSelectbox").filter(has_text="Dataset").click()
     pg.get_by_role("option", name="digits").click()
@@ -130,3 +130,13 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text(re.compile("Linear probe: SimCLR")).first.wait_for(timeout=60_000)
     no_errors(pg)
     assert pg.get_by_role("button", name="Stop training").count() == 0
+
+    # the rest of the family: switch method, then one break-it experiment end to end
+    pg.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+    pg.get_by_role("option", name=re.compile("^BYOL")).click()
+    pg.get_by_text("How BYOL works").wait_for()
+    pg.get_by_role("button", name="SimSiam without stop-gradient", exact=True).click()
+    pg.get_by_text(re.compile("Run: SimSiam without stop-gradient")).first.wait_for(timeout=60_000)
+    pg.get_by_text("Collapse detected").first.wait_for(timeout=60_000)
+    pg.get_by_text(re.compile("Linear probe: SimSiam without stop-gradient")).first.wait_for(timeout=90_000)
+    no_errors(pg)

@@ -21,3 +21,11 @@ def test_figures_carry_the_data():
     fig = viz.similarity_bars(np.array([0.1, 0.9]), np.array([0.2, 0.8]), 1, ["x", "y"], "t")
     assert list(fig.data[1].y) == [0.2, 0.8]
     assert viz.similarity_matrix(np.eye(3), "t").data[0].z.shape == (3, 3)
+    fig = viz.similarity_matrix(np.eye(4), "t", [(0, 2), (2, 0)])
+    assert list(fig.data[1].x) == [2, 0] and list(fig.data[1].y) == [0, 2]
+    rows = [{"method": "a", "seconds": 1, "loss": 3.0}, {"method": "b", "seconds": 1, "loss": 2.0}, {"method": "a", "seconds": 2, "loss": 1.0}]
+    fig = viz.grouped_lines(rows, "method", "loss", "t")
+    assert [t.name for t in fig.data] == ["a", "b"] and list(fig.data[0].y) == [3.0, 1.0]
+    assert len(viz.sphere_scatter(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]), ["x", "y"], "t").data) == 3
+    assert viz.sphere_scatter(np.eye(3), np.array([0, 1, 1]), ["x", "y"], "t").data[0].type == "scatter3d"
+    assert "EMA" in viz.method_diagram("moco") and viz.method_diagram("simclr").startswith("digraph")
