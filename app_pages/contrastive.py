@@ -145,7 +145,7 @@ def health(view: jobs.JobView) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment and uniformity (lower = better; uniformity 0 = collapse)"), key=f"{K}.au")
     c2.plotly_chart(viz.line_chart([{**r, "std × √d": r["embedding_std"] * dim ** 0.5} for r in h], ["std × √d", "effective_rank"],
-                                   f"Spread of the normalised embedding (d = {dim})"), key=f"{K}.spread")
+                                   f"Spread of the normalised embedding (d = {dim})", right=["effective_rank"]), key=f"{K}.spread")
 
 
 def render(view: jobs.JobView) -> None:

@@ -38,14 +38,17 @@ def tile(images: torch.Tensor, cols: int = 8, scale: int = 4, pad: int = 2) -> n
     return out.repeat(scale, 0).repeat(scale, 1)
 
 
-def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: str, x: str = "step") -> go.Figure:
-    """One line per metric in ``keys`` against ``x`` (step or seconds)."""
+def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: str, x: str = "step", right: Sequence[str] = ()) -> go.Figure:
+    """One line per metric in ``keys`` against ``x`` (step or seconds); metrics in ``right`` get their own y-axis."""
     fig = go.Figure()
     xs = [row[x] for row in history]
     for i, key in enumerate(keys):
         mode = "lines+markers" if len(xs) <= 20 else "lines"  # few points: show where they are
-        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=key, line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
+        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=key + (" (right axis)" if key in right else ""),
+                                 yaxis="y2" if key in right else "y", line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
     fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
+    if right:
+        fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False), legend=dict(orientation="h", y=-0.25))
     return fig
 
 

@@ -13,6 +13,8 @@ def test_figures_carry_the_data():
     history = [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}]
     fig = viz.line_chart(history, ["loss"], "t")
     assert list(fig.data[0].y) == [2.0, 1.5]
+    fig = viz.line_chart([{"step": 1, "a": 0.1, "b": 30}], ["a", "b"], "t", right=["b"])
+    assert fig.data[1].yaxis == "y2" and fig.data[0].yaxis == "y"
     coords = np.array([[0, 0], [1, 1], [2, 2]], float)
     fig = viz.embedding_scatter(coords, np.array([0, 1, 1]), ["a", "b"], "t")
     assert [t.name for t in fig.data] == ["a", "b"] and len(fig.data[1].x) == 2
