@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+import torch
+
 from sslviz import data, evaluate, methods
 from sslviz.train import BatchCallback, Trainer, TrainConfig, TrainResult
 
@@ -49,8 +51,6 @@ class Experiment:
 def prepare(method_name: str, dataset: str, seed: int = 0, **overrides: Any) -> tuple[methods.Method, data.Dataset, data.Dataset]:
     """Data splits and a freshly initialised method (seeded) for one experiment."""
     train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
-    import torch
-
     torch.manual_seed(seed)
     method = methods.create(method_name, dataset, in_channels=train_set.channels, **overrides)
     return method, train_set, test_set

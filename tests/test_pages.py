@@ -12,16 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
 
-def open_page(page: str = "app.py", **state) -> AppTest:
-    """Render one page script as a fresh browser session would, with sidebar settings in ``state``.
-
-    Pages are opened directly (not through app.py's navigation) because AppTest's switch_page
-    drops the sidebar that app.py renders; pages read the global settings from session state.
-    """
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+def open_page(page: str | None = None, **state) -> AppTest:
+    """Open the app as a fresh browser session, with sidebar settings in ``state``, and go to ``page``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -51,8 +50,7 @@ def test_augmentations_widgets():
     assert not at.exception
     code = [c.value for c in at.code]
     assert any("rotation=90.0" in c for c in code)
-    at.session_state["global.dataset"] = "digits"
-    at.run()
+    at.selectbox(key="global.dataset").set_value("digits").run()
     assert not at.exception and "handwritten" in texts(at)
 
 
