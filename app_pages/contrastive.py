@@ -260,6 +260,10 @@ def render_comparison(view: jobs.JobView) -> None:
         c1.plotly_chart(viz.grouped_lines(view.history, "method", "uniformity", "Uniformity while training (lower = more spread)"), key=f"{KC}.uniformity")
         c2.plotly_chart(viz.grouped_lines(view.history, "method", "alignment", "Alignment while training (lower = views closer)"), key=f"{KC}.alignment")
     results = view.state.get("results", {})
+    for m, r in results.items():
+        if "probe_acc" not in r:
+            st.warning(f"{NAMES[m]}: {r['message']}")
+    results = {m: r for m, r in results.items() if "probe_acc" in r}
     if results:
         table = pd.DataFrame({NAMES[m]: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
                                          "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# The scripts run as `python benchmarks/NAME.py` from anywhere: make the package importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def machine() -> str:

@@ -16,10 +16,15 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import torch
+
+from sslviz import data, experiment, methods
+from sslviz.project import pca_2d
+from sslviz.train import app_threads
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
@@ -184,15 +189,8 @@ def experiment_job(
     features (``state["features"]``) about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
     vs baselines) and ``state["snapshot"]`` (the method's views/projections of test images).
     """
-    from dataclasses import asdict
-
-    from sslviz import data, experiment, methods
-    from sslviz.project import pca_2d
-    from sslviz.train import app_threads
 
     def target(job: Job) -> str | None:
-        import torch
-
         test = data.load(dataset, "test", seed)
         subset = test.images[:n_embed]
         labels = test.labels[:n_embed].numpy()
@@ -250,10 +248,8 @@ def comparison_job(
     """Train several methods one after another with the same budget, seed, data and backbone.
 
     Every history row carries a "method" key; ``state["results"]`` maps each finished method
-    to its summary (accuracies vs baselines).
+    to its summary (accuracies vs baselines; a diverged run's summary has only its message).
     """
-    from sslviz import experiment
-    from sslviz.train import app_threads
 
     def target(job: Job) -> str | None:
         results: dict[str, dict] = {}

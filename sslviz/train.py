@@ -81,6 +81,7 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int | None = None  # torch intra-op threads; None = one per core
     optimizer: str = "adamw"  # "adamw" or "sgd" (momentum 0.9)
+    count_callback_time: bool = True  # False: time spent in callbacks (e.g. evaluation) is not charged to the budget
 
     def __post_init__(self) -> None:
         if self.batch_size < 2:
@@ -167,6 +168,7 @@ class Trainer:
         result = TrainResult()
         self.method.train()
         start = time.perf_counter()
+        excluded = 0.0  # seconds spent in callbacks, when they do not count
         batches = self._batches()
         while self._budget_left():
             if self.stop_event.is_set():
@@ -186,13 +188,16 @@ class Trainer:
             self.optimizer.step()
             self.method.after_step()
             self.step += 1
-            self.elapsed = time.perf_counter() - start
+            self.elapsed = time.perf_counter() - start - excluded
             metrics = {k: float(v.detach()) for k, v in out.items()}
             metrics.update(step=self.step, seconds=self.elapsed)
             result.history.append(metrics)
+            t_callbacks = time.perf_counter()
             for callback in self.callbacks:
                 callback(self, metrics)
-        result.steps, result.seconds = self.step, time.perf_counter() - start
+            if not self.config.count_callback_time:
+                excluded += time.perf_counter() - t_callbacks
+        result.steps, result.seconds = self.step, time.perf_counter() - start - excluded
         if result.stopped_by == "budget":
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
         self.method.eval()

@@ -93,3 +93,12 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def test_callback_time_can_be_excluded_from_the_budget():
+    import time as _time
+
+    slow = lambda trainer, metrics: _time.sleep(0.05)  # noqa: E731
+    counted = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8), [slow]).fit()
+    excluded = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8, count_callback_time=False), [slow]).fit()
+    assert excluded.steps > 2 * counted.steps and excluded.seconds < 0.6

@@ -1,0 +1,88 @@
+"""How much of the machine a default SimCLR training step uses, and where the time goes.
+
+    python benchmarks/utilization.py
+
+Counts the model FLOPs of one training step (forward + backward, torch.utils.flop_counter),
+times the step, and divides by the float32 matmul peak measured in the same run
+(a 2048×2048 matmul). Also splits the step into augmentation, forward+backward and the rest,
+and repeats the measurement for wider encoders, because tiny convolutions are bound by
+memory traffic and per-op overhead, not by arithmetic.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from _results import write_section
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from sslviz import augment, data, losses, methods
+from sslviz.train import configure_threads
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def measure(width: int, images: torch.Tensor, batch: int = 256, steps: int = 12) -> dict:
+    torch.manual_seed(0)
+    method = methods.create("simclr", "shapes", width=width)
+    opt = torch.optim.AdamW(method.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(0)
+    x = images[:batch]
+    x1, x2 = augment.two_views(x, method.augment, g)
+    with FlopCounterMode(display=False) as counter:
+        z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
+        losses.info_nce(z1, z2, 0.2).backward()
+    flops = counter.get_total_flops()
+    opt.zero_grad()
+    aug, fwd_bwd, total = [], [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        x1, x2 = augment.two_views(x, method.augment, g)
+        t1 = time.perf_counter()
+        z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
+        loss = losses.info_nce(z1, z2, 0.2)
+        opt.zero_grad()
+        loss.backward()
+        t2 = time.perf_counter()
+        opt.step()
+        t3 = time.perf_counter()
+        aug.append(t1 - t0), fwd_bwd.append(t2 - t1), total.append(t3 - t0)
+    med = lambda v: statistics.median(v[2:])  # noqa: E731
+    return {"width": width, "flops": flops, "step": med(total), "aug": med(aug), "fwd_bwd": med(fwd_bwd)}
+
+
+def main() -> None:
+    threads = configure_threads()
+    images = data.load("shapes", "train", 0).images
+    peak = matmul_peak()
+    print(f"matmul peak {peak / 1e9:.1f} GFLOP/s", flush=True)
+    rows = []
+    for width in (16, 32, 64):
+        r = measure(width, images)
+        r["share"] = r["flops"] / r["fwd_bwd"] / peak
+        r["share_step"] = r["flops"] / r["step"] / peak
+        print(r, flush=True)
+        rows.append(r)
+    table = "| encoder width | model GFLOP / step | step s | augmentation s | forward+backward s | share of peak (whole step) | share of peak (fwd+bwd only) |\n|---|---|---|---|---|---|---|\n"
+    table += "\n".join(f"| {r['width']}{' (default)' if r['width'] == 16 else ''} | {r['flops'] / 1e9:.2f} | {r['step']:.3f} | {r['aug']:.3f} | {r['fwd_bwd']:.3f} | {r['share_step']:.1%} | {r['share']:.1%} |" for r in rows)
+    write_section("utilization", "## Utilisation of the matmul peak (utilization)\n\n"
+                  f"Float32 matmul peak measured in the same run (2048×2048, {threads} threads): **{peak / 1e9:.1f} GFLOP/s**. "
+                  "SimCLR on shapes, batch 256 (512 views of 32×32), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
+
+
+if __name__ == "__main__":
+    main()
