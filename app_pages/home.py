@@ -25,7 +25,8 @@ st.subheader("Map of the app")
 st.markdown(
     "| Page | Lecture topic | What you do there |\n|---|---|---|\n"
     "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
-    "| **Contrastive learning** | Contrastive learning, InfoNCE | Train SimCLR live; watch the loss and the embedding; compare with raw pixels and a random network; see what the temperature τ does. |\n"
+    "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo, BYOL | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
+    "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
 )
 st.caption(
     "Not built yet, and so not in the menu: pretext tasks, masked autoencoders, deep clustering, multi-modal SSL and "

@@ -15,9 +15,6 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 KNN_K = 20
@@ -51,6 +48,12 @@ def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int =
 
 def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:
     """Test accuracy of an L2 logistic regression on standardised frozen features."""
+    # scikit-learn is imported here, not at module level: it costs ~0.5 s, and pages that
+    # import this module must render in well under a second before anything is evaluated.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     _check(train_x, train_y, test_x, test_y)
     xtr, xte = _as_numpy(train_x).reshape(len(train_x), -1), _as_numpy(test_x).reshape(len(test_x), -1)
     ytr, yte = _as_numpy(train_y), _as_numpy(test_y)

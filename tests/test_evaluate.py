@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from sslviz import data, evaluate
 from sslviz.nets import SmallCNN
