@@ -111,3 +111,10 @@ def test_simsiam_stop_gradient_blocks_the_target_branch():
 def test_unknown_override_is_a_clear_error():
     with pytest.raises(ValueError, match="simclr"):
         methods.create("simclr", "digits", queue_size=3)
+
+
+@pytest.mark.parametrize("name, bad, match", [("moco", {"momentum": 1.5}, "momentum"), ("moco", {"queue_size": 0}, "queue_size"),
+                                              ("moco", {"temperature": -1.0}, "temperature"), ("byol", {"momentum": -0.1}, "momentum")])
+def test_shared_settings_are_validated(name, bad, match):
+    with pytest.raises(ValueError, match=match):
+        methods.create(name, "digits", **bad)

@@ -63,6 +63,11 @@ class TwoViewConfig:
         if self.proj_dim < 1 or self.hidden_dim < 1:
             raise ValueError(f"proj_dim and hidden_dim must be >= 1, got {self.proj_dim} and {self.hidden_dim}.")
         augment.preset(self.augment)  # raises a clear error for an unknown preset
+        # Settings that several methods share, checked once here for whichever config has them.
+        for name, valid, rule in (("temperature", lambda v: v > 0, "> 0"), ("momentum", lambda v: 0 <= v <= 1, "in [0, 1]"),
+                                  ("queue_size", lambda v: v >= 1, ">= 1")):
+            if hasattr(self, name) and not valid(getattr(self, name)):
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)}.")
 
 
 class TwoViewMethod(Method):

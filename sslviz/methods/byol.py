@@ -28,11 +28,6 @@ class BYOLConfig(TwoViewConfig):
     predictor_hidden: int = 128
     use_predictor: bool = True
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 <= self.momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1], got {self.momentum}.")
-
 
 class BYOL(TwoViewMethod):
     """Online network + predictor regress the EMA target network's projections."""

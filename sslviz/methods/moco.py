@@ -29,15 +29,6 @@ class MoCoConfig(TwoViewConfig):
     queue_size: int = 4096  # K: keys kept as negatives
     momentum: float = 0.99  # m of the key encoder's moving average
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}.")
-        if self.queue_size < 1:
-            raise ValueError(f"queue_size must be >= 1, got {self.queue_size}.")
-        if not 0 <= self.momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1], got {self.momentum}.")
-
 
 class MoCo(TwoViewMethod):
     """Query encoder trained by InfoNCE against a momentum key encoder and a queue of keys."""

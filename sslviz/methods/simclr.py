@@ -24,11 +24,6 @@ class SimCLRConfig(TwoViewConfig):
 
     temperature: float = 0.2
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}.")
-
 
 class SimCLR(TwoViewMethod):
     """Encoder + projection head trained with the NT-Xent loss on two views per image."""
