@@ -25,7 +25,7 @@ BREAK_IT = {
     "SimSiam without stop-gradient": ("simsiam", {"stop_gradient": False, "projector_output_norm": False}, {},
                                       "Collapse within a few dozen steps: a constant output makes −cos = −1, the minimum. "
                                       "(The projector's output batch norm is removed too: on its own it already forbids a constant output.)"),
-    "SimSiam without stop-gradient, output BN kept": ("simsiam", {"stop_gradient": False}, {},
+    "SimSiam, no stop-grad, BN kept": ("simsiam", {"stop_gradient": False}, {},
                                                       "No total collapse — batch norm keeps every output dimension spread — but the effective rank falls: dimensional collapse."),
     "SimCLR without augmentation": ("simclr", {"augment": "none"}, {}, "The two views are identical: the loss is easy to satisfy and the features learn little beyond a random net."),
     "SimCLR, τ = 0.01": ("simclr", {"temperature": 0.01}, {}, "Very low τ: only the hardest negatives count; training is spiky."),
@@ -143,7 +143,7 @@ def health(view: jobs.JobView) -> None:
                  f"{last['effective_rank']:.1f} of {dim}. Every image maps to nearly the same point, so the features carry no information.",
                  icon=":material/warning:")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment and uniformity (lower = better; uniformity 0 = collapse)"), key=f"{K}.au")
+    c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment, uniformity (lower = better; 0 = collapsed)"), key=f"{K}.au")
     c2.plotly_chart(viz.line_chart([{**r, "std × √d": r["embedding_std"] * dim ** 0.5} for r in h], ["std × √d", "effective_rank"],
                                    f"Spread of the normalised embedding (d = {dim})", right=["effective_rank"]), key=f"{K}.spread")
 
