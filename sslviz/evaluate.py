@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslviz.nets import frozen_features
+
 KNN_K = 20
 PROBE_C = 1.0
 PROBE_MAX_ITER = 3000
@@ -33,17 +35,9 @@ def _check(train_x, train_y, test_x, test_y) -> None:
         raise ValueError("need at least one train and one test example.")
 
 
-@torch.no_grad()
 def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Frozen features of ``images`` (encoder in eval mode), as a float32 CPU tensor N×D."""
-    was_training = encoder.training
-    encoder.eval()
-    device = next(encoder.parameters()).device
-    try:
-        feats = [encoder(chunk.to(device)).float().cpu() for chunk in images.split(batch_size)]
-    finally:
-        encoder.train(was_training)
-    return torch.cat(feats)
+    return frozen_features(encoder, images, batch_size).float().cpu()
 
 
 def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:
@@ -110,7 +104,7 @@ def evaluate_features(train_x, train_y, test_x, test_y, few_labels: tuple[int, .
         "probe_acc": linear_probe(train_x, train_y, test_x, test_y),
         "knn_acc": knn_accuracy(train_x, train_y, test_x, test_y),
     }
-    for k, acc in few_label_probe(train_x, train_y, test_x, test_y, per_class=few_labels).items() if few_labels else ():
+    for k, acc in few_label_probe(train_x, train_y, test_x, test_y, per_class=few_labels).items():
         out[f"probe_{k}_per_class_acc"] = acc
     return out
 

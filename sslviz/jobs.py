@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from sslviz import data, experiment, methods
+from sslviz.nets import eval_mode
 from sslviz.project import pca_2d
 from sslviz.train import app_threads
 
@@ -233,8 +234,7 @@ def experiment_job(
         method = exp.method.cpu()
         snap = method.snapshot(test.images[:snapshot_size], gen)
         if getattr(method.config, "proj_dim", 0) in (2, 3):  # small heads: show the circle/sphere itself
-            with torch.no_grad():
-                method.eval()
+            with torch.no_grad(), eval_mode(method):
                 job.update(sphere=torch.nn.functional.normalize(method.project(subset), dim=1).numpy())
         job.update(summary=exp.summary(), snapshot=snap, progress=1.0, message=exp.result.message)
         return "stopped" if exp.result.stopped_by == "stop" else "done"

@@ -6,8 +6,30 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 from torch import nn
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Put ``module`` in eval mode (batch norm uses running statistics), then restore its mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+@torch.no_grad()
+def frozen_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Features of ``images`` from ``encoder`` in eval mode, without gradients, in chunks, on the encoder's device."""
+    device = next(encoder.parameters()).device
+    with eval_mode(encoder):
+        return torch.cat([encoder(chunk.to(device)) for chunk in images.split(batch_size)])
 
 
 def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:

@@ -46,13 +46,10 @@ def configure_threads(requested: int | None = None) -> int:
     More threads only add overhead for tiny models, and on a 2-core machine that also serves
     the app, sharing both cores with the web server starves OpenMP (see ``app_threads``).
     """
-    env = os.environ.get("SSLVIZ_TORCH_THREADS", "")
     if requested is not None and requested > 0:
         n = requested
-    elif env.isdigit() and int(env) > 0:
-        n = int(env)
     else:
-        n = max(1, min(8, os.cpu_count() or 1))
+        n = _env_threads() or max(1, min(8, os.cpu_count() or 1))
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
@@ -64,8 +61,13 @@ def app_threads() -> int:
     Measured on 2 cores with the Contrastive page open: 1 thread trained 101 steps in 30 s,
     2 threads only 69 (OpenMP threads stall whenever the server or browser takes a core).
     """
+    return _env_threads() or max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+def _env_threads() -> int | None:
+    """SSLVIZ_TORCH_THREADS as a positive integer, or None when unset or invalid."""
     env = os.environ.get("SSLVIZ_TORCH_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else max(1, min(8, (os.cpu_count() or 2) - 1))
+    return int(env) if env.isdigit() and int(env) > 0 else None
 
 
 @dataclass(frozen=True)

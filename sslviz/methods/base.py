@@ -18,7 +18,7 @@ from torch import nn
 
 from sslviz import augment
 from sslviz.diagnostics import embedding_health
-from sslviz.nets import SmallCNN, projection_head
+from sslviz.nets import SmallCNN, eval_mode, frozen_features, projection_head
 
 
 class Method(nn.Module):
@@ -34,15 +34,9 @@ class Method(nn.Module):
     def after_step(self) -> None:
         """Called by the Trainer after each optimiser step (e.g. for momentum encoders)."""
 
-    @torch.no_grad()
     def embed(self, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-        """Frozen encoder features of ``images`` (eval mode), N×D on the images' device."""
-        was_training = self.encoder.training
-        self.encoder.eval()
-        try:
-            return torch.cat([self.encoder(chunk) for chunk in images.split(batch_size)])
-        finally:
-            self.encoder.train(was_training)
+        """Frozen encoder features of ``images`` (eval mode), N×D on the encoder's device."""
+        return frozen_features(self.encoder, images, batch_size)
 
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Tensors that a page visualises for ``batch`` (views, similarities, ...)."""
@@ -101,13 +95,9 @@ class TwoViewMethod(Method):
     @torch.no_grad()
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Two views per image and their normalised projections (eval-mode batch norm)."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             x1, x2 = augment.two_views(batch, self.augment, generator)
             z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
-        finally:
-            self.train(was_training)
         return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": getattr(self.config, "temperature", None)}
 
 
