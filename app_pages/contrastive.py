@@ -250,7 +250,7 @@ KC = f"{K}.compare"
 compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
 st.caption(f"Trains {', '.join(NAMES.values())} one after another on **{gs.dataset}** with seed {gs.seed}, "
            f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
-live.train_button(KC, lambda: jobs.comparison_job(list(NAMES), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare all four")
+live.train_button(KC, lambda: jobs.comparison_job(jobs.same_settings(list(NAMES)), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare all four")
 
 
 def render_comparison(view: jobs.JobView) -> None:

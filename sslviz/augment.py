@@ -230,7 +230,7 @@ def augment(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator |
     """One random view of every image in the batch ``x`` (B×C×H×W, values in [0, 1])."""
     if x.ndim != 4:
         raise ValueError(f"expected a batch shaped B×C×H×W, got shape {tuple(x.shape)}.")
-    if x.shape[0] == 0:
+    if x.shape[0] == 0 or config == NO_AUGMENTATION:
         return x
     x = geometric(x, config, generator)
     if config.jitter_p > 0:

@@ -84,7 +84,8 @@ def run(
 
     Metrics (all on the held-out test split): probe_acc, knn_acc and, with baselines,
     raw_pixel_probe_acc, raw_pixel_knn_acc, random_init_probe_acc, random_init_knn_acc; with
-    ``few_labels=(k, ...)`` also probe_{k}_per_class_acc for each (mean over 3 label draws).
+    ``few_labels=(k, ...)`` also probe_{k}_per_class_acc for each (mean over 3 label draws);
+    plus the method's own ``test_metrics`` (e.g. MAE's held-out test_masked_mse).
     A run that diverged is not evaluated: its summary carries the message instead.
     """
     method, train_set, test_set = prepare(method_name, dataset, seed, **(method_overrides or {}))
@@ -100,6 +101,7 @@ def run(
     on_status("evaluating")
     t0 = time.perf_counter()
     exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set, few_labels)
+    exp.metrics.update(method.test_metrics(test_set.images, seed))
     if with_baselines:
         on_status("evaluating baselines: raw pixels and a random-init encoder (cached after the first run)")
         exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items()), few_labels))

@@ -183,12 +183,15 @@ def experiment_job(
     snapshot_size: int = 16,
     few_labels: tuple[int, ...] = (1, 2, 5, 10),
     label: str = "",
+    live_snapshots: bool = False,
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
     The history gets every step's metrics; ``state["embedding"]`` a 2-D PCA of test-image
-    features (``state["features"]``) about every ``embed_every`` seconds; at the end ``state["summary"]`` (accuracies
-    vs baselines) and ``state["snapshot"]`` (the method's views/projections of test images).
+    features (``state["features"]``) about every ``embed_every`` seconds (with ``live_snapshots``
+    also ``state["snapshot"]``, e.g. MAE's reconstructions, with the same mask every time); at the end
+    ``state["summary"]`` (accuracies vs baselines), ``state["snapshot"]`` and ``state["model"]``
+    (the trained method, on the CPU, in eval mode).
     """
 
     def target(job: Job) -> str | None:
@@ -212,6 +215,9 @@ def experiment_job(
                 coords *= np.where((coords * last["coords"]).sum(0) < 0, -1.0, 1.0)
             last["t"], last["coords"] = now, coords
             job.update(embedding=coords, embedding_labels=labels, embedding_step=step, features=features.cpu().numpy())
+            if live_snapshots:
+                snap = method.snapshot(test.images[:snapshot_size].to(device), torch.Generator(device=device).manual_seed(seed))
+                job.update(snapshot={**snap, "step": step})
 
         def on_batch_end(trainer, metrics) -> None:
             job.log(metrics)
@@ -231,43 +237,50 @@ def experiment_job(
         if exp.result.steps:
             publish_embedding(exp.method, exp.result.steps)  # the final picture
         gen = torch.Generator().manual_seed(seed)
-        method = exp.method.cpu()
+        method = exp.method.cpu().eval()
         snap = method.snapshot(test.images[:snapshot_size], gen)
         if getattr(method.config, "proj_dim", 0) in (2, 3):  # small heads: show the circle/sphere itself
             with torch.no_grad(), eval_mode(method):
                 job.update(sphere=torch.nn.functional.normalize(method.project(subset), dim=1).numpy())
-        job.update(summary=exp.summary(), snapshot=snap, progress=1.0, message=exp.result.message)
+        job.update(summary=exp.summary(), snapshot={**snap, "step": exp.result.steps}, model=method, progress=1.0, message=exp.result.message)
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 
     return target
 
 
 def comparison_job(
-    method_names: list[str], dataset: str, seconds: float, seed: int = 0, device: str = "auto"
+    runs: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int = 0, device: str = "auto"
 ) -> Callable[[Job], str | None]:
-    """Train several methods one after another with the same budget, seed, data and backbone.
+    """Train several runs one after another with the same budget, seed and data.
 
-    Every history row carries a "method" key; ``state["results"]`` maps each finished method
-    to its summary (accuracies vs baselines; a diverged run's summary has only its message).
+    ``runs`` maps a label to (method name, method settings), e.g. {"SimCLR": ("simclr", {})} or
+    {"mask 0.5": ("mae", {"mask_ratio": 0.5})}; use :func:`same_settings` for plain methods.
+    Every history row carries a "method" key (the label); ``state["results"]`` maps each finished
+    label to its summary (accuracies vs baselines; a diverged run's summary has only its message).
     """
 
     def target(job: Job) -> str | None:
         results: dict[str, dict] = {}
-        for i, name in enumerate(method_names):
+        for i, (label, (name, overrides)) in enumerate(runs.items()):
             if job.stop_event.is_set():
                 break
 
-            def on_batch_end(trainer, metrics, name=name, i=i) -> None:
-                job.log({**metrics, "method": name})
-                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(method_names)
-                job.update(progress=done, message=f"Training {name} ({i + 1}/{len(method_names)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+            def on_batch_end(trainer, metrics, label=label, i=i) -> None:
+                job.log({**metrics, "method": label})
+                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(runs)
+                job.update(progress=done, message=f"Training {label} ({i + 1}/{len(runs)}): {metrics['seconds']:.0f} s of {seconds:g} s")
 
-            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, train_overrides={"num_threads": app_threads()},
-                                 on_batch_end=(on_batch_end,), stop_event=job.stop_event,
-                                 on_status=lambda s, name=name: job.update(message=f"{name}: {s}..."))
-            results[name] = exp.summary()
+            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides,
+                                 train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+                                 on_status=lambda s, label=label: job.update(message=f"{label}: {s}..."))
+            results[label] = exp.summary()
             job.update(results=dict(results))
-        job.update(progress=1.0, message=f"Compared {len(results)} methods, {seconds:g} s each, seed {seed}, on {dataset}.")
+        job.update(progress=1.0, message=f"Compared {len(results)} runs, {seconds:g} s each, seed {seed}, on {dataset}.")
         return "stopped" if job.stop_event.is_set() else "done"
 
     return target
+
+
+def same_settings(method_names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Comparison runs for ``method_names``, each with its tuned defaults, labelled by name."""
+    return {name: (name, {}) for name in method_names}

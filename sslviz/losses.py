@@ -100,3 +100,30 @@ def byol_loss(p: torch.Tensor, z_target: torch.Tensor) -> torch.Tensor:
     p: N×D online predictions, z_target: N×D target projections (detached by the caller).
     """
     return 2 + 2 * negative_cosine(p, z_target)
+
+
+def masked_reconstruction_loss(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, masked_only: bool = True, norm_pix: bool = False
+) -> torch.Tensor:
+    r"""MAE's loss (He et al., 2022, sec. 3): mean squared error per patch, averaged over the hidden patches.
+
+        \mathcal{L} = \frac{1}{|M|} \sum_{i \in M} \frac{1}{P} \lVert \hat{x}_i - x_i \rVert^2
+
+    pred, target: N×L×P (L patches of P pixel values each); mask: N×L, True where a patch was
+    hidden from the encoder (the set M). ``masked_only=False`` averages over all L patches
+    instead — the paper reports that this is worse: copying visible pixels is a trivial task.
+    ``norm_pix`` normalises each target patch by its own mean and standard deviation (the
+    paper's improvement): the loss then cares about local contrast, not absolute brightness.
+    """
+    if pred.shape != target.shape or pred.ndim != 3 or mask.shape != pred.shape[:2]:
+        raise ValueError(f"pred and target must be N×L×P and mask N×L, got {tuple(pred.shape)}, {tuple(target.shape)}, {tuple(mask.shape)}.")
+    if norm_pix:
+        mean, var = target.mean(dim=-1, keepdim=True), target.var(dim=-1, keepdim=True)
+        target = (target - mean) / (var + 1e-6).sqrt()
+    per_patch = ((pred - target) ** 2).mean(dim=-1)  # N×L
+    if not masked_only:
+        return per_patch.mean()
+    weights = mask.float()
+    if weights.sum() == 0:
+        raise ValueError("no patch is masked: use masked_only=False or a mask ratio above 0.")
+    return (per_patch * weights).sum() / weights.sum()

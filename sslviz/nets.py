@@ -10,6 +10,7 @@ import contextlib
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -95,3 +96,142 @@ class MLPHead(nn.Module):
 def projection_head(in_dim: int, hidden_dim: int = 128, out_dim: int = 64) -> MLPHead:
     """SimCLR's projection head g(·): a 2-layer MLP whose output feeds the contrastive loss."""
     return MLPHead(in_dim, hidden_dim, out_dim, num_layers=2, batch_norm=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# A tiny Vision Transformer (for MAE): images become sequences of patch tokens.
+
+
+def patchify(images: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """N×C×H×W -> N×L×(p·p·C): L = (H/p)·(W/p) patches in row-major order, pixels flattened (p, p, C)."""
+    n, c, h, w = images.shape
+    p = patch_size
+    if h % p or w % p:
+        raise ValueError(f"image size {h}×{w} is not divisible by the patch size {p}.")
+    x = images.reshape(n, c, h // p, p, w // p, p)  # N, C, gh, p, gw, p
+    return x.permute(0, 2, 4, 3, 5, 1).reshape(n, (h // p) * (w // p), p * p * c)
+
+
+def unpatchify(patches: torch.Tensor, patch_size: int, channels: int, height: int, width: int) -> torch.Tensor:
+    """Inverse of ``patchify``: N×L×(p·p·C) -> N×C×H×W."""
+    n = patches.shape[0]
+    p, gh, gw = patch_size, height // patch_size, width // patch_size
+    x = patches.reshape(n, gh, gw, p, p, channels)
+    return x.permute(0, 5, 1, 3, 2, 4).reshape(n, channels, height, width)
+
+
+def sincos_positions(grid_h: int, grid_w: int, dim: int) -> torch.Tensor:
+    """Fixed 2-D sine-cosine position embeddings, L×dim (as in MAE): half the channels encode the row, half the column."""
+    if dim % 4:
+        raise ValueError(f"the embedding width must be divisible by 4 for 2-D sin-cos positions, got {dim}.")
+    freqs = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float32) / (dim // 4))
+    rows, cols = torch.meshgrid(torch.arange(grid_h, dtype=torch.float32), torch.arange(grid_w, dtype=torch.float32), indexing="ij")
+    parts = [f(pos.reshape(-1, 1) * freqs) for pos in (rows, cols) for f in (torch.sin, torch.cos)]
+    return torch.cat(parts, dim=1)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention; keeps the last attention map when ``keep_attention`` is set (for the page)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} must be divisible by the number of heads {heads}.")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.keep_attention = False
+        self.attention: torch.Tensor | None = None  # N×heads×L×L, only when keep_attention
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, length, dim = x.shape
+        q, k, v = self.qkv(x).reshape(n, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)  # each N×heads×L×d
+        if self.keep_attention:  # the explicit softmax(QKᵀ/√d) — slower, but we can look at it
+            weights = (q @ k.transpose(-2, -1) / (dim // self.heads) ** 0.5).softmax(dim=-1)
+            self.attention = weights.detach()
+            y = weights @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v)  # the fused kernel
+        return self.out(y.transpose(1, 2).reshape(n, length, dim))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 2) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class TinyViT(nn.Module):
+    """Patch embedding + fixed positions + ``depth`` transformer blocks: B×C×H×W -> B×width.
+
+    ``tokens(x, keep)`` encodes only the patches listed in ``keep`` (B×K indices) — MAE's trick:
+    the encoder never sees the masked patches, so it processes K instead of L tokens.
+    Calling the module mean-pools all patch tokens into one feature vector per image.
+    """
+
+    def __init__(self, in_channels: int = 1, image_size: int = 28, patch_size: int = 4, width: int = 96, depth: int = 3, heads: int = 4) -> None:
+        super().__init__()
+        if image_size % patch_size:
+            raise ValueError(f"image size {image_size} is not divisible by the patch size {patch_size}.")
+        if min(in_channels, width, depth, heads) < 1:
+            raise ValueError("in_channels, width, depth and heads must all be >= 1.")
+        self.patch_size, self.in_channels, self.image_size = patch_size, in_channels, image_size
+        self.grid = image_size // patch_size
+        self.num_patches = self.grid**2
+        self.out_dim = width
+        self.patch_embed = nn.Linear(patch_size * patch_size * in_channels, width)
+        self.register_buffer("pos", sincos_positions(self.grid, self.grid, width), persistent=False)
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(width)
+
+    def tokens(self, images: torch.Tensor, keep: torch.Tensor | None = None, replace: torch.Tensor | None = None, mask_token: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoded tokens: B×K×width for the kept patches, or B×L×width for all.
+
+        ``replace`` (B×L bool) with ``mask_token`` swaps hidden patches for a learned token
+        instead of dropping them — the "encode everything" variant the page times against.
+        """
+        x = self.patch_embed(patchify(images, self.patch_size)) + self.pos  # B×L×width
+        if replace is not None and mask_token is not None:
+            x = torch.where(replace.unsqueeze(-1), mask_token + self.pos, x)
+        if keep is not None:
+            x = torch.gather(x, 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # B×K×width
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.tokens(images).mean(dim=1)
+
+
+class MAEDecoder(nn.Module):
+    """Light decoder: visible tokens + mask tokens at the hidden positions -> pixels of every patch."""
+
+    def __init__(self, encoder_width: int, num_patches: int, grid: int, patch_pixels: int, width: int = 64, depth: int = 1, heads: int = 4) -> None:
+        super().__init__()
+        self.embed = nn.Linear(encoder_width, width)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.register_buffer("pos", sincos_positions(grid, grid, width), persistent=False)
+        self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, patch_pixels)
+        self.num_patches = num_patches
+
+    def forward(self, tokens: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """``tokens`` B×K×D_enc for the patches in ``keep`` (B×K), or B×L×D_enc when ``keep`` is None -> B×L×patch_pixels."""
+        x = self.embed(tokens)
+        if keep is not None:  # scatter the visible tokens back into a full sequence of mask tokens
+            full = self.mask_token.expand(x.shape[0], self.num_patches, -1).clone()
+            x = full.scatter(1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]), x)
+        x = x + self.pos
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))

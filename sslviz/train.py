@@ -10,6 +10,7 @@ Callbacks receive the trainer and the step's metrics — the hook a live page li
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import threading
@@ -204,3 +205,26 @@ class Trainer:
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
         self.method.eval()
         return result
+
+
+def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup: int = 1) -> float:
+    """Median wall time of one full training step (forward, backward, AdamW update) on ``batch``.
+
+    Works on a copy of ``method``, so measuring never changes the model a page shows.
+    """
+    if steps < 1 or warmup < 0:
+        raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}.")
+    twin = copy.deepcopy(method).train()
+    optimizer = torch.optim.AdamW([p for p in twin.parameters() if p.requires_grad], lr=1e-4)
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        loss = twin.training_step(batch)["loss"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        twin.after_step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2])
+

@@ -163,3 +163,19 @@ def method_diagram(name: str) -> str:
         style = f' [label="{label}", style=dashed, fontsize=9]' if label else ""
         lines.append(f'  "{a}" -> "{b}"{style};')
     return "\n".join(lines + ["}"])
+
+
+def patch_grid(image: torch.Tensor, patch_size: int, hidden: torch.Tensor | None = None, scale: int = 8, line: int = 1) -> np.ndarray:
+    """One C×H×W image enlarged, with the patch grid drawn and hidden patches (L bool, row-major) greyed out."""
+    arr = to_uint8(image.unsqueeze(0))[0].repeat(scale, 0).repeat(scale, 1)
+    step = patch_size * scale
+    grid_h, grid_w = image.shape[1] // patch_size, image.shape[2] // patch_size
+    if hidden is not None:
+        for i in torch.nonzero(hidden.reshape(-1)).flatten().tolist():
+            r, c = divmod(i, grid_w)
+            arr[r * step : (r + 1) * step, c * step : (c + 1) * step] = 128
+    for k in range(grid_h + 1):  # grid lines in the SAFE palette's red
+        arr[max(0, k * step - line) : k * step + line, :] = (204, 102, 119)
+    for k in range(grid_w + 1):
+        arr[:, max(0, k * step - line) : k * step + line] = (204, 102, 119)
+    return arr

@@ -98,11 +98,15 @@ def test_every_page_then_train_and_stop(page, server):
     pg.goto(server)
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
-    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"), ("Home", "sslviz")]:
+    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
+                           ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
         pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
         pg.wait_for_timeout(500)
         no_errors(pg)
+        if title == "Masked autoencoders":  # the patch grid, the mask and the visible tokens are drawn before any training
+            pg.get_by_text(re.compile(r"49 patches|64 patches")).first.wait_for()
+            assert pg.get_by_test_id("stImage").count() >= 3
 
     nav.get_by_role("link", name="Contrastive learning").click()
     pg.get_by_role("heading", name=re.compile("SimCLR, MoCo, BYOL, SimSiam")).wait_for()

@@ -46,8 +46,22 @@ def test_config_validation():
     assert dataclasses.asdict(SimCLRConfig())["width"] == 16
 
 
+TWO_VIEW = sorted(n for n, s in methods.REGISTRY.items() if s.data is methods.TWO_VIEW_DATA)
+
+
 @pytest.mark.parametrize("name", sorted(methods.REGISTRY))
-def test_every_method_trains_and_logs_health(name):
+def test_every_method_trains_embeds_and_snapshots(name):
+    m = methods.create(name, "shapes", width=8)
+    out = m.training_step(torch.rand(8, 3, 32, 32), torch.Generator().manual_seed(0))
+    assert out["loss"].requires_grad and torch.isfinite(out["loss"])
+    out["loss"].backward()
+    m.after_step()
+    assert m.embed(torch.rand(3, 3, 32, 32)).shape == (3, m.encoder.out_dim)
+    assert m.snapshot(torch.rand(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("name", TWO_VIEW)
+def test_every_two_view_method_logs_health(name):
     m = methods.create(name, "shapes", width=4)
     out = m.training_step(torch.rand(16, 3, 32, 32), torch.Generator().manual_seed(0))
     assert {"loss", "alignment", "uniformity", "embedding_std", "effective_rank"} <= set(out)

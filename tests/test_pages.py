@@ -164,3 +164,48 @@ def test_compare_all_four():
     results = at.session_state["contrastive.compare.job"].view().state["results"]
     assert set(results) == {"simclr", "moco", "byol", "simsiam"}
     assert len({r["seed"] for r in results.values()}) == 1 and all(r["dataset"] == "digits" for r in results.values())
+
+
+def test_mae_pipeline_train_and_reconstruct():
+    at = open_page("app_pages/mae.py", **{"global.dataset": "digits", "global.seconds": 5})
+    assert "1 · The pipeline, step by step" in "\n".join(h.value for h in at.header)
+    assert "49 patches" in texts(at) and "encoder processes 12 tokens" in texts(at)
+    assert any("after a training run" in i.value for i in at.info)  # no model yet: says so
+    at.select_slider(key="mae.ratio").set_value(0.5).run()
+    assert "encoder processes 25 tokens" in texts(at)  # round(0.5 · 49) = 24 hidden
+    at.select_slider(key="mae.patch.digits").set_value(7).run()
+    assert "16 patches" in texts(at)
+    at.select_slider(key="mae.patch.digits").set_value(4).run()
+    at.button(key="mae.train").click().run()
+    wait_for_job(at, "mae")
+    view = at.session_state["mae.job"].view()
+    assert view.status == "done", view.message
+    assert view.state["summary"]["config"]["mask_ratio"] == 0.5 and "test_masked_mse" in view.state["summary"]
+    assert not at.exception and "What this says" in texts(at) and "Held-out reconstruction error" in texts(at)
+    assert not any("after a training run" in i.value for i in at.info)  # the pipeline now shows the reconstruction
+    at.number_input(key="mae.index").set_value(7).run()
+    assert not at.exception
+    at.toggle(key="mae.encode_all").set_value(True).run()
+    at.button(key="mae.time").click().run()
+    assert not at.exception and [m.label for m in at.metric][-1] == "Speed-up" and float(at.metric[-1].value.rstrip("×")) > 0
+    at.radio(key="mae.quiz").set_value("Because visible patches can be copied from the input, which teaches nothing").run()
+    assert "Correct" in at.success[-1].value
+
+
+def test_mae_sweep_and_comparison():
+    at = open_page("app_pages/mae.py", **{"global.dataset": "digits"})
+    at.multiselect(key="mae.sweep.ratios").set_value([0.5, 0.9]).run()
+    at.slider(key="mae.sweep.seconds").set_value(5).run()
+    at.button(key="mae.sweep.train").click().run()
+    wait_for_job(at, "mae.sweep")
+    results = at.session_state["mae.sweep.job"].view().state["results"]
+    assert list(results) == ["50%", "90%"] and [r["config"]["mask_ratio"] for r in results.values()] == [0.5, 0.9]
+    assert not at.exception and "Reconstruction error alone cannot pick the ratio" in texts(at)
+    at.multiselect(key="mae.compare.methods").set_value(["mae", "simclr"]).run()
+    at.slider(key="mae.compare.seconds").set_value(5).run()
+    at.button(key="mae.compare.train").click().run()
+    wait_for_job(at, "mae.compare")
+    results = at.session_state["mae.compare.job"].view().state["results"]
+    assert set(results) == {"MAE", "SimCLR"} and not at.exception and "fine-tuning" in texts(at)
+    at.multiselect(key="mae.compare.methods").set_value([]).run()
+    assert any("Pick at least one method" in i.value for i in at.info)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sslviz.methods.base import Method
 from sslviz.methods.byol import BYOL, BYOLConfig
+from sslviz.methods.mae import MAE, MAEConfig
 from sslviz.methods.moco import MoCo, MoCoConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
 from sslviz.methods.simsiam import SimSiam, SimSiamConfig
@@ -21,6 +22,7 @@ TWO_VIEW_DATA = {
     "digits": {"in_channels": 1, "augment": "digits"},
     "shapes": {"in_channels": 3, "augment": "SimCLR + rotation"},
 }
+IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_channels": 3, "image_size": 32}}
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,10 @@ REGISTRY: dict[str, MethodSpec] = {
     "simsiam": MethodSpec(
         SimSiam, SimSiamConfig, "No negatives, no momentum: a predictor and a stop-gradient prevent collapse.",
         {"width": 16, "predictor_hidden": 64}, {"batch_size": 128, "lr": 1e-3}, TWO_VIEW_DATA,
+    ),
+    "mae": MethodSpec(
+        MAE, MAEConfig, "Masked autoencoder: hide 75% of the patches, reconstruct them with a ViT that sees only the rest.",
+        {}, {"batch_size": 256, "lr": 1e-3, "weight_decay": 0.05}, IMAGE_DATA,
     ),
 }
 

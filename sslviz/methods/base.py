@@ -2,7 +2,7 @@
 
 A method is an ``nn.Module`` with a config dataclass, an ``encoder`` (the backbone whose
 features are evaluated downstream), ``training_step(batch)`` returning the loss and scalar
-metrics, ``embed(images)`` for frozen features and ``snapshot(batch)`` for what pages show.
+metrics, ``embed(images)`` for frozen features and ``snapshot(batch)`` for what pages show (and optionally ``test_metrics(images)``).
 The Trainer relies on nothing else.
 """
 
@@ -40,6 +40,10 @@ class Method(nn.Module):
 
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Tensors that a page visualises for ``batch`` (views, similarities, ...)."""
+        return {}
+
+    def test_metrics(self, images: torch.Tensor, seed: int = 0) -> dict[str, float]:
+        """Method-specific scores on held-out ``images`` (e.g. reconstruction error); none by default."""
         return {}
 
 

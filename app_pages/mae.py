@@ -1,0 +1,232 @@
+"""Masked autoencoders: patchify, mask, encode the visible patches, reconstruct the rest."""
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from sslviz import data, jobs, losses, methods, viz
+from sslviz.methods.mae import MAE, masked_count, random_mask
+from sslviz.nets import TinyViT, patchify
+from sslviz.train import seconds_per_step
+from sslviz.ui import live, page, settings
+
+K = "mae"
+KS, KC = f"{K}.sweep", f"{K}.compare"
+RATIOS = [0.1, 0.25, 0.5, 0.6, 0.75, 0.8, 0.9]
+NAMES = {"mae": "MAE", "simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam"}
+
+page.header(
+    "Masked autoencoders (MAE)",
+    "Borrowed from language models (BERT hides words and predicts them): cut the image into patches, **hide most of them**, "
+    "and train a network to paint the hidden patches back from the few it can see. To do that it must learn what digits and "
+    "shapes look like — no labels involved. The encoder is a small **Vision Transformer** that only ever sees the visible patches.",
+    ["walk through MAE's four steps: patches, random mask, encoding the visible tokens, decoding the hidden ones",
+     "watch reconstructions improve live, and explain why the loss counts only the hidden patches",
+     "test the lecture's claim that a high mask ratio (75%) works, with a sweep you run yourself",
+     "say what a frozen-feature probe and kNN can and cannot tell you about MAE compared with contrastive methods"],
+)
+page.formula(
+    r"\mathcal{L} = \frac{1}{|M|}\sum_{i\in M} \frac{1}{P}\,\lVert \hat{x}_i - \tilde{x}_i \rVert^2,\qquad "
+    r"\tilde{x}_i = \frac{x_i - \mu_i}{\sigma_i}",
+    "M is the set of hidden patches, P the number of pixel values per patch, x̂ᵢ the decoder's prediction. With per-patch "
+    "normalised targets x̃ (MAE's 'norm pix' option, on by default) the network is graded on shape and contrast, not brightness.",
+)
+
+gs = settings.current()
+defaults = methods.default_config("mae", gs.dataset)
+test_set = data.load(gs.dataset, "test", gs.seed)
+image_size = test_set.images.shape[-1]
+
+
+def divisors(n: int) -> list[int]:
+    return [p for p in (2, 4, 7, 8) if n % p == 0 and n // p >= 2]
+
+
+with st.container(border=True):
+    st.markdown("**Settings** (the pipeline below and the next training run use them)")
+    c1, c2, c3, c4 = st.columns(4)
+    patch_size = c1.select_slider("Patch size (pixels)", divisors(image_size), value=defaults.patch_size, key=f"{K}.patch.{gs.dataset}",
+                                  help=f"{image_size}×{image_size} images: patch p gives ({image_size}/p)² tokens.")
+    ratio = c2.select_slider("Mask ratio", RATIOS, value=defaults.mask_ratio, key=f"{K}.ratio", format_func=lambda r: f"{r:.0%}")
+    depth = c3.select_slider("Encoder depth (blocks)", [1, 2, 3, 4, 6], value=defaults.depth, key=f"{K}.depth")
+    width = c4.select_slider("Encoder width", [32, 64, 96, 128], value=defaults.width, key=f"{K}.width")
+    c1, c2, c3 = st.columns(3)
+    masked_only = c1.toggle("Loss on hidden patches only", value=defaults.masked_loss_only, key=f"{K}.masked_only",
+                            help="Off: the loss also counts the visible patches, which the network can simply copy.")
+    norm_pix = c2.toggle("Normalised pixel targets", value=defaults.norm_pix_loss, key=f"{K}.norm_pix", help="MAE's per-patch normalisation of the targets.")
+    encode_all = c3.toggle("Encoder sees all patches", value=False, key=f"{K}.encode_all",
+                           help="Replace hidden patches with a mask token instead of dropping them (as BERT does). Same task, 4× more tokens at 75%.")
+overrides = {"patch_size": patch_size, "mask_ratio": ratio, "depth": depth, "width": width, "masked_loss_only": masked_only,
+             "norm_pix_loss": norm_pix, "encoder_input": "all" if encode_all else "visible"}
+num_patches = (image_size // patch_size) ** 2
+hidden_n = masked_count(num_patches, ratio)
+
+st.header("1 · The pipeline, step by step")
+index = st.number_input("Test image", 0, len(test_set) - 1, 0, key=f"{K}.index")
+image = test_set.images[int(index)]
+job = live.current_job(K)
+model = job.view().state.get("model") if job else None
+if model is not None and (model.config.patch_size, model.config.in_channels) != (patch_size, test_set.channels):
+    model = None  # trained with another patch size or dataset: its reconstructions would not match this grid
+keep, hidden = random_mask(1, num_patches, ratio, torch.Generator().manual_seed(int(index) + gs.seed))
+tokens = patchify(image.unsqueeze(0), patch_size)[0]  # L×P
+visible = tokens[keep[0]].reshape(-1, patch_size, patch_size, test_set.channels).permute(0, 3, 1, 2)
+cols = st.columns(4)
+cols[0].image(viz.patch_grid(image, patch_size), caption=f"① {num_patches} patches of {patch_size}×{patch_size}")
+cols[1].image(viz.patch_grid(image, patch_size, hidden[0]), caption=f"② mask {ratio:.0%}: {hidden_n} hidden (grey), {num_patches - hidden_n} visible")
+if model is not None:
+    recon = model.snapshot(image.unsqueeze(0), torch.Generator().manual_seed(int(index) + gs.seed))
+    cols[2].image(viz.patch_grid(recon["reconstruction"][0], patch_size), caption="④ the decoder's output for every patch")
+    cols[3].image(viz.patch_grid(recon["pasted"][0], patch_size, None), caption="⑤ hidden patches from the decoder, visible ones pasted back")
+else:
+    cols[2].info("④ Reconstruction appears here after a training run with these settings (section 2).")
+st.image(viz.tile(visible, cols=len(visible), scale=6, pad=1), caption=f"③ What the encoder gets: a sequence of {len(visible)} visible patch tokens (each with its position embedding) — "
+         f"{'all ' + str(num_patches) + ' tokens when it sees mask tokens too' if encode_all else 'the hidden ones are simply left out'}.")
+st.caption(f"Text summary: the image is cut into {num_patches} patches; {hidden_n} ({hidden_n / num_patches:.0%}) are hidden; "
+           f"the encoder processes {num_patches if encode_all else num_patches - hidden_n} tokens; the decoder receives all {num_patches} "
+           "(visible tokens plus a shared learned mask token at each hidden position) and predicts every patch's pixels.")
+page.show_code(losses.masked_reconstruction_loss, random_mask, MAE.reconstruct, TinyViT.tokens)
+
+st.header("2 · Train live")
+st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
+           "give it 60 s for good features.")
+live.train_button(K, lambda: jobs.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"))
+
+
+def interpretation(s: dict) -> str:
+    gain_knn, gain_probe = s["knn_acc"] - s["random_init_knn_acc"], s["probe_acc"] - s["random_init_probe_acc"]
+    return (
+        f"- **kNN** (does the geometry of the frozen feature space group the classes?): MAE {s['knn_acc']:.3f} vs a random-init ViT "
+        f"{s['random_init_knn_acc']:.3f} ({gain_knn:+.3f}) and raw pixels {s['raw_pixel_knn_acc']:.3f}.\n"
+        f"- **Linear probe** (is the class linearly readable?): MAE {s['probe_acc']:.3f} vs random-init ViT {s['random_init_probe_acc']:.3f} "
+        f"({gain_probe:+.3f}) and raw pixels {s['raw_pixel_probe_acc']:.3f}.\n"
+        "- What this says: reconstruction forces the encoder to keep *everything* about the image — stroke thickness, position, colour — "
+        "not just what separates classes. Contrastive methods are trained to throw the nuisances away, so their frozen features usually "
+        "probe better at equal budget. MAE's strength shows when the whole encoder is **fine-tuned** on labels (how the MAE paper reports it), "
+        "and with big models and data. A frozen probe undersells MAE; it does not measure what fine-tuning would reach."
+    )
+
+
+def render(view: jobs.JobView) -> None:
+    h = view.history
+    if h:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss (on the normalised targets when 'norm pix' is on)"), key=f"{K}.loss")
+        c2.plotly_chart(viz.line_chart(h, ["masked_mse", "visible_mse"], "Pixel MSE: hidden patches vs visible patches"), key=f"{K}.mse")
+        first, last = h[0], h[-1]
+        st.caption(f"Text summary: {len(h)} steps; hidden-patch pixel MSE {first['masked_mse']:.4f} → {last['masked_mse']:.4f}; "
+                   f"the encoder processed {int(last['encoder_tokens'])} tokens per image; {last['seconds'] / last['step'] * 1000:.0f} ms per step.")
+    snap = view.state.get("snapshot")
+    if snap is not None and "original" in snap:
+        n = min(8, len(snap["original"]))
+        grid = torch.cat([snap[k][:n] for k in ("original", "masked", "reconstruction", "pasted")])
+        st.image(viz.tile(grid, cols=n, scale=4), caption=f"Step {snap['step']} — rows: original · masked input · reconstruction · hidden patches pasted in "
+                 "(held-out test images, the same mask every time)")
+    summary = view.state.get("summary")
+    if summary:
+        st.subheader("What do the frozen features say?")
+        rows = {"MAE": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
+                "random-init ViT": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
+                "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]}}
+        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features, mean-pooled tokens)"), key=f"{K}.acc")
+        st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
+        st.markdown(interpretation(summary))
+        st.caption(f"Held-out reconstruction error (pixel MSE on hidden patches): {summary['test_masked_mse']:.4f}. "
+                   f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; kNN with cosine similarity, k = 20.")
+
+
+live.job_view(K, render)
+
+st.subheader("Why encode only the visible patches?")
+st.markdown(f"At a {ratio:.0%} mask ratio the encoder processes **{num_patches - hidden_n}** instead of **{num_patches}** tokens, and "
+            "self-attention costs grow with the square of the token count. Measure one training step both ways on this machine:")
+
+
+@st.cache_data(show_spinner="Timing 3 training steps each way...", max_entries=8)
+def step_times(dataset: str, config: dict, batch: int = 256) -> dict[str, float]:
+    images = data.load(dataset, "train", 0).images[:batch]
+    return {mode: seconds_per_step(methods.create("mae", dataset, **{**config, "encoder_input": mode}), images) for mode in ("visible", "all")}
+
+
+timed = {k: v for k, v in overrides.items() if k != "encoder_input"}
+if st.button("Time one step: visible only vs all tokens", key=f"{K}.time"):
+    st.session_state[f"{K}.times"] = (gs.dataset, timed, step_times(gs.dataset, timed))
+if st.session_state.get(f"{K}.times", (None, None))[:2] == (gs.dataset, timed):  # stays until a setting changes
+    times = st.session_state[f"{K}.times"][2]
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"Encoder sees {num_patches - hidden_n} visible tokens", f"{times['visible'] * 1000:.0f} ms/step")
+    c2.metric(f"Encoder sees all {num_patches} tokens", f"{times['all'] * 1000:.0f} ms/step")
+    c3.metric("Speed-up", f"{times['all'] / times['visible']:.2f}×")
+    st.caption("Batch of 256 images, median of 3 steps after a warm-up; forward, backward and update. In a fixed time budget, "
+               "the faster variant also gets more steps.")
+
+st.header("3 · Does a high mask ratio really work? Sweep it")
+sweep_ratios = st.multiselect("Mask ratios", RATIOS, default=[0.25, 0.5, 0.75, 0.9], key=f"{KS}.ratios", format_func=lambda r: f"{r:.0%}")
+sweep_seconds = st.slider("Seconds per ratio", 5, 60, 15, step=5, key=f"{KS}.seconds")
+st.caption(f"Trains MAE once per ratio on **{gs.dataset}** (seed {gs.seed}, your other settings above), each for {sweep_seconds} s, "
+           "then measures reconstruction error on held-out images and the frozen-feature probe and kNN.")
+if not sweep_ratios:
+    st.info("Pick at least one mask ratio.")
+else:
+    live.train_button(KS, lambda: jobs.comparison_job({f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)},
+                                                      gs.dataset, sweep_seconds, gs.seed, gs.device), label="Run the sweep")
+
+
+def render_sweep(view: jobs.JobView) -> None:
+    if view.history:
+        st.plotly_chart(viz.grouped_lines(view.history, "method", "masked_mse", "Hidden-patch pixel MSE while training, per mask ratio"), key=f"{KS}.curves")
+    results = {label: r for label, r in view.state.get("results", {}).items() if "probe_acc" in r}
+    if results:
+        rows = [{"mask ratio": label, "hidden-patch MSE (test)": r["test_masked_mse"], "linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"]}
+                for label, r in results.items()]
+        st.plotly_chart(viz.line_chart(rows, ["linear probe", "kNN"], "Frozen-feature accuracy per mask ratio", x="mask ratio"), key=f"{KS}.acc")
+        st.dataframe(pd.DataFrame(rows).set_index("mask ratio").style.format({"hidden-patch MSE (test)": "{:.4f}", "linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}"}),
+                     key=f"{KS}.table")
+        st.caption("Reconstruction error alone cannot pick the ratio: a low ratio makes the task easier (lower error) but the features worse. "
+                   "A high ratio removes the redundancy between neighbouring patches, so the task can only be solved by understanding the whole image.")
+
+
+live.job_view(KS, render_sweep)
+
+st.header("4 · MAE vs contrastive encoders, same budget")
+picked = st.multiselect("Methods", list(NAMES), default=["mae", "simclr", "byol"], key=f"{KC}.methods", format_func=NAMES.get)
+compare_seconds = st.slider("Seconds per method", 5, 60, 20, step=5, key=f"{KC}.seconds")
+st.caption(f"Each method trains with its tuned defaults on **{gs.dataset}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
+           "so each is also compared with a random-init copy of its *own* backbone.")
+if not picked:
+    st.info("Pick at least one method.")
+else:
+    live.train_button(KC, lambda: jobs.comparison_job({NAMES[m]: (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare")
+
+
+def render_comparison(view: jobs.JobView) -> None:
+    results = {label: r for label, r in view.state.get("results", {}).items() if "probe_acc" in r}
+    for label, r in view.state.get("results", {}).items():
+        if "probe_acc" not in r:
+            st.warning(f"{label}: {r['message']}")
+    if results:
+        table = pd.DataFrame({label: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "probe gain over random init": r["probe_acc"] - r["random_init_probe_acc"],
+                                      "kNN gain over random init": r["knn_acc"] - r["random_init_knn_acc"], "steps": r["steps"]} for label, r in results.items()}).T
+        st.plotly_chart(viz.accuracy_bars({k: {"linear probe": v["linear probe"], "kNN": v["kNN"]} for k, v in table.iterrows()},
+                                          "Held-out accuracy, frozen features, same budget"), key=f"{KC}.bars")
+        st.dataframe(table.style.format({c: "{:.3f}" for c in table.columns if c != "steps"} | {"steps": "{:.0f}"}), key=f"{KC}.table")
+        st.markdown("The lecture says MAE **scales well and often beats contrastive methods** — on ImageNet-sized data, with large ViTs, "
+                    "long training and **fine-tuning**. Here everything is small: a few thousand images, a 3-block ViT, seconds of training and "
+                    "frozen features. Small budgets favour the method that gets the most signal per step, and frozen probes favour features "
+                    "that already discard nuisances — both favour contrastive learning. Read the table with that in mind.")
+
+
+live.job_view(KC, render_comparison)
+
+page.try_this([
+    "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",
+    "Switch off **Loss on hidden patches only** and train again: the visible-patch error drops to nearly zero (copying is easy) — do the features improve?",
+    "Run the **mask-ratio sweep**: where is the reconstruction error lowest, and where is kNN accuracy highest? They disagree.",
+    "Press **Time one step** at 75% and at 25%: how does the speed-up change with the ratio?",
+    "Compare **MAE vs SimCLR** on shapes, then on digits: which method does the frozen-feature probe favour, and why?",
+])
+page.knowledge_check(
+    K, "Why does MAE compute its loss only on the hidden patches?",
+    ["To save memory", "Because visible patches can be copied from the input, which teaches nothing", "Because the decoder never sees the visible patches", "To make the loss smaller"], 1,
+    "The decoder gets the visible tokens, so reconstructing them is trivial; the learning signal comes from inferring what is missing.",
+)
