@@ -22,10 +22,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from sslviz import data, experiment, methods
+from sslviz import data, evaluate, experiment, methods
 from sslviz.nets import eval_mode
 from sslviz.project import pca_2d
-from sslviz.train import app_threads
+from sslviz.train import Trainer, TrainConfig, app_threads
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
@@ -184,6 +184,7 @@ def experiment_job(
     few_labels: tuple[int, ...] = (1, 2, 5, 10),
     label: str = "",
     live_snapshots: bool = False,
+    track_rounds: bool = False,
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -191,7 +192,8 @@ def experiment_job(
     features (``state["features"]``) about every ``embed_every`` seconds (with ``live_snapshots``
     also ``state["snapshot"]``, e.g. MAE's reconstructions, with the same mask every time); at the end
     ``state["summary"]`` (accuracies vs baselines), ``state["snapshot"]`` and ``state["model"]``
-    (the trained method, on the CPU, in eval mode).
+    (the trained method, on the CPU, in eval mode). ``track_rounds`` adds ``state["rounds"]``
+    for round-based methods (DeepCluster; see :func:`round_tracker`).
     """
 
     def target(job: Job) -> str | None:
@@ -224,10 +226,11 @@ def experiment_job(
             job.update(progress=min(1.0, metrics["seconds"] / seconds), message=f"Training: step {int(metrics['step'])}, {metrics['seconds']:.1f} s of {seconds:g} s")
             publish_embedding(trainer.method, int(metrics["step"]))
 
+        callbacks = (on_batch_end, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (on_batch_end,)
         exp = experiment.run(
             method_name, dataset, seconds=seconds, seed=seed, device=device,
             method_overrides=method_overrides, train_overrides={"num_threads": app_threads(), **(train_overrides or {})},
-            on_batch_end=(on_batch_end,), stop_event=job.stop_event, few_labels=few_labels,
+            on_batch_end=callbacks, stop_event=job.stop_event, few_labels=few_labels,
             on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
         )
         if exp.result.diverged:
@@ -246,6 +249,42 @@ def experiment_job(
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 
     return target
+
+
+def cluster_cues(dataset: data.Dataset) -> dict[str, np.ndarray]:
+    """What clusters are scored against: the class, and on shapes also colour and size (the easy cues)."""
+    return {"class": dataset.labels.numpy(), **{a: dataset.attributes[a] for a in ("colour", "size") if a in dataset.attributes}}
+
+
+def round_tracker(job: Job, train: data.Dataset, n_points: int = 500) -> Callable[[Any, dict[str, float]], None]:
+    """A Trainer callback that scores every new DeepCluster round against the truth (for display only).
+
+    ``state["rounds"]`` gets one record per round: NMI/ARI of the pseudo-labels with the true
+    class (and with colour and size on shapes: which cue do the clusters follow?), cluster sizes,
+    empty clusters, the share of images whose cluster changed, and a 2-D PCA of the features of
+    the first ``n_points`` training images. The labels never reach the method.
+    """
+    records: list[dict[str, Any]] = []
+    cues = cluster_cues(train)
+
+    def callback(trainer, metrics: dict[str, float]) -> None:
+        rounds = getattr(trainer.method, "rounds", [])
+        if len(rounds) == len(records):
+            return
+        r = rounds[-1]
+        labels = r["labels"]
+        rec = {"round": r["round"], "step": int(metrics["step"]), "seconds": metrics["seconds"], "labels": labels.astype(np.int16),
+               "sizes": r["sizes"], "empty": r["empty"], "refilled": r["refilled"], "largest": float(r["sizes"].max() / r["sizes"].sum()),
+               "nmi": evaluate.nmi(labels, cues["class"]), "ari": evaluate.ari(labels, cues["class"]),
+               **{f"nmi_{cue}": evaluate.nmi(labels, values) for cue, values in cues.items() if cue != "class"}}
+        if records:
+            rec["changed"] = evaluate.changed_fraction(records[-1]["labels"], labels)
+            rec["nmi_previous"] = evaluate.nmi(records[-1]["labels"], labels)
+        rec["coords"] = pca_2d(trainer.method.embed(train.images[:n_points].to(trainer.device)))
+        records.append(rec)
+        job.update(rounds=list(records))
+
+    return callback
 
 
 def comparison_job(
@@ -284,3 +323,45 @@ def comparison_job(
 def same_settings(method_names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """Comparison runs for ``method_names``, each with its tuned defaults, labelled by name."""
     return {name: (name, {}) for name in method_names}
+
+
+def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, device: str = "auto", k: int = 30) -> Callable[[Job], str | None]:
+    """k-means with the same k, PCA-whitening and seed on four feature sets of the training images.
+
+    Raw pixels, a random-init CNN, a SimCLR encoder and a DeepCluster encoder (each trained
+    ``seconds``). ``state["rows"]`` maps each to NMI/ARI with the class (and NMI with colour
+    and size on shapes); ``state["done"]`` lists the finished rows in order.
+    """
+
+    def target(job: Job) -> str | None:
+        train = data.load(dataset, "train", seed)
+        cues = cluster_cues(train)
+        rows: dict[str, dict[str, float]] = {}
+
+        def score(name: str, features) -> None:
+            rows[name] = evaluate.kmeans_scores(features, cues, k, seed=seed)
+            job.update(rows=dict(rows))
+
+        job.update(message="k-means on raw pixels...", k=k, dataset=dataset)
+        score("raw pixels", train.images.flatten(1))
+        torch.manual_seed(seed)
+        score("random-init CNN", evaluate.extract_features(methods.create("simclr", dataset, in_channels=train.channels).encoder, train.images))
+        for i, (label, name, overrides) in enumerate((("SimCLR", "simclr", {}), ("DeepCluster", "deepcluster", {"k": k}))):
+            if job.stop_event.is_set():
+                break
+
+            def on_batch_end(trainer, metrics, label=label, i=i) -> None:
+                job.update(progress=(i + min(1.0, metrics["seconds"] / seconds)) / 2, message=f"Training {label}: {metrics['seconds']:.0f} s of {seconds:g} s")
+
+            method, _, _ = experiment.prepare(name, dataset, seed, **overrides)
+            trainer_config = {**methods.train_defaults(name, dataset), "max_seconds": seconds, "seed": seed, "device": device, "num_threads": app_threads()}
+            result = Trainer(method, train.images, TrainConfig(**trainer_config), (on_batch_end,), job.stop_event).fit()
+            if result.diverged:
+                job.update(message=result.message)
+                continue
+            score(f"{label} ({seconds:g} s)", evaluate.extract_features(method.encoder, train.images))
+        job.update(progress=1.0, message=f"k-means with k = {k} on {len(rows)} feature sets of the {len(train)} {dataset} training images, seed {seed}.")
+        return "stopped" if job.stop_event.is_set() else "done"
+
+    return target
+

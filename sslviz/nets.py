@@ -235,3 +235,34 @@ class MAEDecoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))
+
+
+class Sobel(nn.Module):
+    """Fixed grey-scale + Sobel filter: B×C×H×W -> B×2×H×W (horizontal and vertical edges).
+
+    DeepCluster puts this in front of its CNN so that colour, the easiest cue to cluster on,
+    is gone and the clusters must follow edges and shapes instead.
+    """
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        gx = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+        self.register_buffer("kernel", torch.stack([gx, gx.T]).unsqueeze(1), persistent=False)  # 2×1×3×3
+        self.in_channels = in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grey = x.mean(dim=1, keepdim=True) if self.in_channels > 1 else x
+        return F.conv2d(grey, self.kernel, padding=1)
+
+
+class SobelCNN(nn.Module):
+    """``Sobel`` followed by a ``SmallCNN`` on the two edge channels."""
+
+    def __init__(self, in_channels: int = 1, width: int = 32) -> None:
+        super().__init__()
+        self.sobel = Sobel(in_channels)
+        self.cnn = SmallCNN(2, width)
+        self.out_dim = self.cnn.out_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.cnn(self.sobel(x))

@@ -170,6 +170,7 @@ class Trainer:
         configure_threads(self.config.num_threads)
         result = TrainResult()
         self.method.train()
+        self.method.begin(self.images)
         start = time.perf_counter()
         excluded = 0.0  # seconds spent in callbacks, when they do not count
         batches = self._batches()

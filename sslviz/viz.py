@@ -149,8 +149,11 @@ _DIAGRAMS = {
     "simsiam": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("f, g → z₁", "predictor → p₁"),
                 ("view x₂", "f, g → z₂"), ("f, g → z₂", "stop-gradient"), ("predictor → p₁", "−cos(p₁, sg(z₂))"), ("stop-gradient", "−cos(p₁, sg(z₂))")],
 }
+_DIAGRAMS["deepcluster"] = [("images x", "CNN f → features"), ("CNN f → features", "PCA-whiten + k-means"), ("PCA-whiten + k-means", "pseudo-labels y"),
+                            ("pseudo-labels y", "train f + fresh classifier\n(cross-entropy)"), ("images x", "train f + fresh classifier\n(cross-entropy)"),
+                            ("train f + fresh classifier\n(cross-entropy)", "CNN f → features")]
 _EDGE_LABELS = {("query encoder → q", "momentum encoder → k"): "EMA (no gradient)", ("online f, g → z₁", "target f', g' → z₂'"): "EMA (no gradient)",
-                ("momentum encoder → k", "queue of old keys"): "enqueue"}
+                ("momentum encoder → k", "queue of old keys"): "enqueue", ("train f + fresh classifier\n(cross-entropy)", "CNN f → features"): "next round"}
 
 
 def method_diagram(name: str) -> str:
@@ -179,3 +182,20 @@ def patch_grid(image: torch.Tensor, patch_size: int, hidden: torch.Tensor | None
     for k in range(grid_w + 1):
         arr[:, max(0, k * step - line) : k * step + line] = (204, 102, 119)
     return arr
+
+
+def bars(values: Sequence[float], labels: Sequence[str], title: str, y_title: str = "", highlight: Sequence[bool] = (), log_y: bool = False) -> go.Figure:
+    """Plain bars (e.g. cluster sizes); bars flagged in ``highlight`` are drawn in the warning colour."""
+    colours = [SAFE[1] if i < len(highlight) and highlight[i] else SAFE[4] for i in range(len(values))]
+    fig = go.Figure(go.Bar(x=[str(x) for x in labels], y=list(values), marker_color=colours))
+    fig.update_layout(title=title, yaxis=dict(title=y_title, type="log" if log_y else "linear"), xaxis=dict(type="category"), **LAYOUT)
+    return fig
+
+
+def count_heatmap(table: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], title: str) -> go.Figure:
+    """A table of counts (e.g. clusters × classes) as a heatmap with the numbers written in."""
+    fig = go.Figure(go.Heatmap(z=table, x=[str(c) for c in col_labels], y=[str(r) for r in row_labels], colorscale="Cividis",
+                               text=table, texttemplate="%{text}", colorbar=dict(title="images")))
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"),
+                      **{**LAYOUT, "height": max(320, 18 * len(row_labels) + 80)})
+    return fig

@@ -99,7 +99,7 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
     for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
-                           ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Home", "sslviz")]:
+                           ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Deep clustering", "Deep clustering (DeepCluster)"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
         pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
         pg.wait_for_timeout(500)

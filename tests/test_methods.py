@@ -52,7 +52,7 @@ TWO_VIEW = sorted(n for n, s in methods.REGISTRY.items() if s.data is methods.TW
 @pytest.mark.parametrize("name", sorted(methods.REGISTRY))
 def test_every_method_trains_embeds_and_snapshots(name):
     m = methods.create(name, "shapes", width=8)
-    out = m.training_step(torch.rand(8, 3, 32, 32), torch.Generator().manual_seed(0))
+    out = m.training_step(torch.rand(32, 3, 32, 32), torch.Generator().manual_seed(0))
     assert out["loss"].requires_grad and torch.isfinite(out["loss"])
     out["loss"].backward()
     m.after_step()

@@ -209,3 +209,36 @@ def test_mae_sweep_and_comparison():
     assert set(results) == {"MAE", "SimCLR"} and not at.exception and "fine-tuning" in texts(at)
     at.multiselect(key="mae.compare.methods").set_value([]).run()
     assert any("Pick at least one method" in i.value for i in at.info)
+
+
+def test_clustering_rounds_galleries_and_scores():
+    at = open_page("app_pages/clustering.py", **{"global.dataset": "digits", "global.seconds": 5})
+    assert not at.exception and "Trivial solutions" in "\n".join(h.value for h in at.header)
+    at.select_slider(key="cluster.steps.digits").set_value(10).run()
+    at.slider(key="cluster.k").set_value(12).run()
+    at.button(key="cluster.train").click().run()
+    wait_for_job(at, "cluster")
+    view = at.session_state["cluster.job"].view()
+    assert view.status == "done", view.message
+    rounds = view.state["rounds"]
+    assert len(rounds) >= 2 and rounds[0]["round"] == 1 and "changed" in rounds[1]
+    assert all(0 <= r["nmi"] <= 1 and len(r["sizes"]) == 12 for r in rounds)
+    assert view.state["summary"]["config"]["k"] == 12
+    assert not at.exception and "NMI with the true class" in texts(at) and "Cluster galleries, round" in texts(at)
+    assert len(at.get("image")) >= 6  # the galleries of the six biggest clusters
+    at.select_slider(key="cluster.round").set_value(1).run()  # go back in time
+    assert not at.exception and "Cluster galleries, round 1" in texts(at)
+
+
+def test_clustering_collapse_demo_and_comparison():
+    at = open_page("app_pages/clustering.py", **{"global.dataset": "digits"})
+    at.slider(key="cluster.collapsed").set_value(0.95).run()
+    assert not at.exception
+    at.slider(key="cluster.compare.seconds").set_value(5).run()
+    at.button(key="cluster.compare.train").click().run()
+    wait_for_job(at, "cluster.compare", timeout=180)
+    rows = at.session_state["cluster.compare.job"].view().state["rows"]
+    assert list(rows) == ["raw pixels", "random-init CNN", "SimCLR (5 s)", "DeepCluster (5 s)"]
+    assert all(0 <= r["nmi"] <= 1 for r in rows.values())
+    at.radio(key="cluster.quiz").set_value("So that a few huge clusters cannot dominate the loss and let the network predict one cluster for everything").run()
+    assert "Correct" in at.success[-1].value

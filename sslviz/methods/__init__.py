@@ -11,6 +11,7 @@ from typing import Any
 
 from sslviz.methods.base import Method
 from sslviz.methods.byol import BYOL, BYOLConfig
+from sslviz.methods.deepcluster import DeepCluster, DeepClusterConfig
 from sslviz.methods.mae import MAE, MAEConfig
 from sslviz.methods.moco import MoCo, MoCoConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
@@ -22,6 +23,7 @@ TWO_VIEW_DATA = {
     "digits": {"in_channels": 1, "augment": "digits"},
     "shapes": {"in_channels": 3, "augment": "SimCLR + rotation"},
 }
+CLUSTER_DATA = {name: {**d, "steps_per_round": {"digits": 100, "shapes": 50}[name]} for name, d in TWO_VIEW_DATA.items()}
 IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_channels": 3, "image_size": 32}}
 
 
@@ -56,6 +58,10 @@ REGISTRY: dict[str, MethodSpec] = {
     "simsiam": MethodSpec(
         SimSiam, SimSiamConfig, "No negatives, no momentum: a predictor and a stop-gradient prevent collapse.",
         {"width": 16, "predictor_hidden": 64}, {"batch_size": 128, "lr": 1e-3}, TWO_VIEW_DATA,
+    ),
+    "deepcluster": MethodSpec(
+        DeepCluster, DeepClusterConfig, "Deep clustering: k-means on the features gives pseudo-labels, the network learns to predict them, repeat.",
+        {"k": 30}, {"batch_size": 256, "lr": 1e-3}, CLUSTER_DATA,
     ),
     "mae": MethodSpec(
         MAE, MAEConfig, "Masked autoencoder: hide 75% of the patches, reconstruct them with a ViT that sees only the rest.",

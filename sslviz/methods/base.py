@@ -31,6 +31,9 @@ class Method(nn.Module):
         """Return {"loss": scalar tensor to minimise, other metric names: scalar tensors}."""
         raise NotImplementedError
 
+    def begin(self, images: torch.Tensor) -> None:
+        """Called by the Trainer once before training with all training images (on the device); most methods ignore it."""
+
     def after_step(self) -> None:
         """Called by the Trainer after each optimiser step (e.g. for momentum encoders)."""
 
