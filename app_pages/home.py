@@ -27,9 +27,13 @@ st.markdown(
     "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
     "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo, BYOL | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
     "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
+    "| **Masked autoencoders** | Masked Autoencoders (MAE) | Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; "
+    "sweep the mask ratio; time visible-only encoding; compare with contrastive encoders. |\n"
+    "| **Deep clustering** | Deep Clustering | Run DeepCluster round by round: clusters, galleries, NMI/ARI against the true classes; "
+    "switch off the fixes for empty and huge clusters; compare k-means on pixels, random, SimCLR and DeepCluster features. |\n"
 )
 st.caption(
-    "Not built yet, and so not in the menu: pretext tasks, masked autoencoders, deep clustering, multi-modal SSL and "
+    "Not built yet, and so not in the menu: pretext tasks, multi-modal SSL and "
     "downstream evaluation. They follow the lecture's order and will appear here as they land."
 )
 st.info("Start with **Augmentations** to see the views, then **Contrastive learning** to train on them. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")

@@ -184,3 +184,10 @@ def kmeans_scores(features, cues: dict[str, np.ndarray], k: int, pca_dim: int = 
         else:
             out[f"nmi_{cue}"] = nmi(assigned, values)
     return out
+
+
+def layer_scores(backbone: nn.Module, train, test, layers: tuple[int, ...] = (1, 2, 3), grey: bool = False) -> dict[int, dict[str, float]]:
+    """Probe and kNN accuracy of a ``SmallCNN`` backbone's pooled block ``layer``, for each layer: where do good features live?"""
+    from sslviz.nets import LayerFeatures
+
+    return {layer: evaluate_encoder(LayerFeatures(backbone, layer, grey), train, test) for layer in layers}

@@ -1,7 +1,9 @@
 """Tiny networks that train in seconds on a laptop CPU.
 
-``SmallCNN`` is the backbone every method shares (three conv blocks, global average pool);
+``SmallCNN`` is the backbone the CNN methods share (three conv blocks, global average pool);
 ``MLPHead`` is the one generic head class, and ``projection_head`` its SimCLR-style preset.
+``SobelCNN`` puts DeepCluster's fixed edge filter in front of a ``SmallCNN``. ``TinyViT`` and
+``MAEDecoder`` are MAE's transformer encoder (patch tokens) and light decoder.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from sslviz import pretext
 
 
 @contextlib.contextmanager
@@ -64,6 +68,50 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(x.contiguous(memory_format=torch.channels_last)).mean(dim=(2, 3))
+
+    def feature_map(self, x: torch.Tensor, layer: int = 3) -> torch.Tensor:
+        """The B×C×h×w output of block ``layer`` (1, 2 or 3) before pooling."""
+        if layer not in (1, 2, 3):
+            raise ValueError(f"layer must be 1, 2 or 3, got {layer}.")
+        return self.blocks[:layer](x.contiguous(memory_format=torch.channels_last))
+
+    def layer_dim(self, layer: int) -> int:
+        """Feature dimension after block ``layer``: width, 2·width or 4·width channels."""
+        return self.width * (1, 2, 4)[layer - 1]
+
+
+class LayerFeatures(nn.Module):
+    """The features a method transfers: block ``layer`` of a ``SmallCNN``, globally average-pooled.
+
+    Pretext tasks specialise the top layers to their task (RotNet's last block knows about
+    rotations), so each pretext method evaluates its backbone at a chosen depth. ``grey``
+    converts colour input to grey first, for backbones trained on grey images (colorization).
+    """
+
+    def __init__(self, backbone: SmallCNN, layer: int = 3, grey: bool = False) -> None:
+        super().__init__()
+        self.backbone, self.layer, self.grey = backbone, layer, grey
+        self.out_dim = backbone.layer_dim(layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.grey:
+            x = pretext.grey(x)
+        return self.backbone.feature_map(x, self.layer).mean(dim=(2, 3))
+
+
+class ConvDecoder(nn.Module):
+    """B×C×h×w feature map -> B×out_channels×(4h)×(4w) image in [0, 1]: two ×2 upsampling conv blocks."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int = 16) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(in_channels, 2 * width, 4, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.Conv2d(width, out_channels, 3, padding=1), nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
 
 
 class MLPHead(nn.Module):

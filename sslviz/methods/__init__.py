@@ -10,10 +10,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sslviz.methods.base import Method
+from sslviz.methods.autoencoder import Autoencoder, AutoencoderConfig
 from sslviz.methods.byol import BYOL, BYOLConfig
+from sslviz.methods.colorization import Colorization, ColorizationConfig
 from sslviz.methods.deepcluster import DeepCluster, DeepClusterConfig
+from sslviz.methods.inpainting import Inpainting, InpaintingConfig
+from sslviz.methods.jigsaw import Jigsaw, JigsawConfig
 from sslviz.methods.mae import MAE, MAEConfig
 from sslviz.methods.moco import MoCo, MoCoConfig
+from sslviz.methods.rotation import Rotation, RotationConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
 from sslviz.methods.simsiam import SimSiam, SimSiamConfig
 
@@ -22,9 +27,11 @@ from sslviz.methods.simsiam import SimSiam, SimSiamConfig
 TWO_VIEW_DATA = {
     "digits": {"in_channels": 1, "augment": "digits"},
     "shapes": {"in_channels": 3, "augment": "SimCLR + rotation"},
+    "photos": {"in_channels": 3, "augment": "SimCLR default"},
 }
-CLUSTER_DATA = {name: {**d, "steps_per_round": {"digits": 100, "shapes": 50}[name]} for name, d in TWO_VIEW_DATA.items()}
-IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_channels": 3, "image_size": 32}}
+CLUSTER_DATA = {name: {**d, "steps_per_round": 100 if name == "digits" else 50} for name, d in TWO_VIEW_DATA.items()}
+IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_channels": 3, "image_size": 32}, "photos": {"in_channels": 3, "image_size": 32}}
+CHANNELS = {name: {"in_channels": d["in_channels"]} for name, d in IMAGE_DATA.items()}
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,28 @@ REGISTRY: dict[str, MethodSpec] = {
         MAE, MAEConfig, "Masked autoencoder: hide 75% of the patches, reconstruct them with a ViT that sees only the rest.",
         {}, {"batch_size": 256, "lr": 1e-3, "weight_decay": 0.05}, IMAGE_DATA,
     ),
+    "autoencoder": MethodSpec(
+        Autoencoder, AutoencoderConfig, "Pretext: compress the image into a small code and rebuild it (optionally from a noisy copy).",
+        {}, {"batch_size": 256, "lr": 1e-3}, IMAGE_DATA,
+    ),
+    "rotation": MethodSpec(
+        Rotation, RotationConfig, "Pretext (RotNet): predict whether the image was rotated by 0°, 90°, 180° or 270°.",
+        {}, {"batch_size": 128, "lr": 1e-3}, CHANNELS,
+    ),
+    "jigsaw": MethodSpec(
+        Jigsaw, JigsawConfig, "Pretext: the four tiles of the image were shuffled — predict which of the 24 orders was used.",
+        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+    ),
+    "inpainting": MethodSpec(
+        Inpainting, InpaintingConfig, "Pretext (context encoder): paint back a square cut out of the image.",
+        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+    ),
+    "colorization": MethodSpec(
+        Colorization, ColorizationConfig, "Pretext: see the grey image, predict its colours (needs colour images).",
+        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+    ),
 }
+PRETEXT_METHODS = ("autoencoder", "rotation", "jigsaw", "inpainting", "colorization")
 
 
 def spec(name: str) -> MethodSpec:
@@ -96,4 +124,4 @@ def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
     return spec(name).cls(default_config(name, dataset, **overrides))
 
 
-__all__ = ["Method", "MethodSpec", "REGISTRY", "create", "default_config", "spec", "train_defaults"]
+__all__ = ["Method", "MethodSpec", "PRETEXT_METHODS", "REGISTRY", "create", "default_config", "spec", "train_defaults"]

@@ -18,7 +18,7 @@ from torch import nn
 
 from sslviz import augment
 from sslviz.diagnostics import embedding_health
-from sslviz.nets import SmallCNN, eval_mode, frozen_features, projection_head
+from sslviz.nets import LayerFeatures, SmallCNN, eval_mode, frozen_features, projection_head
 
 
 class Method(nn.Module):
@@ -121,3 +121,41 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     """θ_target ← m·θ_target + (1 − m)·θ_online, parameter by parameter."""
     for t, o in zip(target.parameters(), online.parameters()):
         t.mul_(momentum).add_(o.detach(), alpha=1 - momentum)
+
+
+@dataclass(frozen=True)
+class PretextConfig:
+    """Settings shared by the pretext-task methods (autoencoder, rotation, jigsaw, inpainting, colorization)."""
+
+    in_channels: int = 1
+    width: int = 16
+    transfer_layer: int = 3  # which block's pooled output is evaluated downstream (1, 2 or 3)
+    augment: str = "none"  # a preset in sslviz.augment.PRESETS, applied before the pretext transform
+
+    def __post_init__(self) -> None:
+        if self.transfer_layer not in (1, 2, 3):
+            raise ValueError(f"transfer_layer must be 1, 2 or 3, got {self.transfer_layer}.")
+        if self.width < 1 or self.in_channels < 1:
+            raise ValueError(f"width and in_channels must be >= 1, got {self.width} and {self.in_channels}.")
+        augment.preset(self.augment)
+
+
+class PretextMethod(Method):
+    """A ``SmallCNN`` backbone trained on a pretext task; ``encoder`` is its pooled block ``transfer_layer``.
+
+    Subclasses add their task head and ``training_step``. ``grey_input`` backbones see grey images only.
+    """
+
+    grey_input: ClassVar[bool] = False
+
+    def __init__(self, config: PretextConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.augment = augment.preset(config.augment)
+        self.backbone = SmallCNN(1 if self.grey_input else config.in_channels, config.width)
+        self.encoder = LayerFeatures(self.backbone, config.transfer_layer, grey=self.grey_input)
+
+    def views(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The batch after the (optional) augmentation."""
+        return augment.augment(batch, self.augment, generator)
+

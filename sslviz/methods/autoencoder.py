@@ -1,0 +1,66 @@
+"""Autoencoder: squeeze the image through a small code, then rebuild it.
+
+    x (+ noise, if denoising) ──f──> h ──> z (latent_dim numbers) ──decoder──> x̂      loss = ‖x̂ − x‖²
+
+The bottleneck forces a summary of the image; the denoising variant (Vincent et al., 2008)
+must also tell signal from noise. Reconstruction rewards keeping every pixel detail, not just
+what matters for recognition — which is why autoencoders are the weakest pretext here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.nets import ConvDecoder, eval_mode
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig(PretextConfig):
+    image_size: int = 28
+    latent_dim: int = 32
+    noise_std: float = 0.0  # > 0: denoising autoencoder (Gaussian noise on the input, clean target)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.latent_dim < 1 or self.noise_std < 0 or self.image_size % 4:
+            raise ValueError(f"need latent_dim >= 1, noise_std >= 0 and an image size divisible by 4, "
+                             f"got {self.latent_dim}, {self.noise_std}, {self.image_size}.")
+
+
+class Autoencoder(PretextMethod):
+    """Backbone → latent code → linear up-projection → convolutional decoder."""
+
+    name = "autoencoder"
+
+    def __init__(self, config: AutoencoderConfig = AutoencoderConfig()) -> None:
+        super().__init__(config)
+        self.side = config.image_size // 4  # the backbone pools twice
+        channels = self.backbone.out_dim
+        self.to_latent = nn.Linear(channels, config.latent_dim)
+        self.from_latent = nn.Sequential(nn.Linear(config.latent_dim, channels * self.side**2), nn.ReLU(inplace=True))
+        self.decoder = ConvDecoder(channels, config.in_channels, config.width)
+
+    def reconstruct(self, images: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        noisy = images
+        if self.config.noise_std > 0:
+            noise = torch.randn(images.shape, generator=generator, device=images.device)
+            noisy = (images + self.config.noise_std * noise).clamp(0, 1)
+        z = self.to_latent(self.backbone(noisy))  # N×latent_dim
+        h = self.from_latent(z).reshape(images.shape[0], -1, self.side, self.side)
+        return {"input": noisy, "latent": z, "pred": self.decoder(h)}
+
+    def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        x = self.views(batch, generator)
+        loss = ((self.reconstruct(x, generator)["pred"] - x) ** 2).mean()
+        return {"loss": loss, "reconstruction_mse": loss.detach()}
+
+    @torch.no_grad()
+    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        with eval_mode(self):
+            out = self.reconstruct(batch, generator)
+        return {"original": batch.cpu(), "input": out["input"].cpu(), "pred": out["pred"].cpu()}

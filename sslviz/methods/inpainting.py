@@ -1,0 +1,62 @@
+"""Inpainting, as in Context Encoders (Pathak et al., 2016): cut a hole, paint it back.
+
+    x ──grey square at a random place──> x̃ ──f──> feature map ──decoder──> x̂
+    loss = mean squared error inside the hole only
+
+Filling the hole needs context: a stroke that continues, the rest of a triangle's edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.nets import ConvDecoder, eval_mode
+from sslviz.pretext import box_masks
+
+FILL = 0.5  # what the hole shows: mid grey, distinct from the dark backgrounds
+
+
+@dataclass(frozen=True)
+class InpaintingConfig(PretextConfig):
+    hole: float = 0.4  # side of the square hole as a fraction of the image side
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0 < self.hole < 1:
+            raise ValueError(f"hole must be in (0, 1), got {self.hole}.")
+
+
+class Inpainting(PretextMethod):
+    """Backbone feature map + convolutional decoder that predicts the pixels under the hole."""
+
+    name = "inpainting"
+
+    def __init__(self, config: InpaintingConfig = InpaintingConfig()) -> None:
+        super().__init__(config)
+        self.decoder = ConvDecoder(self.backbone.layer_dim(3), config.in_channels, config.width)
+
+    def fill(self, images: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Holed input, mask (N×1×H×W, True in the hole) and the prediction of every pixel."""
+        n, _, h, w = images.shape
+        mask = box_masks(n, h, w, max(1, round(self.config.hole * min(h, w))), generator, images.device)
+        holed = images.masked_fill(mask, FILL)
+        return {"input": holed, "mask": mask, "pred": self.decoder(self.backbone.feature_map(holed))}
+
+    def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        x = self.views(batch, generator)
+        out = self.fill(x, generator)
+        mask = out["mask"].expand_as(x)
+        loss = ((out["pred"] - x) ** 2)[mask].mean()
+        return {"loss": loss, "hole_mse": loss.detach()}
+
+    @torch.no_grad()
+    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Holed input, raw prediction, and the prediction pasted into the hole."""
+        with eval_mode(self):
+            out = self.fill(batch, generator)
+        pasted = torch.where(out["mask"], out["pred"], batch)
+        return {"original": batch.cpu(), "input": out["input"].cpu(), "pred": out["pred"].cpu(), "pasted": pasted.cpu(), "mask": out["mask"].cpu()}

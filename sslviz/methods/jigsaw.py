@@ -1,0 +1,68 @@
+"""Jigsaw puzzles (Noroozi & Favaro, 2016): shuffle an image's tiles, predict the permutation.
+
+    x ──2×2 tiles──> shuffle by permutation p (one of 24) ──f on each tile──> concat ──MLP──> p
+
+The tiles are cropped with a small gap between them, so the network cannot solve the puzzle
+by matching pixels along the edges; it has to recognise which part of an object each tile is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.nets import MLPHead, eval_mode
+from sslviz.pretext import JIGSAW_PERMUTATIONS, shuffle_tiles, split_tiles
+
+
+@dataclass(frozen=True)
+class JigsawConfig(PretextConfig):
+    gap: int = 2  # pixels cut from each tile's border
+    hidden_dim: int = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.gap < 0:
+            raise ValueError(f"gap must be >= 0, got {self.gap}.")
+
+
+class Jigsaw(PretextMethod):
+    """A shared backbone embeds each tile; an MLP on the four embeddings classifies the permutation."""
+
+    name = "jigsaw"
+
+    def __init__(self, config: JigsawConfig = JigsawConfig()) -> None:
+        super().__init__(config)
+        self.head = MLPHead(4 * self.backbone.out_dim, config.hidden_dim, len(JIGSAW_PERMUTATIONS))
+
+    def puzzle(self, images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tiles with gaps, shuffled: N×4×C×t×t, and the permutation index of each image (N)."""
+        tiles = split_tiles(images, 2)
+        g, t = self.config.gap, tiles.shape[-1]
+        if g:
+            tiles = tiles[..., g // 2 : t - (g - g // 2), g // 2 : t - (g - g // 2)]
+        perm = torch.randint(0, len(JIGSAW_PERMUTATIONS), (images.shape[0],), generator=generator, device=images.device)
+        return shuffle_tiles(tiles, perm), perm
+
+    def logits(self, tiles: torch.Tensor) -> torch.Tensor:
+        n = tiles.shape[0]
+        features = self.backbone(tiles.flatten(0, 1)).reshape(n, -1)  # N×(4·D): the order of the tiles is kept
+        return self.head(features)
+
+    def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        tiles, perm = self.puzzle(self.views(batch, generator), generator)
+        logits = self.logits(tiles)
+        loss = F.cross_entropy(logits, perm)
+        return {"loss": loss, "pretext_acc": (logits.argmax(1) == perm).float().mean().detach()}
+
+    @torch.no_grad()
+    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Shuffled tiles, the true and the predicted permutation (with its probability)."""
+        tiles, perm = self.puzzle(batch, generator)
+        with eval_mode(self):
+            probs = self.logits(tiles).softmax(dim=1)
+        return {"tiles": tiles.cpu(), "target": perm.cpu(), "probs": probs.cpu()}
