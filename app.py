@@ -10,6 +10,7 @@ PAGES = {
     "Start": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Lecture topics": [
         st.Page("app_pages/augmentations.py", title="Augmentations", icon=":material/shuffle:", url_path="augmentations"),
+        st.Page("app_pages/pretext.py", title="Pretext tasks", icon=":material/extension:", url_path="pretext"),
         st.Page("app_pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
         st.Page("app_pages/mae.py", title="Masked autoencoders", icon=":material/grid_view:", url_path="mae"),
         st.Page("app_pages/clustering.py", title="Deep clustering", icon=":material/bubble_chart:", url_path="clustering"),

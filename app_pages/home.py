@@ -25,6 +25,8 @@ st.subheader("Map of the app")
 st.markdown(
     "| Page | Lecture topic | What you do there |\n|---|---|---|\n"
     "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
+    "| **Pretext tasks** | Pretext tasks | Train an autoencoder, RotNet, a jigsaw solver, an inpainter and a colourizer live; see their pseudo-labels, "
+    "predictions and mistakes; find the layer whose features transfer; compare the five encoders. |\n"
     "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo, BYOL | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
     "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
     "| **Masked autoencoders** | Masked Autoencoders (MAE) | Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; "
@@ -33,7 +35,7 @@ st.markdown(
     "switch off the fixes for empty and huge clusters; compare k-means on pixels, random, SimCLR and DeepCluster features. |\n"
 )
 st.caption(
-    "Not built yet, and so not in the menu: pretext tasks, multi-modal SSL and "
-    "downstream evaluation. They follow the lecture's order and will appear here as they land."
+    "Not built yet, and so not in the menu: multi-modal SSL and downstream evaluation. "
+    "They follow the lecture's order and will appear here as they land."
 )
-st.info("Start with **Augmentations** to see the views, then **Contrastive learning** to train on them. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")
+st.info("Start with **Augmentations** to see the views, **Pretext tasks** for the first family of methods, then **Contrastive learning**. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")

@@ -85,6 +85,14 @@ st.image(viz.tile(visible, cols=len(visible), scale=6, pad=1), caption=f"③ Wha
 st.caption(f"Text summary: the image is cut into {num_patches} patches; {hidden_n} ({hidden_n / num_patches:.0%}) are hidden; "
            f"the encoder processes {num_patches if encode_all else num_patches - hidden_n} tokens; the decoder receives all {num_patches} "
            "(visible tokens plus a shared learned mask token at each hidden position) and predicts every patch's pixels.")
+if model is not None:
+    attention = model.attention(image.unsqueeze(0))[0]
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.image(viz.patch_grid(image, patch_size), caption="the whole image, no mask")
+    c2.image(viz.tile((attention / attention.max()).reshape(1, 1, *attention.shape), cols=1, scale=patch_size * 8, pad=0),
+             caption="attention each patch receives in the encoder's last block (brighter = more; mean over heads and patches)")
+    st.caption(f"Optional view: the trained encoder's attention on this image — the top patch gets {attention.max():.1%} of the attention, "
+               f"a uniform spread would give {1 / attention.numel():.1%} each.")
 page.show_code(losses.masked_reconstruction_loss, random_mask, MAE.reconstruct, TinyViT.tokens)
 
 st.header("2 · Train live")

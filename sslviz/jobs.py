@@ -185,6 +185,7 @@ def experiment_job(
     label: str = "",
     live_snapshots: bool = False,
     track_rounds: bool = False,
+    score_layers: bool = False,
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -193,7 +194,8 @@ def experiment_job(
     also ``state["snapshot"]``, e.g. MAE's reconstructions, with the same mask every time); at the end
     ``state["summary"]`` (accuracies vs baselines), ``state["snapshot"]`` and ``state["model"]``
     (the trained method, on the CPU, in eval mode). ``track_rounds`` adds ``state["rounds"]``
-    for round-based methods (DeepCluster; see :func:`round_tracker`).
+    for round-based methods (DeepCluster; see :func:`round_tracker`). ``score_layers`` adds
+    ``state["layers"]``: probe and kNN after each block of the backbone, trained vs random init.
     """
 
     def target(job: Job) -> str | None:
@@ -239,6 +241,14 @@ def experiment_job(
         last["t"] = -float("inf")
         if exp.result.steps:
             publish_embedding(exp.method, exp.result.steps)  # the final picture
+        if score_layers:
+            job.update(message="Scoring every layer of the backbone (trained and random init)...")
+            torch.manual_seed(seed)
+            random_init = methods.spec(method_name).cls(exp.method.config)
+            grey = getattr(exp.method, "grey_input", False)
+            job.update(layers={"trained": evaluate.layer_scores(exp.method.backbone, exp.train_set, exp.test_set, grey=grey),
+                               "random init": evaluate.layer_scores(random_init.backbone, exp.train_set, exp.test_set, grey=grey),
+                               "transfer_layer": exp.method.config.transfer_layer})
         gen = torch.Generator().manual_seed(seed)
         method = exp.method.cpu().eval()
         snap = method.snapshot(test.images[:snapshot_size], gen)

@@ -62,6 +62,23 @@ def inverse_permutations(permutations: torch.Tensor = JIGSAW_PERMUTATIONS) -> to
     return permutations.argsort(dim=1)
 
 
+def crop_tiles(tiles: torch.Tensor, gap: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cut each tile (N×T×C×t×t) down to (t−gap)² at its own random offset: gaps and jitter hide the edge cues between tiles."""
+    if gap == 0:
+        return tiles
+    n, count, _, t, _ = tiles.shape
+    size = t - gap
+    if size < 1:
+        raise ValueError(f"gap {gap} leaves nothing of a {t}-pixel tile.")
+    offset = torch.randint(0, gap + 1, (2, n, count, 1, 1), generator=generator, device=tiles.device)
+    steps = torch.arange(size, device=tiles.device)
+    rows = offset[0] + steps.view(1, 1, size, 1)  # N×T×size×1
+    cols = offset[1] + steps.view(1, 1, 1, size)  # N×T×1×size
+    image = torch.arange(n, device=tiles.device).view(n, 1, 1, 1)
+    tile = torch.arange(count, device=tiles.device).view(1, count, 1, 1)
+    return tiles.permute(0, 1, 3, 4, 2)[image, tile, rows, cols].permute(0, 1, 4, 2, 3)  # back to N×T×C×size×size
+
+
 def box_masks(n: int, height: int, width: int, size: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
     """N×1×H×W bool masks, each True on one size×size square at a uniformly random position."""
     if not 1 <= size <= min(height, width):

@@ -98,7 +98,7 @@ def test_every_page_then_train_and_stop(page, server):
     pg.goto(server)
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
-    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
+    for title, heading in [("Augmentations", "Augmentations: making the views"), ("Pretext tasks", "Pretext tasks: learn by solving a made-up problem"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
                            ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Deep clustering", "Deep clustering (DeepCluster)"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
         pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
@@ -144,3 +144,13 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text("Collapse detected").first.wait_for(timeout=60_000)
     pg.get_by_text(re.compile("Linear probe: SimSiam without stop-gradient")).first.wait_for(timeout=90_000)
     no_errors(pg)
+
+    # a pretext task trains live too (digits and the 10-s budget are still set in the sidebar)
+    nav.get_by_role("link", name="Pretext tasks").click()
+    pg.get_by_role("heading", name=re.compile("Pretext tasks")).first.wait_for()
+    pg.get_by_role("tab", name="Rotation").click()
+    pg.get_by_test_id("stTabs").get_by_role("button", name="Train live").locator("visible=true").first.click()
+    pg.get_by_text(re.compile(r"Text summary: \d+ steps; loss")).first.wait_for(timeout=60_000)
+    pg.get_by_text("Where are the good features").first.wait_for(timeout=120_000)
+    no_errors(pg)
+

@@ -63,3 +63,15 @@ def test_shape_caption_positions():
 def test_load_rejects_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         data.load(*args)
+
+
+def test_photos_are_offline_deterministic_labelled_crops():
+    train, test = data.load("photos", "train", 0), data.load("photos", "test", 0)
+    assert train.images.shape == (2000, 3, 32, 32) and test.images.shape == (500, 3, 32, 32)
+    assert train.class_names == ("temple", "flower") and set(train.labels.tolist()) == {0, 1}
+    assert 0 <= float(train.images.min()) and float(train.images.max()) <= 1
+    assert torch.equal(data.load("photos", "train", 0).images, train.images)  # cached and deterministic
+    other = data._photos.__wrapped__("train", 1)
+    assert not torch.equal(other.images, train.images)  # the seed changes the crops
+    # crops of one photo really come from that photo: the flower is mostly orange/green, the temple has sky and red walls
+    assert train.images[train.labels == 1].mean(dim=(0, 2, 3))[0] != pytest.approx(train.images[train.labels == 0].mean(dim=(0, 2, 3))[0], abs=0.01)

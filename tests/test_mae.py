@@ -127,3 +127,10 @@ def test_reconstruction_error_falls_with_training():
     after = m.test_metrics(images)["test_masked_mse"]
     assert after < 0.5 * before, (before, after)
     assert result.history[-1]["masked_mse"] < result.history[0]["masked_mse"]
+
+
+def test_attention_map_covers_the_patch_grid():
+    m = methods.create("mae", "digits", width=32, depth=2, heads=2)
+    maps = m.attention(torch.rand(3, 1, 28, 28))
+    assert maps.shape == (3, 7, 7) and torch.allclose(maps.sum(dim=(1, 2)), torch.ones(3), atol=1e-5)
+    assert m.encoder.blocks[-1].attn.attention is None and not m.encoder.blocks[-1].attn.keep_attention  # switched off again

@@ -183,6 +183,7 @@ def test_mae_pipeline_train_and_reconstruct():
     assert view.state["summary"]["config"]["mask_ratio"] == 0.5 and "test_masked_mse" in view.state["summary"]
     assert not at.exception and "What this says" in texts(at) and "Held-out reconstruction error" in texts(at)
     assert not any("after a training run" in i.value for i in at.info)  # the pipeline now shows the reconstruction
+    assert "the trained encoder's attention on this image" in texts(at)
     at.number_input(key="mae.index").set_value(7).run()
     assert not at.exception
     at.toggle(key="mae.encode_all").set_value(True).run()
@@ -241,4 +242,34 @@ def test_clustering_collapse_demo_and_comparison():
     assert list(rows) == ["raw pixels", "random-init CNN", "SimCLR (5 s)", "DeepCluster (5 s)"]
     assert all(0 <= r["nmi"] <= 1 for r in rows.values())
     at.radio(key="cluster.quiz").set_value("So that a few huge clusters cannot dominate the loss and let the network predict one cluster for everything").run()
+    assert "Correct" in at.success[-1].value
+
+
+@pytest.mark.parametrize("task", ["autoencoder", "rotation", "jigsaw", "inpainting", "colorization"])
+def test_pretext_tab_trains_and_shows_predictions_and_layers(task):
+    at = open_page("app_pages/pretext.py", **{"global.dataset": "shapes", "global.seconds": 5})
+    assert len(at.tabs) == 5 and "The pseudo-label:" in texts(at)
+    at.button(key=f"pretext.{task}.train").click().run()
+    wait_for_job(at, f"pretext.{task}")
+    view = at.session_state[f"pretext.{task}.job"].view()
+    assert view.status == "done", view.message
+    assert set(view.state["layers"]["trained"]) == {1, 2, 3} and "knn_acc" in view.state["summary"]
+    assert not at.exception and "What the network predicts on held-out images" in texts(at) and "block 1: kNN" in texts(at)
+
+
+def test_pretext_settings_digits_colorization_and_transfer_panel():
+    at = open_page("app_pages/pretext.py", **{"global.dataset": "digits"})
+    assert any("there is no colour to predict" in w.value for w in at.warning)  # colorization explains instead of crashing
+    assert "pretext.colorization.train" not in {b.key for b in at.button}
+    at.select_slider(key="pretext.autoencoder.latent").set_value(2).run()
+    at.select_slider(key="pretext.jigsaw.gap").set_value(0).run()
+    at.select_slider(key="pretext.rotation.layer").set_value(1).run()
+    assert not at.exception
+    at.slider(key="pretext.transfer.seconds").set_value(5).run()
+    at.button(key="pretext.transfer.train").click().run()
+    wait_for_job(at, "pretext.transfer", timeout=240)
+    results = at.session_state["pretext.transfer.job"].view().state["results"]
+    assert list(results) == ["Autoencoder", "Rotation", "Jigsaw", "Inpainting"]
+    assert not at.exception and "hand-designed" in texts(at)
+    at.radio(key="pretext.quiz").set_value("The shapes are drawn at random angles and many are symmetric, so the rotation cannot be inferred from the image").run()
     assert "Correct" in at.success[-1].value

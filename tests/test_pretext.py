@@ -68,3 +68,15 @@ def test_grey_uses_luminance_and_keeps_grey_images(images):
     assert torch.allclose(g[:, 0], 0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])
     one = torch.rand(2, 1, 4, 4)
     assert pretext.grey(one) is one
+
+
+def test_crop_tiles_takes_a_window_of_each_tile():
+    tiles = pretext.split_tiles(torch.arange(2 * 64.0).reshape(2, 1, 8, 8), 2)  # 2×4×1×4×4, every pixel unique
+    cropped = pretext.crop_tiles(tiles, 2, torch.Generator().manual_seed(0))
+    assert cropped.shape == (2, 4, 1, 2, 2)
+    for n in range(2):
+        for t in range(4):
+            window = cropped[n, t, 0]
+            r, c = [int(v) for v in torch.nonzero(tiles[n, t, 0] == window[0, 0])[0]]
+            assert torch.equal(tiles[n, t, 0, r : r + 2, c : c + 2], window)  # a contiguous window of the same tile
+    assert pretext.crop_tiles(tiles, 0) is tiles

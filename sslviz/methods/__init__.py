@@ -34,6 +34,13 @@ IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_cha
 CHANNELS = {name: {"in_channels": d["in_channels"]} for name, d in IMAGE_DATA.items()}
 
 
+def transfer_layers(data: dict[str, dict[str, Any]], digits: int, shapes: int, photos: int) -> dict[str, dict[str, Any]]:
+    """A pretext method's per-dataset settings plus the block it transfers from (measured: benchmarks/RESULTS.md, pretext)."""
+    layers = {"digits": digits, "shapes": shapes, "photos": photos}
+    return {name: {**d, "transfer_layer": layers[name]} for name, d in data.items()}
+
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     """One registry entry: the class, its config type, tuned defaults and a one-line summary."""
@@ -76,23 +83,23 @@ REGISTRY: dict[str, MethodSpec] = {
     ),
     "autoencoder": MethodSpec(
         Autoencoder, AutoencoderConfig, "Pretext: compress the image into a small code and rebuild it (optionally from a noisy copy).",
-        {}, {"batch_size": 256, "lr": 1e-3}, IMAGE_DATA,
+        {}, {"batch_size": 256, "lr": 1e-3}, transfer_layers(IMAGE_DATA, 3, 2, 2),
     ),
     "rotation": MethodSpec(
         Rotation, RotationConfig, "Pretext (RotNet): predict whether the image was rotated by 0°, 90°, 180° or 270°.",
-        {}, {"batch_size": 128, "lr": 1e-3}, CHANNELS,
+        {}, {"batch_size": 128, "lr": 1e-3}, transfer_layers(CHANNELS, 3, 2, 2),
     ),
     "jigsaw": MethodSpec(
         Jigsaw, JigsawConfig, "Pretext: the four tiles of the image were shuffled — predict which of the 24 orders was used.",
-        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+        {}, {"batch_size": 256, "lr": 1e-3}, transfer_layers(CHANNELS, 2, 2, 2),
     ),
     "inpainting": MethodSpec(
         Inpainting, InpaintingConfig, "Pretext (context encoder): paint back a square cut out of the image.",
-        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+        {}, {"batch_size": 256, "lr": 1e-3}, transfer_layers(CHANNELS, 3, 2, 2),
     ),
     "colorization": MethodSpec(
         Colorization, ColorizationConfig, "Pretext: see the grey image, predict its colours (needs colour images).",
-        {}, {"batch_size": 256, "lr": 1e-3}, CHANNELS,
+        {}, {"batch_size": 256, "lr": 1e-3}, transfer_layers(CHANNELS, 3, 3, 3),
     ),
 }
 PRETEXT_METHODS = ("autoencoder", "rotation", "jigsaw", "inpainting", "colorization")

@@ -2,8 +2,9 @@
 
     x ──2×2 tiles──> shuffle by permutation p (one of 24) ──f on each tile──> concat ──MLP──> p
 
-The tiles are cropped with a small gap between them, so the network cannot solve the puzzle
-by matching pixels along the edges; it has to recognise which part of an object each tile is.
+Each tile is cropped at a random offset, leaving gaps of random width between tiles, so the
+network cannot solve the puzzle by matching pixels along the edges (Noroozi & Favaro's trick);
+it has to recognise which part of an object each tile shows.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import torch.nn.functional as F
 
 from sslviz.methods.base import PretextConfig, PretextMethod
 from sslviz.nets import MLPHead, eval_mode
-from sslviz.pretext import JIGSAW_PERMUTATIONS, shuffle_tiles, split_tiles
+from sslviz.pretext import JIGSAW_PERMUTATIONS, crop_tiles, shuffle_tiles, split_tiles
 
 
 @dataclass(frozen=True)
 class JigsawConfig(PretextConfig):
-    gap: int = 2  # pixels cut from each tile's border
+    gap: int = 4  # pixels cut from each tile, at a random offset per tile
     hidden_dim: int = 256
 
     def __post_init__(self) -> None:
@@ -41,10 +42,7 @@ class Jigsaw(PretextMethod):
 
     def puzzle(self, images: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Tiles with gaps, shuffled: N×4×C×t×t, and the permutation index of each image (N)."""
-        tiles = split_tiles(images, 2)
-        g, t = self.config.gap, tiles.shape[-1]
-        if g:
-            tiles = tiles[..., g // 2 : t - (g - g // 2), g // 2 : t - (g - g // 2)]
+        tiles = crop_tiles(split_tiles(images, 2), self.config.gap, generator)
         perm = torch.randint(0, len(JIGSAW_PERMUTATIONS), (images.shape[0],), generator=generator, device=images.device)
         return shuffle_tiles(tiles, perm), perm
 

@@ -133,6 +133,21 @@ class MAE(Method):
         return {"test_masked_mse": float(torch.cat(errors).mean())}
 
     @torch.no_grad()
+    def attention(self, images: torch.Tensor) -> torch.Tensor:
+        """How much attention each patch receives in the encoder's last block (all patches visible),
+        averaged over heads and query patches: N×grid×grid, each map summing to 1."""
+        attn = self.encoder.blocks[-1].attn
+        attn.keep_attention = True
+        try:
+            with eval_mode(self):
+                self.encoder.tokens(images)
+            weights = attn.attention  # N×heads×L×L
+        finally:
+            attn.keep_attention, attn.attention = False, None
+        grid = self.encoder.grid
+        return weights.mean(dim=(1, 2)).reshape(-1, grid, grid)
+
+    @torch.no_grad()
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Original, masked input, raw reconstruction and reconstruction pasted into the visible patches."""
         c = self.config

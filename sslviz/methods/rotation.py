@@ -22,7 +22,6 @@ from sslviz.pretext import all_rotations, rotate
 
 @dataclass(frozen=True)
 class RotationConfig(PretextConfig):
-    transfer_layer: int = 2  # measured: block 2 transfers better than the rotation-specific block 3
     hidden_dim: int = 128
 
 
