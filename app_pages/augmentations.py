@@ -35,6 +35,15 @@ def apply_preset() -> None:
         st.session_state[f"{K}.{name}"] = float(value)
 
 
+@st.cache_data(max_entries=32, show_spinner="Reading the image...")
+def decoded(payload: bytes, name: str) -> torch.Tensor | str:
+    """An uploaded file as a 1×3×S×S tensor, or the specific reason it cannot be used (cached: reruns do not decode again)."""
+    try:
+        return to_tensor(decode_image(payload, name), UPLOAD_SIZE)
+    except ImageError as err:
+        return str(err)
+
+
 def config_from(v: dict[str, float]) -> augment.AugmentConfig:
     v = {k: round(float(x), 4) for k, x in v.items()}  # sliders give 0.15000000000000002
     j = v["jitter"]
@@ -65,15 +74,24 @@ with left:
         image = ds.images[int(index) : int(index) + 1]
         st.caption(f"Class: **{ds.class_names[int(ds.labels[int(index)])]}** — {ds.captions[int(index)]}")
     else:
-        upload = st.file_uploader("PNG, JPEG, GIF, BMP, WEBP or TIFF, up to 20 MB", type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=f"{K}.upload")
-        if upload is not None:
-            try:
-                image = to_tensor(decode_image(upload.getvalue(), upload.name), UPLOAD_SIZE)
-                st.caption(f"Using **{upload.name}**, centre-cropped and resized to {UPLOAD_SIZE}×{UPLOAD_SIZE}.")
-            except ImageError as err:
-                st.error(str(err), icon=":material/block:")
-        else:
-            st.info("Choose an image file to see its views.")
+        uploads = st.file_uploader("PNG, JPEG, GIF, BMP, WEBP or TIFF, up to 20 MB each — several at once is fine",
+                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=f"{K}.upload", accept_multiple_files=True)
+        usable, problems = {}, []
+        for upload in uploads or []:
+            result = decoded(upload.getvalue(), upload.name)
+            if isinstance(result, str):  # one bad file never hides the good ones
+                problems.append(result)
+            else:
+                usable[upload.name] = result
+        for problem in problems:
+            st.error(problem, icon=":material/block:")
+        if usable:
+            name = st.selectbox("Uploaded image", list(usable), key=f"{K}.upload_pick") if len(usable) > 1 else next(iter(usable))
+            image = usable[name]
+            st.caption(f"Using **{name}**, centre-cropped and resized to {UPLOAD_SIZE}×{UPLOAD_SIZE}."
+                       + (f" {len(problems)} of {len(uploads)} files could not be used (see above)." if problems else ""))
+        elif not uploads:
+            st.info("Choose one or more image files to see their views.")
 
     st.selectbox("Start from a preset", list(augment.PRESETS), key=f"{K}.preset", on_change=apply_preset,
                  help="Loads the preset's strengths into the sliders below.")

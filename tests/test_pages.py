@@ -1,6 +1,7 @@
 """Streamlit AppTest: every page renders without exceptions and its main widgets work."""
 
 import io
+import re
 import time
 from pathlib import Path
 
@@ -63,11 +64,33 @@ def png(size=(40, 30)) -> bytes:
 def test_augmentations_upload_good_and_bad():
     at = open_page("app_pages/augmentations.py")
     at.radio(key="aug.source").set_value("Upload your own").run()
-    assert "Choose an image file" in texts(at)
-    at.file_uploader(key="aug.upload").set_value(("photo.png", png(), "image/png")).run()
+    assert "Choose one or more image files" in texts(at)
+    at.file_uploader(key="aug.upload").set_value([("photo.png", png(), "image/png")]).run()
     assert not at.exception and not at.error and "photo.png" in texts(at)
-    at.file_uploader(key="aug.upload").set_value(("broken.png", png()[:60], "image/png")).run()
+    at.file_uploader(key="aug.upload").set_value([("broken.png", png()[:60], "image/png")]).run()
     assert not at.exception and "broken.png" in at.error[0].value and "damaged" in at.error[0].value
+
+
+def test_upload_fuzz_every_file_gets_an_image_or_a_specific_message():
+    """All the fuzz cases of tests/test_images.py uploaded at once: bad ones reported by name, good ones usable."""
+    from test_images import BAD, GOOD, encode
+
+    files = [(f"{name.replace(' ', '_')}.png", make(), "image/png") for name, make in GOOD.items()]
+    files += [(f"{name.replace(' ', '_')}.png", make(), "image/png") for name, (make, _) in BAD.items()]
+    files.append(("photo_4000x3000.jpg", encode(Image.new("RGB", (4000, 3000), (10, 200, 30)), "JPEG"), "image/jpeg"))
+    at = open_page("app_pages/augmentations.py")
+    at.radio(key="aug.source").set_value("Upload your own").run()
+    at.file_uploader(key="aug.upload").set_value(files).run()
+    assert not at.exception
+    errors = "\n".join(e.value for e in at.error)
+    for name, (_, match) in BAD.items():
+        line = next(line for line in errors.splitlines() if line.startswith(f"{name.replace(' ', '_')}.png:"))
+        assert re.search(match, line), line
+    good = at.selectbox(key="aug.upload_pick").options
+    assert sorted(good) == sorted([f[0] for f in files[: len(GOOD)]] + ["photo_4000x3000.jpg"])
+    for name in good:  # every usable file really shows its views
+        at.selectbox(key="aug.upload_pick").set_value(name).run()
+        assert not at.exception and "Sixteen random views" in texts(at)
 
 
 def wait_for_job(at: AppTest, key: str = "contrastive", timeout: float = 120) -> None:
@@ -273,3 +296,43 @@ def test_pretext_settings_digits_colorization_and_transfer_panel():
     assert not at.exception and "hand-designed" in texts(at)
     at.radio(key="pretext.quiz").set_value("The shapes are drawn at random angles and many are symmetric, so the rotation cannot be inferred from the image").run()
     assert "Correct" in at.success[-1].value
+
+
+EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None: the first/last option
+    "app_pages/augmentations.py": [("slider", "aug.crop", 0.05, 1.0), ("slider", "aug.rotation", 0.0, 180.0), ("slider", "aug.jitter", 0.0, 1.0),
+                                   ("slider", "aug.blur", 0.0, 1.0), ("slider", "aug.solarize", 0.0, 1.0), ("slider", "aug.erase", 0.0, 1.0)],
+    "app_pages/contrastive.py": [("select_slider", "contrastive.batch.simclr", 2, 512), ("select_slider", "contrastive.lr.simclr", 1e-4, 10.0),
+                                 ("select_slider", "contrastive.width.simclr", 4, 64), ("select_slider", "contrastive.proj.simclr", 2, 128),
+                                 ("select_slider", "contrastive.temperature.simclr", 0.01, 2.0)],
+    "app_pages/mae.py": [("select_slider", "mae.patch.{dataset}", None, None), ("select_slider", "mae.ratio", 0.1, 0.9),
+                         ("select_slider", "mae.depth", 1, 6), ("select_slider", "mae.width", 32, 128)],
+    "app_pages/clustering.py": [("slider", "cluster.k", 2, 100), ("select_slider", "cluster.steps.{dataset}", 10, 200)],
+    "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent", 2, 128), ("select_slider", "pretext.autoencoder.noise", 0.0, 0.5),
+                             ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
+                             ("select_slider", "pretext.rotation.layer", 1, 3)],
+}
+TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"], "app_pages/clustering.py": ["cluster"],
+              "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
+
+
+@pytest.mark.parametrize("page_path", sorted(EXTREMES))
+@pytest.mark.parametrize("end", ["smallest", "largest"])
+def test_extreme_settings_end_in_a_result_or_a_clear_message(page_path, end):
+    dataset = "digits" if end == "smallest" else "shapes"
+    at = open_page(page_path, **{"global.dataset": dataset, "global.seconds": 5})
+    for kind, key, low, high in EXTREMES[page_path]:
+        widget = getattr(at, kind)(key=key.format(dataset=dataset))
+        options = getattr(widget, "options", None)
+        value = (low if end == "smallest" else high) if low is not None else None
+        if value is None:  # options depend on the data (patch sizes): take the first or last
+            value = type(widget.value)(options[0] if end == "smallest" else options[-1])
+        widget.set_value(value).run()
+        assert not at.exception, (key, value, [e.value for e in at.exception])
+    if page_path.endswith("augmentations.py"):
+        assert "Sixteen random views" in texts(at)
+    for key in TRAIN_KEYS[page_path]:
+        at.button(key=f"{key}.train").click().run()
+        wait_for_job(at, key, timeout=180)
+        view = at.session_state[f"{key}.job"].view()
+        assert view.status in ("done", "failed") and view.message, (key, view.status, view.message)
+        assert not at.exception, [e.value for e in at.exception]
