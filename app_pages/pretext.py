@@ -120,12 +120,14 @@ def predictions(task: str, snap: dict) -> None:
     rows = {"autoencoder": ("original", "input", "pred"), "inpainting": ("original", "input", "pasted"), "colorization": ("input", "pred", "original")}[task]
     titles = {"autoencoder": "original · input · reconstruction", "inpainting": "original · with hole · hole filled by the network",
               "colorization": "grey input · predicted colours · true colours"}[task]
-    images = [snap[r][:8].expand(-1, 3, -1, -1) if snap[r].shape[1] == 1 and test_set.channels == 3 else snap[r][:8] for r in rows]
-    st.image(viz.tile(torch.cat(images), cols=8, scale=3), caption=f"Held-out images, rows: {titles}")
+
+    def grid(index) -> torch.Tensor:  # the rows for the chosen images; grey inputs shown as RGB beside colour images
+        return torch.cat([snap[r][index].expand(-1, test_set.channels, -1, -1) for r in rows])
+
+    st.image(viz.tile(grid(slice(0, 8)), cols=8, scale=3), caption=f"Held-out images, rows: {titles}")
     error = ((snap["pred"] - snap["original"]) ** 2).flatten(1).mean(1)
     worst = error.argsort(descending=True)[:8]
-    worst_images = [snap[r][worst].expand(-1, 3, -1, -1) if snap[r].shape[1] == 1 and test_set.channels == 3 else snap[r][worst] for r in rows]
-    st.image(viz.tile(torch.cat(worst_images), cols=8, scale=3),
+    st.image(viz.tile(grid(worst), cols=8, scale=3),
              caption="The eight worst of 64 (same rows) — " + ", ".join(f"{names[labels[i]]} {error[i]:.3f}" for i in worst.tolist()))
     if task == "colorization":
         st.info("Grey keeps only brightness: colours of similar brightness (a red and a green, say) cannot be told apart from the input, "

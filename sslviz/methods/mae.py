@@ -107,13 +107,17 @@ class MAE(Method):
             return pred
         return pred * (target.var(dim=-1, keepdim=True) + 1e-6).sqrt() + target.mean(dim=-1, keepdim=True)
 
+    def patch_errors(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Pixel-space mean squared error of every predicted patch (N×L), whatever the loss's target normalisation."""
+        return ((self.pixels(out["pred"], out["target"]) - out["target"]) ** 2).mean(dim=-1)
+
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         x = augment.augment(batch, self.augment, generator)
         out = self.reconstruct(x, generator)
         c = self.config
         loss = masked_reconstruction_loss(out["pred"], out["target"], out["hidden"], c.masked_loss_only, c.norm_pix_loss)
         with torch.no_grad():
-            err = ((self.pixels(out["pred"], out["target"]) - out["target"]) ** 2).mean(dim=-1)  # N×L, pixel space
+            err = self.patch_errors(out)
             hidden = out["hidden"]
             metrics = {"masked_mse": err[hidden].mean() if hidden.any() else err.new_tensor(0.0),
                        "visible_mse": err[~hidden].mean(), "encoder_tokens": torch.tensor(float(out["pred"].shape[1] if c.encoder_input == "all" else out["keep"].shape[1]))}
@@ -128,7 +132,7 @@ class MAE(Method):
         with eval_mode(self):
             for chunk in images.split(512):
                 out = self.reconstruct(chunk.to(device), generator)
-                err = ((self.pixels(out["pred"], out["target"]) - out["target"]) ** 2).mean(dim=-1)
+                err = self.patch_errors(out)
                 errors.append(err[out["hidden"]] if out["hidden"].any() else err.flatten())
         return {"test_masked_mse": float(torch.cat(errors).mean())}
 
@@ -155,8 +159,9 @@ class MAE(Method):
             out = self.reconstruct(batch, generator)
         h = w = c.image_size
         hidden = out["hidden"].unsqueeze(-1)  # N×L×1
-        recon = unpatchify(self.pixels(out["pred"], out["target"]).clamp(0, 1), c.patch_size, c.in_channels, h, w)
+        predicted = self.pixels(out["pred"], out["target"]).clamp(0, 1)
+        recon = unpatchify(predicted, c.patch_size, c.in_channels, h, w)
         masked = unpatchify(torch.where(hidden, torch.full_like(out["target"], 0.5), out["target"]), c.patch_size, c.in_channels, h, w)
-        pasted = unpatchify(torch.where(hidden, self.pixels(out["pred"], out["target"]).clamp(0, 1), out["target"]), c.patch_size, c.in_channels, h, w)
+        pasted = unpatchify(torch.where(hidden, predicted, out["target"]), c.patch_size, c.in_channels, h, w)
         return {"original": batch.cpu(), "masked": masked.cpu(), "reconstruction": recon.cpu(), "pasted": pasted.cpu(),
                 "hidden": out["hidden"].cpu(), "patch_size": c.patch_size}
