@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sslviz.nets import frozen_features
+from sslviz.cluster import kmeans, pca_whiten
+from sslviz.nets import LayerFeatures, frozen_features
 
 KNN_K = 20
 PROBE_C = 1.0
@@ -173,8 +174,6 @@ def kmeans_scores(features, cues: dict[str, np.ndarray], k: int, pca_dim: int = 
     Returns "nmi" and "ari" for the cue named "class", and "nmi_<cue>" for every other cue
     (e.g. colour: do the clusters follow colour instead of the class?).
     """
-    from sslviz.cluster import kmeans, pca_whiten
-
     x = pca_whiten(torch.as_tensor(_as_numpy(features), dtype=torch.float32).flatten(1), pca_dim)
     assigned = kmeans(x, k, generator=torch.Generator().manual_seed(seed)).labels.numpy()
     out = {}
@@ -188,6 +187,4 @@ def kmeans_scores(features, cues: dict[str, np.ndarray], k: int, pca_dim: int = 
 
 def layer_scores(backbone: nn.Module, train, test, layers: tuple[int, ...] = (1, 2, 3), grey: bool = False) -> dict[int, dict[str, float]]:
     """Probe and kNN accuracy of a ``SmallCNN`` backbone's pooled block ``layer``, for each layer: where do good features live?"""
-    from sslviz.nets import LayerFeatures
-
     return {layer: evaluate_encoder(LayerFeatures(backbone, layer, grey), train, test) for layer in layers}

@@ -339,8 +339,8 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
     """k-means with the same k, PCA-whitening and seed on four feature sets of the training images.
 
     Raw pixels, a random-init CNN, a SimCLR encoder and a DeepCluster encoder (each trained
-    ``seconds``). ``state["rows"]`` maps each to NMI/ARI with the class (and NMI with colour
-    and size on shapes); ``state["done"]`` lists the finished rows in order.
+    ``seconds``). ``state["rows"]`` maps each, in that order, to NMI/ARI with the class (and NMI
+    with colour and size on shapes).
     """
 
     def target(job: Job) -> str | None:
