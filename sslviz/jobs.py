@@ -6,16 +6,21 @@ object under a lock; the page reads a consistent copy with ``job.view()`` from a
 fragment. Stopping sets an Event the training loop checks every step.
 
 A process-wide :data:`RUNNER` lets at most ``max_concurrent`` jobs train at once (the
-machine has few cores); the rest wait in a queue whose position the page shows.
+machine has few cores); the rest wait in a queue whose position the page shows. Its watchdog
+bounds every job: a wall-clock limit, a server memory limit, and a run nobody looks at any more
+(the tab was closed) is stopped. Finished jobs are referenced only by their session's state, so
+when Streamlit drops a closed session (``server.disconnectedSessionTTL``) its tensors go too.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import threading
 import time
 import traceback
 import uuid
+import weakref
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -48,7 +53,22 @@ class JobView:
         return self.status in ("queued", "running")
 
 
-@dataclass
+class StopEvent(threading.Event):
+    """A stop flag that also says who stopped the job (the Trainer puts it in its message)."""
+
+    reason = "by the user"
+
+
+def rss_mb() -> float | None:
+    """This process's resident memory in MB right now (None where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@dataclass(eq=False)  # compared and hashed by identity: the runner keeps weak references to jobs
 class Job:
     """State shared between a worker thread (writer) and the page (reader)."""
 
@@ -60,7 +80,8 @@ class Job:
     state: dict[str, Any] = field(default_factory=dict)
     started: float | None = None
     finished: float | None = None
-    stop_event: threading.Event = field(default_factory=threading.Event)
+    stop_event: StopEvent = field(default_factory=StopEvent)
+    last_seen: float = field(default_factory=time.monotonic)  # when a page last rendered it
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _runner: "JobRunner | None" = field(default=None, repr=False)
 
@@ -76,12 +97,16 @@ class Job:
             if message is not None:
                 self.message = message
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "by the user") -> None:
         """Ask the job to stop: a queued job never starts, a running one ends after its current step."""
+        if not self.stop_event.is_set():
+            self.stop_event.reason = reason
         self.stop_event.set()
 
     def view(self) -> JobView:
+        """A consistent copy of the state; calling it also marks the job as watched."""
         with self._lock:
+            self.last_seen = time.monotonic()
             return JobView(
                 self.id, self.status, self.message, list(self.history), dict(self.state),
                 self._runner.queue_position(self) if self._runner and self.status == "queued" else None,
@@ -97,16 +122,65 @@ class Job:
                 self.finished = time.time()
 
 
-class JobRunner:
-    """Runs jobs in daemon threads, at most ``max_concurrent`` at a time, first come first served."""
+MAX_JOB_SECONDS = 900.0  # the longest page job (a 4-way comparison at the 120-s budget) takes ~10 min
+IDLE_SECONDS = 180.0  # an open tab polls every second; Chrome throttles hidden tabs to once a minute
+MAX_RSS_MB = 2560.0
 
-    def __init__(self, max_concurrent: int = 1) -> None:
+
+class JobRunner:
+    """Runs jobs in daemon threads, at most ``max_concurrent`` at a time, first come first served.
+
+    A watchdog thread checks every ``watch_every`` seconds (see :meth:`check`) that no running
+    job exceeds ``max_seconds``, that someone still looks at it (``idle_seconds``), and that the
+    process stays under ``max_rss_mb``.
+    """
+
+    def __init__(self, max_concurrent: int = 1, max_seconds: float = MAX_JOB_SECONDS, idle_seconds: float = IDLE_SECONDS,
+                 max_rss_mb: float = MAX_RSS_MB, watch_every: float = 1.0) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}.")
+        if min(max_seconds, idle_seconds, max_rss_mb, watch_every) <= 0:
+            raise ValueError("max_seconds, idle_seconds, max_rss_mb and watch_every must be positive.")
         self.max_concurrent = max_concurrent
+        self.max_seconds, self.idle_seconds, self.max_rss_mb = max_seconds, idle_seconds, max_rss_mb
         self._slots = threading.Semaphore(max_concurrent)
         self._waiting: list[str] = []
         self._lock = threading.Lock()
+        # weak: a job the runner watches is still freed with its session
+        self._running_since: weakref.WeakKeyDictionary[Job, float] = weakref.WeakKeyDictionary()
+        watchdog = threading.Thread(target=self._watch, args=(weakref.ref(self), watch_every), name="sslviz-watchdog", daemon=True)
+        watchdog.start()
+
+    @staticmethod
+    def _watch(runner_ref: "weakref.ref[JobRunner]", every: float) -> None:
+        while (runner := runner_ref()) is not None:
+            runner.check()
+            del runner  # hold no reference while sleeping, so an unused runner can be freed
+            time.sleep(every)
+
+    def check(self) -> list[Job]:
+        """One watchdog pass: stop jobs over their time limit, unwatched, or over the memory limit; return them."""
+        now = time.monotonic()
+        with self._lock:
+            running = sorted(self._running_since.items(), key=lambda item: item[1])
+        stopped = []
+        for job, since in running:
+            if job.stop_event.is_set():
+                continue
+            if now - since > self.max_seconds:
+                job.stop(f"by the server at its limit of {self.max_seconds:.0f} s per run")
+            elif now - job.last_seen > self.idle_seconds:
+                job.stop(f"by the server: no page had shown this run for {self.idle_seconds:.0f} s (tab closed?)")
+            else:
+                continue
+            stopped.append(job)
+        rss = rss_mb()
+        live = [job for job, _ in running if not job.stop_event.is_set()]
+        if rss is not None and rss > self.max_rss_mb and live:
+            newest = live[-1]  # the run that started last has had the least time to produce results
+            newest.stop(f"by the server: it was using {rss:,.0f} MB of memory (limit {self.max_rss_mb:,.0f} MB) — try a smaller batch or model")
+            stopped.append(newest)
+        return stopped
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None if the job is not waiting."""
@@ -145,6 +219,8 @@ class JobRunner:
             return
         try:
             job._set_status("running", "Running...")
+            with self._lock:
+                self._running_since[job] = time.monotonic()
             outcome = target(job)
             if job.status == "running":
                 stopped = job.stop_event.is_set() if outcome is None else outcome == "stopped"
@@ -153,6 +229,8 @@ class JobRunner:
             job.update(traceback=traceback.format_exc())
             job._set_status("failed", f"{type(err).__name__}: {err}")
         finally:
+            with self._lock:
+                self._running_since.pop(job, None)
             self._slots.release()
 
 
@@ -162,7 +240,16 @@ def default_max_concurrent() -> int:
     return max(1, int(env)) if env.isdigit() else max(1, (os.cpu_count() or 1) // 2)
 
 
-RUNNER = JobRunner(default_max_concurrent())
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+RUNNER = JobRunner(default_max_concurrent(), max_seconds=_env_float("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
+                   idle_seconds=_env_float("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_rss_mb=_env_float("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
 
 
 def fail(job: Job, message: str) -> None:

@@ -176,7 +176,9 @@ class Trainer:
         batches = self._batches()
         while self._budget_left():
             if self.stop_event.is_set():
-                result.stopped_by, result.message = "stop", f"Stopped by the user after {self.step} steps."
+                # a job's stop event may carry who stopped it (sslviz.jobs.StopEvent): the user or the server
+                who = getattr(self.stop_event, "reason", "by the user")
+                result.stopped_by, result.message = "stop", f"Stopped {who} after {self.step} steps."
                 break
             out = self.method.training_step(next(batches), self.generator)
             loss = out["loss"]

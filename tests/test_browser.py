@@ -154,3 +154,30 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text("Where are the good features").first.wait_for(timeout=120_000)
     no_errors(pg)
 
+
+
+def test_upload_fuzz_through_the_browser(page, server):
+    """The fuzz files of tests/test_images.py, uploaded at once through the real uploader widget."""
+    from test_images import BAD, GOOD, encode
+    from PIL import Image
+
+    pg = page
+    pg.goto(server)
+    pg.get_by_test_id("stSidebarNav").get_by_role("link", name="Augmentations").click()
+    pg.get_by_role("heading", name=re.compile("Augmentations: making the views")).wait_for()
+    pg.get_by_text("Upload your own").click()
+    files = [{"name": f"{name.replace(' ', '_')}.png", "mimeType": "image/png", "buffer": make()} for name, make in GOOD.items()]
+    files += [{"name": f"{name.replace(' ', '_')}.png", "mimeType": "image/png", "buffer": make()} for name, (make, _) in BAD.items()]
+    files.append({"name": "photo_4000x3000.jpg", "mimeType": "image/jpeg", "buffer": encode(Image.new("RGB", (4000, 3000), (10, 200, 30)), "JPEG")})
+    pg.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
+    pg.get_by_text(re.compile(r"\d+ of \d+ files could not be used")).first.wait_for(timeout=60_000)
+    no_errors(pg)
+    alerts = "\n".join(pg.get_by_test_id("stAlertContentError").all_inner_texts())
+    for name, (_, match) in BAD.items():
+        file = f"{name.replace(' ', '_')}.png"
+        line = next((line for line in alerts.splitlines() if line.startswith(f"{file}:")), "")
+        assert re.search(match, line), f"{file}: {line!r} in {alerts!r}"
+    assert sum(f"{f['name']}:" in alerts for f in files) == len(BAD)  # no good file is reported
+    pg.get_by_text(f"{len(BAD)} of {len(files)} files could not be used").first.wait_for()
+    assert pg.get_by_test_id("stImage").count() >= 1  # the views of a good file are drawn
+    assert "Traceback" not in pg.get_by_test_id("stMainBlockContainer").inner_text()

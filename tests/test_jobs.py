@@ -81,3 +81,61 @@ def test_diverging_experiment_job_fails_with_message():
 def test_runner_validates():
     with pytest.raises(ValueError):
         JobRunner(0)
+
+
+def spin(job):
+    while not job.stop_event.is_set():
+        time.sleep(0.01)
+
+
+def test_watchdog_stops_a_run_nobody_looks_at():
+    runner = JobRunner(1, idle_seconds=0.3, watch_every=0.05)
+    job = runner.submit(experiment_job("simclr", "digits", seconds=60, train_overrides={"batch_size": 16}, n_embed=20, few_labels=()))
+    time.sleep(0.1)
+    assert job.view().status == "running"
+    end = time.time() + 120
+    while job.status in ("queued", "running") and time.time() < end:  # no view(): nobody looks at it
+        time.sleep(0.05)
+    v = job.view()
+    assert v.status == "stopped" and "by the server: no page had shown this run for 0 s" in v.message, v.message
+    assert v.state["summary"]["seconds"] < 30  # stopped long before its 60-s budget
+
+
+def test_a_watched_run_is_not_stopped_for_idleness():
+    runner = JobRunner(1, idle_seconds=0.3, watch_every=0.05)
+    job = runner.submit(spin)
+    end = time.time() + 1.0
+    while time.time() < end:
+        assert job.view().status == "running"  # the page polls it
+        time.sleep(0.05)
+    job.stop()
+    assert wait(job).status == "stopped" and job.stop_event.reason == "by the user"
+
+
+def test_watchdog_time_and_memory_limits():
+    timed = JobRunner(1, max_seconds=0.2, watch_every=0.05).submit(spin)
+    assert wait(timed, 5).status == "stopped" and timed.stop_event.reason == "by the server at its limit of 0 s per run"
+    runner = JobRunner(2, max_rss_mb=1, watch_every=60)  # any process uses more than 1 MB
+    old, new = runner.submit(spin), None
+    time.sleep(0.1)
+    new = runner.submit(spin)
+    time.sleep(0.1)
+    assert runner.check() == [new]  # the newest run goes first
+    assert "limit 1 MB" in new.stop_event.reason and not old.stop_event.is_set()
+    assert runner.check() == [old]
+    assert wait(new).status == wait(old).status == "stopped"
+
+
+def test_a_dropped_session_frees_its_finished_job():
+    import gc
+    import weakref
+
+    runner = JobRunner(1, watch_every=0.05)
+    job = runner.submit(experiment_job("simclr", "digits", seconds=1, train_overrides={"batch_size": 16, "max_steps": 2}, n_embed=20, few_labels=()))
+    assert wait(job, 120).status == "done" and "model" in job.view().state
+    ref = weakref.ref(job)
+    model_ref = weakref.ref(job.view().state["model"])
+    del job  # what Streamlit does when it drops a closed session's state
+    time.sleep(0.2)
+    gc.collect()
+    assert ref() is None and model_ref() is None
