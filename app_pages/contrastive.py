@@ -195,7 +195,7 @@ def render(view: jobs.JobView) -> None:
                                            x="labels per class"), key=f"{K}.few")
             st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
         st.markdown(interpretation(summary, summary["dataset"], name or "SSL"))
-        st.caption(f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; "
+        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {summary['dataset']}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
 
 
