@@ -9,7 +9,10 @@ Frozen features; a fixed train/test split (test images never train anything);
 
 from __future__ import annotations
 
+import copy
+import math
 import warnings
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslviz.augment import AugmentConfig, augment
 from sslviz.cluster import kmeans, pca_whiten
-from sslviz.nets import LayerFeatures, frozen_features
+from sslviz.nets import LayerFeatures, eval_mode, frozen_features
 
 KNN_K = 20
 PROBE_C = 1.0
@@ -188,3 +192,80 @@ def kmeans_scores(features, cues: dict[str, np.ndarray], k: int, pca_dim: int = 
 def layer_scores(backbone: nn.Module, train, test, layers: tuple[int, ...] = (1, 2, 3), grey: bool = False) -> dict[int, dict[str, float]]:
     """Probe and kNN accuracy of a ``SmallCNN`` backbone's pooled block ``layer``, for each layer: where do good features live?"""
     return {layer: evaluate_encoder(LayerFeatures(backbone, layer, grey), train, test) for layer in layers}
+
+
+# --- Downstream evaluation with labels: fine-tuning, training from scratch, label efficiency ---
+
+
+@dataclass(frozen=True)
+class SupervisedConfig:
+    """One recipe for every supervised run (fine-tuning an SSL encoder or training from scratch).
+
+    The budget is in steps, not seconds, so the comparison does not depend on machine load;
+    batches are drawn with replacement from the labelled subset and augmented every time.
+    """
+
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1, got {self.steps} and {self.batch_size}.")
+        if not (0 < self.lr <= 10 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be in (0, 10], got {self.lr}.")
+
+
+def label_subset(labels, fraction: float, seed: int = 0) -> np.ndarray:
+    """Indices of a random ``fraction`` of the labelled images, stratified by class, at least one per class (sorted)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+    y = _as_numpy(labels)
+    rng = np.random.default_rng(seed)
+    picked = [rng.choice(np.flatnonzero(y == c), size=max(1, int(round(fraction * (y == c).sum()))), replace=False) for c in np.unique(y)]
+    return np.sort(np.concatenate(picked))
+
+
+def _accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    logits = frozen_features(model, images)
+    return float((logits.argmax(1).cpu() == torch.as_tensor(labels)).float().mean())
+
+
+def train_classifier(
+    encoder: nn.Module, images: torch.Tensor, labels: torch.Tensor, n_classes: int, augment_config: AugmentConfig,
+    config: SupervisedConfig = SupervisedConfig(), seed: int = 0, should_stop: Callable[[], bool] | None = None,
+) -> nn.Module:
+    """Train ``encoder`` (a copy, whole, not frozen) plus a new linear head with cross-entropy on augmented labelled images.
+
+    Returns the encoder+head in eval mode. ``should_stop()`` is checked every step (cancel).
+    """
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}.")
+    encoder = copy.deepcopy(encoder).train()
+    device = next(encoder.parameters()).device
+    with torch.no_grad(), eval_mode(encoder):
+        dim = encoder(images[:1].to(device)).shape[1]
+    torch.manual_seed(seed)
+    model = nn.Sequential(encoder, nn.Linear(dim, n_classes)).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    images, labels = images.to(device), torch.as_tensor(labels).to(device)
+    for _ in range(config.steps):
+        if should_stop is not None and should_stop():
+            break
+        idx = torch.randint(len(images), (config.batch_size,), generator=gen).to(device)
+        x = augment(images[idx], augment_config, gen if device.type == "cpu" else None)
+        loss = F.cross_entropy(model(x), labels[idx])  # batch×classes logits
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def fine_tune(encoder: nn.Module, train, test, labelled: np.ndarray, augment_config: AugmentConfig,
+              config: SupervisedConfig = SupervisedConfig(), seed: int = 0, should_stop: Callable[[], bool] | None = None) -> float:
+    """Test accuracy after training a copy of ``encoder`` and a linear head on the ``labelled`` train images only."""
+    idx = torch.as_tensor(labelled)
+    model = train_classifier(encoder, train.images[idx], train.labels[idx], len(train.class_names), augment_config, config, seed, should_stop)
+    return _accuracy(model, test.images, test.labels)

@@ -28,15 +28,16 @@ TWO_VIEW_DATA = {
     "digits": {"in_channels": 1, "augment": "digits"},
     "shapes": {"in_channels": 3, "augment": "SimCLR + rotation"},
     "photos": {"in_channels": 3, "augment": "SimCLR default"},
+    "clutter": {"in_channels": 3, "augment": "SimCLR + rotation"},
 }
 CLUSTER_DATA = {name: {**d, "steps_per_round": 100 if name == "digits" else 50} for name, d in TWO_VIEW_DATA.items()}
-IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, "shapes": {"in_channels": 3, "image_size": 32}, "photos": {"in_channels": 3, "image_size": 32}}
+IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, **{name: {"in_channels": 3, "image_size": 32} for name in ("shapes", "photos", "clutter")}}
 CHANNELS = {name: {"in_channels": d["in_channels"]} for name, d in IMAGE_DATA.items()}
 
 
 def transfer_layers(data: dict[str, dict[str, Any]], digits: int, shapes: int, photos: int) -> dict[str, dict[str, Any]]:
     """A pretext method's per-dataset settings plus the block it transfers from (measured: benchmarks/RESULTS.md, pretext)."""
-    layers = {"digits": digits, "shapes": shapes, "photos": photos}
+    layers = {"digits": digits, "shapes": shapes, "photos": photos, "clutter": shapes}  # clutter: shapes' block, not measured apart
     return {name: {**d, "transfer_layer": layers[name]} for name, d in data.items()}
 
 
