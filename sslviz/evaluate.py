@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -45,25 +46,30 @@ def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int =
     return frozen_features(encoder, images, batch_size).float().cpu()
 
 
-def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:
-    """Test accuracy of an L2 logistic regression on standardised frozen features."""
+def probe_predictions(train_x, train_y, test_x, C: float = PROBE_C) -> np.ndarray:
+    """Test-set predictions of an L2 logistic regression fitted on standardised train features only."""
     # scikit-learn is imported here, not at module level: it costs ~0.5 s, and pages that
     # import this module must render in well under a second before anything is evaluated.
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    _check(train_x, train_y, test_x, test_y)
     xtr, xte = _as_numpy(train_x).reshape(len(train_x), -1), _as_numpy(test_x).reshape(len(test_x), -1)
-    ytr, yte = _as_numpy(train_y), _as_numpy(test_y)
+    ytr = _as_numpy(train_y)
     if len(np.unique(ytr)) < 2:
-        return float(np.mean(yte == ytr[0]))
+        return np.full(len(xte), ytr[0])
     scaler = StandardScaler().fit(xtr)  # train statistics only
     clf = LogisticRegression(C=C, max_iter=PROBE_MAX_ITER, tol=1e-4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(scaler.transform(xtr), ytr)
-    return float(np.mean(clf.predict(scaler.transform(xte)) == yte))
+    return clf.predict(scaler.transform(xte))
+
+
+def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:
+    """Test accuracy of an L2 logistic regression on standardised frozen features."""
+    _check(train_x, train_y, test_x, test_y)
+    return float(np.mean(probe_predictions(train_x, train_y, test_x, C) == _as_numpy(test_y)))
 
 
 def knn_accuracy(train_x, train_y, test_x, test_y, k: int = KNN_K) -> float:
@@ -128,6 +134,16 @@ def baselines(train, test, make_encoder: Callable[[], nn.Module], seed: int = 0,
     out = {f"raw_pixel_{k}": v for k, v in raw.items()}
     out.update({f"random_init_{k}": v for k, v in random_init.items()})
     return out
+
+
+def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
+    """n_classes×n_classes counts: row = true class, column = predicted class."""
+    t, p = _as_numpy(true).astype(np.int64).ravel(), _as_numpy(predicted).astype(np.int64).ravel()
+    if len(t) != len(p):
+        raise ValueError(f"need as many predictions as labels, got {len(p)} and {len(t)}.")
+    table = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(table, (t, p), 1)
+    return table
 
 
 def contingency(a, b) -> np.ndarray:
@@ -209,6 +225,7 @@ class SupervisedConfig:
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    encoder_lr_scale: float = 1.0  # fine-tuning a pre-trained encoder: a smaller step keeps what it learned
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -247,8 +264,11 @@ def train_classifier(
     with torch.no_grad(), eval_mode(encoder):
         dim = encoder(images[:1].to(device)).shape[1]
     torch.manual_seed(seed)
-    model = nn.Sequential(encoder, nn.Linear(dim, n_classes)).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # BatchNorm without affine before the head standardises the features, as the linear probe does
+    # (and as MAE's probing recipe does): the head then learns at the same pace for every encoder.
+    model = nn.Sequential(encoder, nn.Sequential(nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, n_classes))).to(device).train()
+    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": config.lr * config.encoder_lr_scale},
+                             {"params": model[1].parameters()}], lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(seed)
     images, labels = images.to(device), torch.as_tensor(labels).to(device)
     for _ in range(config.steps):
@@ -268,4 +288,130 @@ def fine_tune(encoder: nn.Module, train, test, labelled: np.ndarray, augment_con
     """Test accuracy after training a copy of ``encoder`` and a linear head on the ``labelled`` train images only."""
     idx = torch.as_tensor(labelled)
     model = train_classifier(encoder, train.images[idx], train.labels[idx], len(train.class_names), augment_config, config, seed, should_stop)
+    return _accuracy(model, test.images, test.labels)
+
+
+def supervised_from_scratch(make_encoder: Callable[[], nn.Module], train, test, labelled: np.ndarray, augment_config: AugmentConfig,
+                            config: SupervisedConfig = SupervisedConfig(), seed: int = 0, should_stop: Callable[[], bool] | None = None) -> float:
+    """The supervised baseline: the same backbone, freshly initialised (seeded), trained like :func:`fine_tune`."""
+    torch.manual_seed(seed)
+    return fine_tune(make_encoder(), train, test, labelled, augment_config, replace(config, encoder_lr_scale=1.0), seed, should_stop)
+
+
+LABEL_FRACTIONS = (0.01, 0.05, 0.10, 0.25, 1.0)
+MODES = ("linear probe", "fine-tune")
+SCRATCH = "supervised from scratch"
+
+
+def label_efficiency(
+    encoders: dict[str, nn.Module], make_scratch: Callable[[], nn.Module] | None, train, test, augment_config: AugmentConfig,
+    fractions: tuple[float, ...] = LABEL_FRACTIONS, seeds: tuple[int, ...] = (0, 1, 2), modes: tuple[str, ...] = MODES,
+    config: SupervisedConfig = SupervisedConfig(), fine_tune_config: SupervisedConfig | None = None,
+    on_row: Callable[[dict, float], None] | None = None, should_stop: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """Accuracy of each encoder (frozen-feature probe and/or fine-tuning) and of training from scratch, per label fraction and seed.
+
+    For every (fraction, seed) one stratified label draw (:func:`label_subset`) is shared by all
+    encoders and the scratch baseline, so they are compared on exactly the same labels. Only the
+    drawn train labels are ever used to fit; the test split only scores. Rows: encoder, mode,
+    fraction, labels, seed, accuracy, seconds. ``on_row(row, progress)`` after each one.
+    """
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise ValueError(f"unknown modes {sorted(unknown)}; use {MODES}.")
+    if not fractions or not seeds:
+        raise ValueError("need at least one label fraction and one seed.")
+    fine_tune_config = fine_tune_config or replace(config, encoder_lr_scale=0.1)
+    features = {name: (extract_features(enc, train.images), extract_features(enc, test.images)) for name, enc in encoders.items()} if "linear probe" in modes else {}
+    jobs: list[tuple[str, str]] = [(name, mode) for name in encoders for mode in modes] + ([(SCRATCH, SCRATCH)] if make_scratch else [])
+    total, rows = len(fractions) * len(seeds) * len(jobs), []
+    for fraction in fractions:
+        for seed in seeds:
+            labelled = label_subset(train.labels, fraction, seed)
+            for name, mode in jobs:
+                if should_stop is not None and should_stop():
+                    return rows
+                start = time.perf_counter()
+                if mode == "linear probe":
+                    xtr, xte = features[name]
+                    acc = linear_probe(xtr[labelled], train.labels[labelled], xte, test.labels)
+                elif mode == "fine-tune":
+                    acc = fine_tune(encoders[name], train, test, labelled, augment_config, fine_tune_config, seed, should_stop)
+                else:
+                    acc = supervised_from_scratch(make_scratch, train, test, labelled, augment_config, config, seed, should_stop)
+                rows.append({"encoder": name, "mode": mode, "fraction": fraction, "labels": len(labelled), "seed": seed,
+                             "accuracy": acc, "seconds": time.perf_counter() - start})
+                if on_row is not None:
+                    on_row(rows[-1], len(rows) / total)
+    return rows
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation over seeds of each (encoder, mode, fraction)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["encoder"], row["mode"], row["fraction"]), []).append(row)
+    return [{"encoder": enc, "mode": mode, "fraction": frac, "labels": g[0]["labels"], "runs": len(g),
+             "mean": float(np.mean([r["accuracy"] for r in g])), "std": float(np.std([r["accuracy"] for r in g]))}
+            for (enc, mode, frac), g in groups.items()]
+
+
+def attribute_targets(dataset) -> dict[str, np.ndarray]:
+    """What can be read from an image of ``dataset``: its class, and on shapes/clutter also colour, size and position (3×3 grid)."""
+    attrs = dataset.attributes
+    out = {"class": _as_numpy(dataset.labels)}
+    if {"colour", "size", "x", "y"} <= set(attrs):
+        out.update(colour=np.asarray(attrs["colour"]), size=np.asarray(attrs["size"]),
+                   position=np.digitize(attrs["x"], [1 / 3, 2 / 3]) * 3 + np.digitize(attrs["y"], [1 / 3, 2 / 3]))
+    return out
+
+
+def attribute_probes(train_x, test_x, train, test, how: str = "linear probe") -> dict[str, float]:
+    """Accuracy of reading each attribute of :func:`attribute_targets` from the same frozen features.
+
+    ``how="linear probe"`` asks whether the attribute is still *in* the features (a linear probe
+    reads almost anything that survives); ``how="kNN"`` whether it shapes their geometry — are the
+    nearest neighbours of an image the same colour, size, position? Invariances show most there.
+    """
+    if how not in ("linear probe", "kNN"):
+        raise ValueError(f"how must be 'linear probe' or 'kNN', got {how!r}.")
+    read = linear_probe if how == "linear probe" else knn_accuracy
+    targets_tr, targets_te = attribute_targets(train), attribute_targets(test)
+    return {name: read(train_x, _codes(targets_tr[name], targets_te[name])[0], test_x, _codes(targets_tr[name], targets_te[name])[1]) for name in targets_tr}
+
+
+def _codes(train_values: np.ndarray, test_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes for attribute values (names such as 'red'), shared by train and test."""
+    _, codes = np.unique(np.concatenate([train_values, test_values]), return_inverse=True)
+    return codes[: len(train_values)], codes[len(train_values):]
+
+
+def chance_levels(train, test) -> dict[str, float]:
+    """Accuracy of always answering the most frequent train value of each attribute."""
+    out = {}
+    for name, (ytr, yte) in {k: (v, attribute_targets(test)[k]) for k, v in attribute_targets(train).items()}.items():
+        values, counts = np.unique(ytr, return_counts=True)
+        out[name] = float(np.mean(yte == values[counts.argmax()]))
+    return out
+
+
+def noisy_labels(labels, noise: float, n_classes: int, seed: int = 0) -> np.ndarray:
+    """Weak supervision: each label replaced, with probability ``noise``, by a different class drawn uniformly."""
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise must be in [0, 1], got {noise}.")
+    if n_classes < 2:
+        raise ValueError(f"need at least 2 classes to flip labels, got {n_classes}.")
+    y = _as_numpy(labels).astype(np.int64).copy()
+    rng = np.random.default_rng(seed)
+    flip = rng.random(len(y)) < noise
+    y[flip] = (y[flip] + rng.integers(1, n_classes, int(flip.sum()))) % n_classes  # never the true class
+    return y
+
+
+def weakly_supervised(make_encoder: Callable[[], nn.Module], train, test, noise: float, augment_config: AugmentConfig,
+                      config: SupervisedConfig = SupervisedConfig(), seed: int = 0, should_stop: Callable[[], bool] | None = None) -> float:
+    """Test accuracy of the backbone trained from scratch on *every* train image, with a ``noise`` share of wrong labels."""
+    noisy = torch.from_numpy(noisy_labels(train.labels, noise, len(train.class_names), seed))
+    torch.manual_seed(seed)
+    model = train_classifier(make_encoder(), train.images, noisy, len(train.class_names), augment_config, config, seed, should_stop)
     return _accuracy(model, test.images, test.labels)

@@ -199,3 +199,38 @@ def count_heatmap(table: np.ndarray, row_labels: Sequence[str], col_labels: Sequ
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"),
                       **{**LAYOUT, "height": max(320, 18 * len(row_labels) + 80)})
     return fig
+
+
+def efficiency_chart(summary: Sequence[dict], title: str) -> go.Figure:
+    """Label-efficiency curves: accuracy (mean ± std over seeds) against the share of labels used, one line per encoder and mode."""
+    fig = go.Figure()
+    lines: dict[tuple[str, str], list[dict]] = {}
+    for row in summary:
+        lines.setdefault((row["encoder"], row["mode"]), []).append(row)
+    dashes = {"linear probe": "dot", "fine-tune": "solid"}
+    encoders = list(dict.fromkeys(enc for enc, _ in lines))
+    for (enc, mode), rows in lines.items():
+        rows = sorted(rows, key=lambda r: r["fraction"])
+        scratch = enc == mode  # the supervised baseline is its own "encoder"
+        fig.add_trace(go.Scatter(
+            x=[100 * r["fraction"] for r in rows], y=[r["mean"] for r in rows], error_y=dict(type="data", array=[r["std"] for r in rows], visible=True),
+            mode="lines+markers", name=mode if scratch else f"{enc} · {mode}",
+            customdata=[[r["labels"], r["runs"]] for r in rows], hovertemplate="%{x:g}% labels (%{customdata[0]} images): %{y:.3f} (%{customdata[1]} seeds)",
+            line=dict(color="#222222" if scratch else SAFE[(encoders.index(enc) * 3) % len(SAFE)], width=3 if scratch else 2, dash="dash" if scratch else dashes.get(mode)),
+            marker=dict(symbol=SYMBOLS[(encoders.index(enc)) % len(SYMBOLS)], size=8),
+        ))
+    fig.update_layout(title=title, xaxis=dict(type="log", title="share of the training labels used (%, log scale)"),
+                      yaxis=dict(title="test accuracy", range=[0, 1.02]), **{**LAYOUT, "height": 420})
+    return fig
+
+
+def score_heatmap(scores: dict[str, dict[str, float]], title: str, colorbar: str = "accuracy") -> go.Figure:
+    """A rows × columns table of scores in [0, 1] (e.g. encoders × attributes) with the values written in."""
+    rows = list(scores)
+    cols = list(dict.fromkeys(c for r in scores.values() for c in r))
+    z = np.array([[scores[r].get(c, np.nan) for c in cols] for r in rows])
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, zmin=0, zmax=1, colorscale="Cividis", text=np.round(z, 2), texttemplate="%{text}",
+                               colorbar=dict(title=colorbar)))
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
+                      **{**LAYOUT, "height": max(260, 40 * len(rows) + 120)})
+    return fig

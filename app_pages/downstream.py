@@ -1,0 +1,274 @@
+"""Downstream evaluation: what each pre-training buys with labels, and how many labels it saves."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sslviz import evaluate, jobs, methods, viz
+from sslviz.ui import live, page, settings
+
+K = "down"
+KW = f"{K}.weak"
+LABELS = {"simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam", "deepcluster": "DeepCluster", "mae": "MAE",
+          "autoencoder": "Autoencoder", "rotation": "Rotation", "jigsaw": "Jigsaw", "inpainting": "Inpainting", "colorization": "Colorization"}
+NO_COLOUR = "SimCLR without colour jitter"
+FRACTIONS = {f"{100 * f:g}%": f for f in evaluate.LABEL_FRACTIONS}
+STEPS = [100, 300, 1000, 3000]
+SECONDS_PER_STEP = 0.009  # one supervised step, batch 64, on 2 CPU cores (measured: 1000 steps ≈ 9 s)
+DEFAULTS = {f"{K}.encoders": ["SimCLR"], f"{K}.fractions": ["1%", "10%", "100%"], f"{K}.seeds": 3, f"{K}.steps": 1000,
+            f"{K}.probe": True, f"{K}.finetune": True, f"{K}.scratch": True, f"{KW}.noise": 0.4}
+PRESET = {**DEFAULTS, "global.dataset": "digits", "global.seconds": 60}
+
+page.header(
+    "Downstream evaluation: what did pre-training buy?",
+    "Self-supervised learning exists because labels are expensive. So the real test of a representation is downstream: give it a "
+    "few labels and see how well it does, against the same network **trained from scratch on the same labels**. This page measures it "
+    "— as label-efficiency curves, a leaderboard, what each encoder keeps about an image (attribute probes), and how weak, noisy labels "
+    "compare with a few clean ones.",
+    ["read a label-efficiency curve and say how many labels an SSL encoder saves, and when it saves none",
+     "tell a linear probe (frozen features) from fine-tuning (the whole network trains) and from training from scratch",
+     "predict from a method's augmentations which attributes its features lose (e.g. colour under colour jitter)",
+     "weigh weak supervision (many noisy labels) against SSL plus a few clean labels"],
+)
+page.formula(
+    r"\text{probe: } \min_W \sum_{i \in L} \ell\big(W\,\mathrm{sg}[f_\theta(x_i)],\, y_i\big) \qquad "
+    r"\text{fine-tune: } \min_{W,\theta} \sum_{i \in L} \ell\big(W f_\theta(\mathrm{aug}(x_i)),\, y_i\big),\ \theta_0 = \theta_{\text{SSL}} \qquad "
+    r"\text{scratch: the same, } \theta_0 \text{ random}",
+    "L is the small labelled subset (1% … 100% of the training images), ℓ the cross-entropy, sg a stop-gradient (the encoder stays frozen). "
+    "Every curve uses the same backbone, the same label draws and the same test images.",
+)
+
+gs = settings.current()
+for key, value in DEFAULTS.items():  # widgets take their values from here (the preset sets them too)
+    st.session_state.setdefault(key, value)
+
+
+def usable(name: str) -> bool:
+    """Whether method ``name`` can train on the sidebar's dataset (colorization needs colour images)."""
+    try:
+        methods.default_config(name, gs.dataset, in_channels=1 if gs.dataset == "digits" else 3)
+    except ValueError:
+        return False
+    return True
+
+
+def trained_elsewhere() -> dict:
+    """Encoders this session trained on other pages, on the current dataset: label -> (method name, model)."""
+    found = {}
+    for key, job in list(st.session_state.items()):
+        if not (isinstance(key, str) and key.endswith(".job") and not key.startswith(f"{K}.") and isinstance(job, jobs.Job)):
+            continue
+        view = job.view()
+        model, summary = view.state.get("model"), view.state.get("summary", {})
+        if model is not None and view.state.get("dataset") == gs.dataset and not view.active:
+            found[f"{view.state.get('label') or view.state.get('method')} (trained on another page, {summary.get('steps', '?')} steps)"] = (view.state.get("method"), model)
+    return found
+
+
+def apply_preset() -> None:
+    for key, value in PRESET.items():
+        st.session_state[key] = value
+    st.session_state[f"{K}.autostart"] = True
+
+
+st.header("The preset: where SSL pre-training saves labels")
+st.markdown(
+    "**Digits with 1% of the labels — ten labelled images, one per digit.** SimCLR pre-trains for 60 s on all 1,258 training images "
+    "*without* labels; then the SimCLR encoder (probe and fine-tune) and the same CNN from scratch each learn from the same ten labels, "
+    "with the same augmentations and 1,000 supervised steps; three label draws. Then again with 10% and 100% of the labels. "
+    "It takes about four minutes on two cores, with progress shown and a Cancel button."
+)
+st.button(":material/bolt: Run the preset", key=f"{K}.preset", on_click=apply_preset, disabled=live.is_active(K), type="primary",
+          help="Sets the sidebar to digits and 60 s, the choices below to the preset, and starts it.")
+
+st.header("1 · Choose the encoders and the evaluation")
+elsewhere = trained_elsewhere()
+options = [LABELS[n] for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(elsewhere)
+if f"{K}.encoders" in st.session_state:  # a dataset change may remove a choice (colorization on digits)
+    st.session_state[f"{K}.encoders"] = [e for e in st.session_state[f"{K}.encoders"] if e in options]
+with st.container(border=True):
+    chosen = st.multiselect("Encoders to evaluate", options, key=f"{K}.encoders",
+                            help=f"Each is pre-trained here without labels for the sidebar budget ({gs.seconds} s) and seed, unless it was trained on another page. "
+                                 f"'{NO_COLOUR}' is SimCLR with colour jitter and grey-scale switched off: compare what the two keep.")
+    c1, c2, c3 = st.columns(3)
+    fractions = c1.multiselect("Share of labels", list(FRACTIONS), key=f"{K}.fractions")
+    n_seeds = c2.slider("Label draws (seeds)", 1, 5, key=f"{K}.seeds", help="Each draw picks other labelled images; the curves show mean ± std.")
+    steps = c3.select_slider("Supervised steps", STEPS, key=f"{K}.steps", help="Fine-tuning and training from scratch get the same number of steps (batch 64).")
+    c1, c2, c3 = st.columns(3)
+    probe = c1.checkbox("Linear probe (frozen)", key=f"{K}.probe")
+    finetune = c2.checkbox("Fine-tune (whole encoder)", key=f"{K}.finetune")
+    scratch = c3.checkbox("Supervised from scratch", key=f"{K}.scratch")
+modes = tuple(m for m, on in zip(evaluate.MODES, (probe, finetune)) if on)
+n_train = len(fractions) * n_seeds * (len(chosen) * finetune + scratch)
+pretrain = sum(label not in elsewhere for label in chosen) * gs.seconds
+estimate = pretrain + n_train * steps * SECONDS_PER_STEP + 10 * len(chosen) + 2 * len(fractions) * n_seeds * len(chosen) * probe
+problem = ("Choose at least one encoder." if not chosen else "Choose at least one share of labels." if not fractions
+           else "Choose at least one of probe, fine-tune or scratch." if not (modes or scratch) else None)
+st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, pre-training budget {gs.seconds} s per encoder, device {gs.device} (sidebar). "
+           f"{len(chosen)} encoder(s) × {len(fractions)} label share(s) × {n_seeds} draw(s): {n_train} supervised trainings of {steps} steps. "
+           f"Rough estimate: **{estimate / 60:.1f} min** on two cores.")
+if problem:
+    st.warning(problem, icon=":material/info:")
+
+
+def make_target():
+    encoders = {}
+    for label in chosen:
+        if label in elsewhere:
+            encoders[label] = (elsewhere[label][0], {})
+        elif label == NO_COLOUR:
+            encoders[label] = ("simclr", {"augment": "SimCLR + rotation, no colour"})
+        else:
+            encoders[label] = (next(n for n, lab in LABELS.items() if lab == label), {})
+    return jobs.downstream_job(encoders, gs.dataset, gs.seconds, gs.seed, gs.device, tuple(sorted(FRACTIONS[f] for f in fractions)),
+                               tuple(range(n_seeds)), modes, scratch, steps, trained={label: m for label, (_, m) in elsewhere.items() if label in chosen})
+
+
+if problem is None:
+    if st.session_state.pop(f"{K}.autostart", False) and not live.is_active(K):
+        live.start(K, make_target())
+    live.train_button(K, make_target, label="Run the evaluation")
+
+
+def verdict(summary: list[dict]) -> str:
+    """When SSL pays off, in this run's numbers: the best SSL result vs scratch at the fewest and the most labels."""
+    scratch_rows = {r["fraction"]: r for r in summary if r["mode"] == evaluate.SCRATCH}
+    ssl_rows = [r for r in summary if r["mode"] != evaluate.SCRATCH]
+    if not scratch_rows or not ssl_rows:
+        return ""
+    lines = []
+    for fraction in sorted({min(scratch_rows), max(scratch_rows)}):
+        best = max((r for r in ssl_rows if r["fraction"] == fraction), key=lambda r: r["mean"], default=None)
+        if best is None:
+            continue
+        s, gap = scratch_rows[fraction], best["mean"] - scratch_rows[fraction]["mean"]
+        word = "helps" if gap > 0.02 else ("makes no real difference" if gap > -0.02 else "hurts")
+        lines.append(f"- With **{100 * fraction:g}%** of the labels ({s['labels']} images): best SSL = {best['encoder']} · {best['mode']} "
+                     f"{best['mean']:.3f} ± {best['std']:.3f} vs from scratch {s['mean']:.3f} ± {s['std']:.3f} → **{gap * 100:+.1f} points**: pre-training {word}.")
+    return "\n".join(lines)
+
+
+def render(view: jobs.JobView) -> None:
+    st_ = view.state
+    if not st_.get("settings"):
+        return
+    cfg = st_["settings"]
+    st.caption(f"Same for every encoder: the CNN backbone (SmallCNN), {cfg['seconds']} s of pre-training with seed {cfg['seed']}, the label draws "
+               f"(seeds {', '.join(map(str, cfg['seeds']))}), {cfg['steps']} supervised steps of batch 64 (AdamW, lr 1e-3; fine-tuning moves the "
+               f"pre-trained encoder 10× slower than its new head), augmentations '{cfg['augment']}', and the test split, which never trains anything. "
+               "MAE's encoder is a small ViT, not the CNN.")
+    summary = evaluate.summarise(st_.get("rows", []))
+    if summary:
+        st.subheader("Label efficiency")
+        st.plotly_chart(viz.efficiency_chart(summary, f"Test accuracy vs labels used on {st_['dataset']} (mean ± std over label draws)"), key=f"{K}.curves")
+        table = pd.DataFrame(summary)
+        table["labels used"] = [f"{100 * f:g}% ({n})" for f, n in zip(table["fraction"], table["labels"])]
+        pivot = table.assign(result=[f"{m:.3f} ± {s:.3f}" for m, s in zip(table["mean"], table["std"])]).pivot_table(
+            index=["encoder", "mode"], columns="labels used", values="result", aggfunc="first", sort=False)
+        st.dataframe(pivot, key=f"{K}.curve_table")
+        text = verdict(summary)
+        if text:
+            st.markdown(text)
+            st.caption("SSL pays off when labels are few and the unlabelled images are many: the encoder arrives already knowing what varies "
+                       "between images. With all the labels, the network from scratch catches up — and given enough steps and strong "
+                       "augmentations it can catch up earlier (see benchmarks/RESULTS.md).")
+    pre = st_.get("pretrain", {})
+    if pre:
+        st.subheader("Leaderboard")
+        spent = {}
+        for r in st_.get("rows", []):
+            spent[r["encoder"]] = spent.get(r["encoder"], 0.0) + r["seconds"]
+        best = {}
+        for r in summary:
+            if r["fraction"] == max(x["fraction"] for x in summary):
+                best[(r["encoder"], r["mode"])] = r["mean"]
+        board = [{"encoder": label, "pre-training (s)": round(p.get("seconds", 0.0), 1), "steps": p.get("steps", 0),
+                  "probe, all labels": p.get("probe"), "kNN, all labels": p.get("knn"),
+                  "fine-tune, most labels": best.get((label, "fine-tune")), "evaluation time (s)": round(spent.get(label, 0.0), 1)}
+                 for label, p in pre.items()]
+        if (evaluate.SCRATCH, evaluate.SCRATCH) in best:
+            board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
+                          "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
+        st.dataframe(pd.DataFrame(board).set_index("encoder"), key=f"{K}.board")
+    attributes = st_.get("attributes", {})
+    if attributes and len(st_["chance"]) > 1:
+        st.subheader("What each encoder keeps: attribute probes")
+        how = st.radio("Read each attribute with", ["linear probe", "kNN"], horizontal=True, key=f"{K}.attr_how",
+                       help="A linear probe finds almost anything still in the features; kNN asks whether the attribute shapes their geometry "
+                            "(are an image's nearest neighbours the same colour?). Invariances show most clearly with kNN.")
+        rows = {**{enc: scores[how] for enc, scores in attributes.items()}, "chance (most frequent value)": st_["chance"]}
+        st.plotly_chart(viz.score_heatmap(rows, f"Reading each attribute from the frozen features ({how}, test images)"), key=f"{K}.attributes")
+        st.caption("Each cell: how well that attribute (shape class, colour, size, 3×3 position) can be read from the encoder's features. "
+                   "An augmentation teaches invariance: colour jitter makes the features care less about colour; crops and rotations blur position. "
+                   "Text summary: " + "; ".join(f"{enc}: " + ", ".join(f"{a} {v:.2f}" for a, v in vals.items()) for enc, vals in rows.items()) + ".")
+    features = st_.get("features", {})
+    if features:
+        st.subheader("Features side by side (PCA of test images)")
+        names = list(features)
+        for start in range(0, len(names), 3):
+            cols = st.columns(3)
+            for col, name in zip(cols, names[start : start + 3]):
+                col.plotly_chart(viz.embedding_scatter(features[name], st_["embedding_labels"], st_["class_names"], name), key=f"{K}.pca.{name}")
+    confusion = st_.get("confusion", {})
+    if confusion:
+        st.subheader("Confusion matrix of the linear probe (all labels)")
+        which = st.selectbox("Encoder", list(confusion), key=f"{K}.confusion_pick")
+        table = confusion[which]
+        st.plotly_chart(viz.count_heatmap(table, [f"true {c}" for c in st_["class_names"]], [f"said {c}" for c in st_["class_names"]],
+                                          f"{which}: test images by true and predicted class"), key=f"{K}.confusion")
+        off = table - np.diag(np.diag(table))
+        i, j = np.unravel_index(off.argmax(), off.shape)
+        st.caption(f"Accuracy {np.trace(table) / table.sum():.3f}. The most common mistake: {off[i, j]} test images of "
+                   f"'{st_['class_names'][i]}' called '{st_['class_names'][j]}'.")
+
+
+live.job_view(K, render)
+
+st.header("2 · Weak supervision: many noisy labels or a few clean ones?")
+st.markdown(
+    "The lecture's third variant of SSL: labels that come cheap but wrong — from a heuristic, another model or web text. Here the CNN "
+    "trains from scratch on **every** training image, but a share of the labels is replaced by a wrong class. Compare it with the SSL "
+    "encoder from section 1 and only 1% or 5% **clean** labels. Move the slider and train again: each run adds a point."
+)
+finished = live.current_job(K)
+encoders = finished.view().state.get("encoders", {}) if finished is not None and not finished.view().active else {}
+with st.container(border=True):
+    c1, c2 = st.columns(2)
+    noise = c1.slider("Share of wrong labels", 0.0, 0.9, step=0.1, key=f"{KW}.noise", format="%.1f",
+                      help=f"With {0.9:.0%} wrong labels among few classes, the wrong ones outnumber the right ones: chance level or worse.")
+    pick = c2.selectbox("SSL encoder (from section 1)", list(encoders) or ["— run section 1 first —"], key=f"{KW}.encoder", disabled=not encoders)
+if not encoders:
+    st.info("Run the evaluation in section 1 first: it pre-trains the SSL encoder this comparison uses.", icon=":material/info:")
+else:
+    live.train_button(KW, lambda: jobs.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps), label="Train with noisy labels")
+
+
+def render_weak(view: jobs.JobView) -> None:
+    result = view.state.get("result")
+    if result is None:
+        return
+    points = st.session_state.setdefault(f"{KW}.points", {})
+    points[(result["dataset"], result["encoder"], result["noise"])] = result
+    mine = sorted((r for (d, e, _), r in points.items() if d == result["dataset"] and e == result["encoder"]), key=lambda r: r["noise"])
+    rows = [{"noise": r["noise"], "from scratch, all labels noisy": r["weak"],
+             **{f"{result['encoder']} probe, {n} clean labels": acc for n, acc in r["clean"].values()}} for r in mine]
+    st.plotly_chart(viz.line_chart(rows, [k for k in rows[0] if k != "noise"], f"Weak vs few clean labels on {result['dataset']}", x="noise"), key=f"{KW}.chart")
+    st.caption("Text summary: " + "; ".join(f"{r['noise']:.0%} wrong → {r['weak']:.3f}" for r in mine) + ". Clean: "
+               + ", ".join(f"{n} labels → {acc:.3f}" for n, acc in result["clean"].values()) + ".")
+
+
+live.job_view(KW, render_weak)
+
+page.try_this([
+    "Run the preset. At 1% labels, how many points does SimCLR (fine-tuned) gain over the CNN from scratch? At 100%?",
+    f"On shapes, evaluate SimCLR and '{NO_COLOUR}'. Which one reads colour from its features, and why?",
+    "Raise the supervised steps to 3,000 and run again: what happens to the gap at 1%? (Strong augmentations make scratch a hard baseline.)",
+    "Weak supervision: at which share of wrong labels do 5% clean labels on the SSL encoder beat all the noisy labels?",
+])
+page.knowledge_check(
+    K, "A linear probe on frozen SSL features scores 0.70 with 10 labels; the same CNN trained from scratch on those 10 labels scores 0.60. What does that measure?",
+    ["How much the pre-training on unlabelled images saved, for that label budget", "That SSL features are always better than supervised ones",
+     "Nothing: the probe saw the test images"],
+    0, "It compares two ways of using the same ten labels on the same test images. With many labels the gap usually shrinks or reverses, "
+       "and the probe never trains on test images.",
+)
