@@ -46,7 +46,7 @@ SHAPES_SIZE = 32
 SHAPES_COUNTS = {"train": 3000, "test": 1000}
 CLUTTER_NAMES = SHAPE_NAMES + ("ring", "diamond")
 CLUTTER_COUNTS = {"train": 6000, "test": 1500}
-CLUTTER = {"texture": 0.7, "distractors": 2, "noise": 0.05}
+CLUTTER_TEXTURE, CLUTTER_DISTRACTORS, CLUTTER_NOISE = 0.7, 2, 0.05  # background range, small shapes per image, pixel noise std
 DIGITS_SIZE = 28
 DIGITS_TEST_FRACTION = 0.3
 PHOTOS_SIZE = 32
@@ -177,9 +177,9 @@ def _clutter(split: str, seed: int) -> Dataset:
     rng = np.random.default_rng([seed, SPLITS.index(split), 11])
     n, size = CLUTTER_COUNTS[split], SHAPES_SIZE
     # A smooth random colour field: a 4×4 grid of colours, upsampled.
-    images = F.interpolate(torch.from_numpy(rng.uniform(0.0, CLUTTER["texture"], (n, 3, 4, 4))).float(), size=size, mode="bicubic", align_corners=False)
+    images = F.interpolate(torch.from_numpy(rng.uniform(0.0, CLUTTER_TEXTURE, (n, 3, 4, 4))).float(), size=size, mode="bicubic", align_corners=False)
     palette = torch.tensor(list(COLOURS.values()), dtype=torch.float32)
-    layers = [(0.07, 0.11)] * CLUTTER["distractors"] + [(0.20, 0.32)]  # small distractors, then the object that gives the label
+    layers = [(0.07, 0.11)] * CLUTTER_DISTRACTORS + [(0.20, 0.32)]  # small distractors, then the object that gives the label
     for low, high in layers:
         shape_id = rng.integers(0, len(CLUTTER_NAMES), n)
         colour_id = rng.integers(0, len(COLOURS), n)
@@ -188,7 +188,8 @@ def _clutter(split: str, seed: int) -> Dataset:
         alpha = shape_alpha(shape_id, radius, radius + cx * (size - 2 * radius), radius + cy * (size - 2 * radius), rotation, size).unsqueeze(1)
         colour = palette[torch.from_numpy(colour_id)].view(n, 3, 1, 1)
         images = images * (1 - alpha) + alpha * colour
-    images = (images + torch.from_numpy(rng.normal(0, CLUTTER["noise"], images.shape)).float()).clamp(0, 1)
+    noise = torch.randn(images.shape, generator=torch.Generator().manual_seed(int(rng.integers(2**31))))
+    images = (images + CLUTTER_NOISE * noise).clamp(0, 1)
     attributes = {"shape_id": shape_id, "shape": np.array(CLUTTER_NAMES)[shape_id], "colour": np.array(list(COLOURS))[colour_id],
                   "size": np.where(radius < 0.26 * size, "small", "large"), "radius": radius / size, "x": cx, "y": cy, "rotation": rotation}
     return Dataset(name="clutter", split=split, images=images.contiguous(), labels=torch.from_numpy(shape_id).long(), class_names=CLUTTER_NAMES,

@@ -493,7 +493,7 @@ def downstream_job(
         models: dict[str, torch.nn.Module] = {}
         for i, (label, (name, overrides)) in enumerate(encoders.items()):
             if job.stop_event.is_set():
-                return "stopped"
+                break
             if trained and label in trained:
                 models[label] = trained[label].encoder
                 job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "trained on another page"}})
@@ -512,6 +512,7 @@ def downstream_job(
             job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps,
                                                                   "probe": exp.metrics["probe_acc"], "knn": exp.metrics["knn_acc"]}})
         if job.stop_event.is_set():
+            job.update(message=f"Stopped {job.stop_event.reason} during pre-training, before any evaluation.")
             return "stopped"
         torch.manual_seed(seed)
         random_init = backbone_factory(train.channels)()
@@ -533,7 +534,7 @@ def downstream_job(
                                   evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
         job.update(encoders=models, progress=1.0)
         if job.stop_event.is_set():
-            job.update(message=f"Stopped by the user after {len(job.state['rows'])} evaluations; the results so far are shown.")
+            job.update(message=f"Stopped {job.stop_event.reason} after {len(job.state['rows'])} evaluations; the results so far are shown.")
             return "stopped"
         job.update(message=f"Done: {len(job.state['rows'])} evaluations.")
         return "done"

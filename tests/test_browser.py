@@ -99,7 +99,8 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
     for title, heading in [("Augmentations", "Augmentations: making the views"), ("Pretext tasks", "Pretext tasks: learn by solving a made-up problem"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
-                           ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Deep clustering", "Deep clustering (DeepCluster)"), ("Home", "sslviz")]:
+                           ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Deep clustering", "Deep clustering (DeepCluster)"),
+                           ("Downstream evaluation", "Downstream evaluation: what did pre-training buy?"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
         pg.get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
         pg.wait_for_timeout(500)
@@ -154,6 +155,14 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text("Where are the good features").first.wait_for(timeout=120_000)
     no_errors(pg)
 
+    # the downstream preset: one click sets the sidebar and starts; Stop ends it cleanly
+    nav.get_by_role("link", name="Downstream evaluation").click()
+    pg.get_by_role("button", name="Run the preset").click()
+    pg.get_by_text(re.compile("Pre-training SimCLR without labels")).first.wait_for(timeout=60_000)
+    pg.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop training").click()
+    pg.get_by_text(re.compile("Stopped by the user during pre-training")).first.wait_for(timeout=60_000)
+    assert pg.get_by_test_id("stSelectbox").filter(has_text="Dataset").get_by_text("digits").count() == 1
+    no_errors(pg)
 
 
 def test_upload_fuzz_through_the_browser(page, server):

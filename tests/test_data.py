@@ -75,3 +75,15 @@ def test_photos_are_offline_deterministic_labelled_crops():
     assert not torch.equal(other.images, train.images)  # the seed changes the crops
     # crops of one photo really come from that photo: the flower is mostly orange/green, the temple has sky and red walls
     assert train.images[train.labels == 1].mean(dim=(0, 2, 3))[0] != pytest.approx(train.images[train.labels == 0].mean(dim=(0, 2, 3))[0], abs=0.01)
+
+
+def test_clutter_is_deterministic_hard_and_annotated():
+    ds = data.load("clutter", "test", seed=2)
+    assert ds.images.shape == (1500, 3, 32, 32) and ds.class_names == data.CLUTTER_NAMES
+    data._clutter.cache_clear()
+    assert torch.equal(ds.images, data.load("clutter", "test", seed=2).images)
+    assert not torch.equal(ds.images, data.load("clutter", "test", seed=3).images)
+    counts = torch.bincount(ds.labels, minlength=6)
+    assert (counts > 200).all()  # six balanced classes
+    assert ds.images.std(dim=(2, 3)).mean() > 0.15  # textured, not a flat background
+    assert all(ds.attributes["shape"][i] in ds.captions[i] for i in range(5))

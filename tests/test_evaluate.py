@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from sslviz import data, evaluate
+from sslviz.augment import NO_AUGMENTATION
 from sslviz.nets import SmallCNN
 
 
@@ -79,3 +80,112 @@ def test_baselines_report_all_keys_in_unit_interval():
 def test_validation():
     with pytest.raises(ValueError, match="same number"):
         evaluate.linear_probe(np.zeros((3, 2)), np.zeros(2), np.zeros((1, 2)), np.zeros(1))
+
+
+# --- downstream: label subsets, supervised training, label efficiency, attributes, weak labels ---
+
+
+def tiny(split_seed=0, n=60, classes=3, size=8, offset=0.0):
+    """A toy dataset whose class is the image brightness (learnable in a few steps)."""
+    g = torch.Generator().manual_seed(split_seed)
+    labels = torch.arange(n) % classes
+    images = (labels.float().view(n, 1, 1, 1) / classes + offset + 0.05 * torch.rand(n, 1, size, size, generator=g)).clamp(0, 1)
+    return data.Dataset("tiny", "train", images, labels, tuple(str(c) for c in range(classes)))
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5, 1.0])
+def test_label_subset_is_stratified_and_reproducible(fraction):
+    y = np.repeat(np.arange(4), [50, 100, 20, 30])
+    idx = evaluate.label_subset(y, fraction, seed=3)
+    counts = np.bincount(y[idx], minlength=4)
+    assert (counts >= 1).all() and len(set(idx)) == len(idx)
+    assert np.all(counts == np.maximum(1, np.round(fraction * np.array([50, 100, 20, 30]))))
+    assert np.array_equal(idx, evaluate.label_subset(y, fraction, seed=3))
+    if fraction < 1:
+        assert not np.array_equal(idx, evaluate.label_subset(y, fraction, seed=4))
+    with pytest.raises(ValueError, match="fraction"):
+        evaluate.label_subset(y, 0.0)
+
+
+def test_confusion_matrix_and_summarise():
+    table = evaluate.confusion_matrix([0, 0, 1, 2, 2], [0, 1, 1, 2, 0], 3)
+    assert table.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    rows = [{"encoder": "a", "mode": "fine-tune", "fraction": 0.1, "labels": 5, "seed": s, "accuracy": acc} for s, acc in enumerate([0.5, 0.7])]
+    (summary,) = evaluate.summarise(rows)
+    assert summary["mean"] == pytest.approx(0.6) and summary["std"] == pytest.approx(0.1) and summary["runs"] == 2
+
+
+def test_supervised_config_validates():
+    with pytest.raises(ValueError, match="steps"):
+        evaluate.SupervisedConfig(steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        evaluate.SupervisedConfig(lr=float("nan"))
+
+
+def test_fine_tune_learns_and_leaves_the_encoder_untouched():
+    train, test = tiny(0), tiny(1)
+    encoder = SmallCNN(1, 4)
+    before = [p.clone() for p in encoder.parameters()]
+    acc = evaluate.fine_tune(encoder, train, test, np.arange(len(train)), NO_AUGMENTATION, evaluate.SupervisedConfig(steps=60, lr=1e-2), seed=0)
+    assert acc > 0.9  # brightness classes are easy
+    assert all(torch.equal(a, b) for a, b in zip(before, encoder.parameters()))  # it trained a copy
+
+
+def test_label_efficiency_fits_on_train_labels_only_and_repeats_exactly(monkeypatch):
+    # Train images are dark (< 0.5), test images bright: whatever trains a classifier must only ever see dark ones.
+    train, test = tiny(0, offset=0.0), tiny(1, offset=0.5)
+    train = data.Dataset("tiny", "train", train.images * 0.45, train.labels, train.class_names)
+    seen = []
+    real_train, real_probe = evaluate.train_classifier, evaluate.probe_predictions
+    monkeypatch.setattr(evaluate, "train_classifier", lambda enc, images, *a, **k: seen.append(images.max().item()) or real_train(enc, images, *a, **k))
+    probed = []
+    monkeypatch.setattr(evaluate, "probe_predictions", lambda xtr, ytr, xte, *a: probed.append(len(xtr)) or real_probe(xtr, ytr, xte, *a))
+    torch.manual_seed(0)
+    encoders = {"enc": SmallCNN(1, 4)}
+    run = lambda: evaluate.label_efficiency(encoders, lambda: SmallCNN(1, 4), train, test, NO_AUGMENTATION, fractions=(0.1, 1.0),  # noqa: E731
+                                            seeds=(0, 1), config=evaluate.SupervisedConfig(steps=3))
+    rows = run()
+    assert len(rows) == 2 * 2 * 3 and {r["mode"] for r in rows} == {"linear probe", "fine-tune", evaluate.SCRATCH}
+    assert seen and max(seen) < 0.5  # only train images were trained on
+    assert sorted(set(probed)) == [6, 60]  # probes fitted on the labelled train subsets only (10%: 2 per class; 100%)
+    assert [r["accuracy"] for r in rows] == [r["accuracy"] for r in run()]  # same seed, same results
+    assert [r["labels"] for r in rows if r["fraction"] == 0.1][0] == 6
+
+
+def test_label_efficiency_can_be_cancelled():
+    calls = iter([False, False, True])
+    rows = evaluate.label_efficiency({"enc": SmallCNN(1, 4)}, None, tiny(0), tiny(1), NO_AUGMENTATION, fractions=(0.5,), seeds=(0, 1, 2),
+                                     modes=("linear probe",), should_stop=lambda: next(calls, True))
+    assert len(rows) == 2
+
+
+def test_noisy_labels_flip_the_asked_share_to_other_classes():
+    y = np.arange(10000) % 4
+    noisy = evaluate.noisy_labels(y, 0.3, 4, seed=0)
+    flipped = noisy != y
+    assert abs(flipped.mean() - 0.3) < 0.02 and ((noisy >= 0) & (noisy < 4)).all()
+    assert np.array_equal(evaluate.noisy_labels(y, 0.0, 4), y) and (evaluate.noisy_labels(y, 1.0, 4) != y).all()
+    with pytest.raises(ValueError, match="noise"):
+        evaluate.noisy_labels(y, 1.5, 4)
+
+
+def test_attribute_targets_and_chance_on_shapes():
+    train, test = data.load("shapes", "train"), data.load("shapes", "test")
+    targets = evaluate.attribute_targets(train)
+    assert set(targets) == {"class", "colour", "size", "position"} and set(np.unique(targets["position"])) == set(range(9))
+    chance = evaluate.chance_levels(train, test)
+    assert 0.2 < chance["class"] < 0.35 and chance["colour"] < 0.25
+    assert set(evaluate.attribute_targets(data.load("digits", "train"))) == {"class"}
+
+
+def test_colour_jitter_makes_features_care_less_about_colour():
+    """Acceptance: an encoder trained with strong colour jitter reads colour worse than one trained without (small budget)."""
+    from sslviz import experiment
+
+    scores = {}
+    for aug in ("SimCLR + rotation", "SimCLR + rotation, no colour"):
+        exp = experiment.run("simclr", "shapes", seconds=None, steps=60, seed=0, method_overrides={"augment": aug},
+                             train_overrides={"batch_size": 128}, with_baselines=False)
+        xtr, xte = evaluate.extract_features(exp.method.encoder, exp.train_set.images), evaluate.extract_features(exp.method.encoder, exp.test_set.images)
+        scores[aug] = evaluate.attribute_probes(xtr, xte, exp.train_set, exp.test_set, how="kNN")
+    assert scores["SimCLR + rotation"]["colour"] < scores["SimCLR + rotation, no colour"]["colour"], scores

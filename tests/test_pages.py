@@ -9,6 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from sslviz import data
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
@@ -307,11 +309,12 @@ EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None:
     "app_pages/mae.py": [("select_slider", "mae.patch.{dataset}", None, None), ("select_slider", "mae.ratio", 0.1, 0.9),
                          ("select_slider", "mae.depth", 1, 6), ("select_slider", "mae.width", 32, 128)],
     "app_pages/clustering.py": [("slider", "cluster.k", 2, 100), ("select_slider", "cluster.steps.{dataset}", 10, 200)],
+    "app_pages/downstream.py": [("slider", "down.seeds", 1, 5), ("select_slider", "down.steps", 100, 3000), ("slider", "down.weak.noise", 0.0, 0.9)],
     "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent", 2, 128), ("select_slider", "pretext.autoencoder.noise", 0.0, 0.5),
                              ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
                              ("select_slider", "pretext.rotation.layer", 1, 3)],
 }
-TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"], "app_pages/clustering.py": ["cluster"],
+TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [],  # downstream trains in its own tests (small budgets) "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"], "app_pages/clustering.py": ["cluster"],
               "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
 
 
@@ -336,3 +339,74 @@ def test_extreme_settings_end_in_a_result_or_a_clear_message(page_path, end):
         view = at.session_state[f"{key}.job"].view()
         assert view.status in ("done", "failed") and view.message, (key, view.status, view.message)
         assert not at.exception, [e.value for e in at.exception]
+
+
+def test_downstream_page_evaluates_compares_and_weak_supervision():
+    at = open_page("app_pages/downstream.py", **{"global.dataset": "shapes", "global.seconds": 5})
+    assert "Colorization" in at.multiselect(key="down.encoders").options and "SimCLR without colour jitter" in at.multiselect(key="down.encoders").options
+    assert "Run the evaluation in section 1 first" in texts(at)  # the weak-supervision panel needs an SSL encoder
+    at.multiselect(key="down.encoders").set_value([]).run()
+    assert "Choose at least one encoder." in texts(at) and "down.train" not in [b.key for b in at.button]
+    at.multiselect(key="down.encoders").set_value(["SimCLR"]).run()
+    at.multiselect(key="down.fractions").set_value(["1%", "100%"]).run()
+    at.slider(key="down.seeds").set_value(1).run()
+    at.select_slider(key="down.steps").set_value(100).run()
+    at.button(key="down.train").click().run()
+    wait_for_job(at, "down", timeout=300)
+    assert not at.exception, [e.value for e in at.exception]
+    view = at.session_state["down.job"].view()
+    assert view.status == "done", view.message
+    assert {(r["mode"], r["fraction"]) for r in view.state["rows"]} == {(m, f) for m in ("linear probe", "fine-tune", "supervised from scratch") for f in (0.01, 1.0)}
+    shown = texts(at)
+    assert "points**" in shown and "With **1%** of the labels (30 images)" in shown
+    assert "Same for every encoder: the CNN backbone" in shown and "Text summary: SimCLR: class" in shown and "most common mistake" in shown
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(charts) >= 4  # curves, attributes, PCA, confusion
+    at.radio(key="down.attr_how").set_value("kNN").run()
+    assert not at.exception
+    # weak supervision with the encoder just trained
+    at.slider(key="down.weak.noise").set_value(0.9).run()
+    at.button(key="down.weak.train").click().run()
+    wait_for_job(at, "down.weak", timeout=120)
+    assert "90% wrong →" in texts(at) and "Clean: 30 labels →" in texts(at)
+
+
+def test_downstream_preset_sets_digits_and_starts_and_can_be_cancelled():
+    at = open_page("app_pages/downstream.py")
+    at.button(key="down.preset").click().run()
+    assert at.session_state["global.dataset"] == "digits" and at.session_state["global.seconds"] == 60
+    assert at.multiselect(key="down.fractions").value == ["1%", "10%", "100%"] and at.slider(key="down.seeds").value == 3
+    job = at.session_state["down.job"]
+    assert job.view().active
+    job.stop()
+    wait_for_job(at, "down", timeout=120)
+    assert job.view().status == "stopped" and not at.exception
+    assert "Colorization" not in at.multiselect(key="down.encoders").options  # digits are grey
+
+
+@pytest.mark.parametrize("page_path", sorted(EXTREMES))
+def test_every_page_renders_on_every_dataset(page_path):
+    for dataset in data.DATASETS:
+        at = open_page(page_path, **{"global.dataset": dataset})
+        assert not at.exception, (dataset, [e.value for e in at.exception])
+        assert not at.error or page_path.endswith("pretext.py"), (dataset, [e.value for e in at.error])  # pretext explains colorization on digits
+
+
+def test_downstream_reuses_an_encoder_trained_on_another_page():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
+    at.button(key="contrastive.train").click().run()
+    wait_for_job(at, "contrastive")
+    at.switch_page("app_pages/downstream.py").run()
+    reused = [o for o in at.multiselect(key="down.encoders").options if "trained on another page" in o]
+    assert len(reused) == 1 and reused[0].startswith("SimCLR"), at.multiselect(key="down.encoders").options
+    at.multiselect(key="down.encoders").set_value(reused).run()
+    at.multiselect(key="down.fractions").set_value(["5%"]).run()
+    at.slider(key="down.seeds").set_value(1).run()
+    at.select_slider(key="down.steps").set_value(100).run()
+    at.checkbox(key="down.scratch").uncheck().run()
+    assert "0 encoder" not in texts(at) and "pre-training" in texts(at)
+    at.button(key="down.train").click().run()
+    wait_for_job(at, "down", timeout=120)
+    view = at.session_state["down.job"].view()
+    assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "trained on another page"
+    assert {r["encoder"] for r in view.state["rows"]} == {reused[0]} and not at.exception
