@@ -31,9 +31,9 @@ page.header(
      "weigh weak supervision (many noisy labels) against SSL plus a few clean labels"],
 )
 page.formula(
-    r"\text{probe: } \min_W \sum_{i \in L} \ell\big(W\,\mathrm{sg}[f_\theta(x_i)],\, y_i\big) \qquad "
-    r"\text{fine-tune: } \min_{W,\theta} \sum_{i \in L} \ell\big(W f_\theta(\mathrm{aug}(x_i)),\, y_i\big),\ \theta_0 = \theta_{\text{SSL}} \qquad "
-    r"\text{scratch: the same, } \theta_0 \text{ random}",
+    r"\begin{aligned}\text{probe:}\quad & \min_W \sum_{i \in L} \ell\big(W\,\mathrm{sg}[f_\theta(x_i)],\, y_i\big) \\"
+    r"\text{fine-tune:}\quad & \min_{W,\theta} \sum_{i \in L} \ell\big(W f_\theta(\mathrm{aug}(x_i)),\, y_i\big),\quad \theta_0 = \theta_{\text{SSL}} \\"
+    r"\text{scratch:}\quad & \text{the same, with } \theta_0 \text{ random}\end{aligned}",
     "L is the small labelled subset (1% … 100% of the training images), ℓ the cross-entropy, sg a stop-gradient (the encoder stays frozen). "
     "Every curve uses the same backbone, the same label draws and the same test images.",
 )
@@ -189,7 +189,7 @@ def render(view: jobs.JobView) -> None:
         if (evaluate.SCRATCH, evaluate.SCRATCH) in best:
             board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
                           "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
-        st.dataframe(pd.DataFrame(board).set_index("encoder"), key=f"{K}.board")
+        st.dataframe(pd.DataFrame(board).set_index("encoder").style.format(precision=3, na_rep="—"), key=f"{K}.board")
     attributes = st_.get("attributes", {})
     if attributes and len(st_["chance"]) > 1:
         st.subheader("What each encoder keeps: attribute probes")

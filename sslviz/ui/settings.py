@@ -10,6 +10,7 @@ import torch
 from sslviz import data
 
 BUDGET_RANGE = (5, 120)
+DEFAULTS = {"global.dataset": "shapes", "global.seed": 0, "global.seconds": 30}
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,27 @@ def available_devices() -> list[str]:
 
 def sidebar() -> GlobalSettings:
     """Render the global settings in the sidebar and return them."""
+    # Defaults go into the session state (not the widgets), so a page may change them from a callback (presets).
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
     with st.sidebar:
         st.header("Settings")
         dataset = st.selectbox(
-            "Dataset", data.DATASETS, index=data.DATASETS.index("shapes"), key="global.dataset",
+            "Dataset", data.DATASETS, key="global.dataset",
             help="shapes: coloured shapes where pixels alone do not reveal the class (SSL wins clearly). digits: 8×8 handwritten digits, upscaled. "
             "photos: crops of two colour photographs (for colorization and inpainting; the label is which photo). "
             "clutter: six shapes on random colour textures with small distractor shapes and noise — hard; 6,000 training images.",
         )
-        seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="global.seed", help="Same seed and settings, same run.")
+        seed = st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="global.seed", help="Same seed and settings, same run.")
         devices = available_devices()
         device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
-        seconds = st.slider("Training budget (seconds)", *BUDGET_RANGE, value=30, step=5, key="global.seconds")
+        seconds = st.slider("Training budget (seconds)", *BUDGET_RANGE, step=5, key="global.seconds")
     return GlobalSettings(dataset, int(seed), device, int(seconds))
 
 
 def current() -> GlobalSettings:
     """The settings as the sidebar left them (defaults when a page runs alone, e.g. in tests)."""
     s = st.session_state
-    return GlobalSettings(s.get("global.dataset", "shapes"), int(s.get("global.seed", 0)), s.get("global.device", "auto"), int(s.get("global.seconds", 30)))
+    d = DEFAULTS
+    return GlobalSettings(s.get("global.dataset", d["global.dataset"]), int(s.get("global.seed", d["global.seed"])), s.get("global.device", "auto"),
+                          int(s.get("global.seconds", d["global.seconds"])))
