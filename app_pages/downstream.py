@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sslviz import evaluate, jobs, methods, viz
+from sslviz import evaluate, jobs, methods, project, viz
 from sslviz.ui import live, page, settings
 
 K = "down"
@@ -148,6 +148,11 @@ def verdict(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@st.cache_data(show_spinner="Projecting the features (t-SNE takes a few seconds)...", max_entries=16)
+def projection(job_id: str, encoder: str, how: str, features: np.ndarray) -> np.ndarray:
+    return project.project_2d(features, how)
+
+
 def render(view: jobs.JobView) -> None:
     st_ = view.state
     if not st_.get("settings"):
@@ -203,12 +208,16 @@ def render(view: jobs.JobView) -> None:
                    "Text summary: " + "; ".join(f"{enc}: " + ", ".join(f"{a} {v:.2f}" for a, v in vals.items()) for enc, vals in rows.items()) + ".")
     features = st_.get("features", {})
     if features:
-        st.subheader("Features side by side (PCA of test images)")
+        st.subheader("Features side by side")
+        how = st.radio("Projection", project.METHODS, horizontal=True, key=f"{K}.projection",
+                       help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better (a few seconds per encoder).")
         names = list(features)
         for start in range(0, len(names), 3):
             cols = st.columns(3)
             for col, name in zip(cols, names[start : start + 3]):
-                col.plotly_chart(viz.embedding_scatter(features[name], st_["embedding_labels"], st_["class_names"], name), key=f"{K}.pca.{name}")
+                coords = projection(view.id, name, how, features[name])
+                col.plotly_chart(viz.embedding_scatter(coords, st_["embedding_labels"], st_["class_names"], f"{name} ({how} of {len(coords)} test images)"),
+                                 key=f"{K}.pca.{name}")
     confusion = st_.get("confusion", {})
     if confusion:
         st.subheader("Confusion matrix of the linear probe (all labels)")

@@ -478,8 +478,8 @@ def downstream_job(
 
     Every encoder shares the backbone, the pre-training budget and seed, the label draws, the
     supervised recipe (``steps`` augmented steps) and the test split. Published state:
-    "pretrain" (label -> seconds, steps, probe and kNN with all labels), "features" (label -> 2-D
-    PCA of ``n_embed`` test images), "confusion" (label -> probe confusion matrix), "attributes"
+    "pretrain" (label -> seconds, steps, probe and kNN with all labels), "features" (label -> frozen
+    features of the first ``n_embed`` test images), "confusion" (label -> probe confusion matrix), "attributes"
     (label, plus "random init" -> "linear probe"/"kNN" -> accuracy per attribute), "chance", and "rows": the
     label-efficiency rows of :func:`evaluate.label_efficiency`, growing as they are measured.
     """
@@ -523,7 +523,7 @@ def downstream_job(
             if label in models:
                 predicted = evaluate.probe_predictions(xtr, train.labels, xte)
                 job.update(confusion={**job.state["confusion"], label: evaluate.confusion_matrix(test.labels, predicted, len(test.class_names))},
-                           features={**job.state["features"], label: pca_2d(xte[:n_embed])})
+                           features={**job.state["features"], label: xte[:n_embed].numpy()})
 
         def on_row(row: dict, progress: float) -> None:
             job.update(rows=job.state["rows"] + [row], progress=0.3 + 0.7 * progress,

@@ -363,7 +363,8 @@ def test_downstream_page_evaluates_compares_and_weak_supervision():
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(charts) >= 4  # curves, attributes, PCA, confusion
     at.radio(key="down.attr_how").set_value("kNN").run()
-    assert not at.exception
+    at.radio(key="down.projection").set_value("t-SNE").run()
+    assert not at.exception and any("t-SNE of 500 test images" in str(c.proto.spec) for c in at.get("plotly_chart"))
     # weak supervision with the encoder just trained
     at.slider(key="down.weak.noise").set_value(0.9).run()
     at.button(key="down.weak.train").click().run()
