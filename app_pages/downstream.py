@@ -109,6 +109,9 @@ st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, pre-training budget {gs.s
            f"Rough estimate: **{estimate / 60:.1f} min** on two cores.")
 if problem:
     st.warning(problem, icon=":material/info:")
+elif estimate > jobs.RUNNER.max_seconds:
+    st.warning(f"That is more than the server allows one run ({jobs.RUNNER.max_seconds / 60:.0f} min): it would be stopped part-way "
+               "(what was measured by then is kept). Choose fewer encoders, label shares, draws or steps.", icon=":material/timer:")
 
 
 def make_target():

@@ -411,3 +411,12 @@ def test_downstream_reuses_an_encoder_trained_on_another_page():
     view = at.session_state["down.job"].view()
     assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "trained on another page"
     assert {r["encoder"] for r in view.state["rows"]} == {reused[0]} and not at.exception
+
+
+def test_downstream_warns_before_a_run_longer_than_the_server_allows():
+    at = open_page("app_pages/downstream.py", **{"global.dataset": "digits", "global.seconds": 120})
+    assert "more than the server allows" not in texts(at)
+    at.multiselect(key="down.fractions").set_value(["1%", "5%", "10%", "25%", "100%"]).run()
+    at.slider(key="down.seeds").set_value(5).run()
+    at.select_slider(key="down.steps").set_value(3000).run()
+    assert "more than the server allows one run (15 min)" in texts(at) and not at.exception
