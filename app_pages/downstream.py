@@ -46,7 +46,7 @@ for key, value in DEFAULTS.items():  # widgets take their values from here (the 
 def usable(name: str) -> bool:
     """Whether method ``name`` can train on the sidebar's dataset (colorization needs colour images)."""
     try:
-        methods.default_config(name, gs.dataset, in_channels=1 if gs.dataset == "digits" else 3)
+        methods.default_config(name, gs.dataset, **methods.CHANNELS[gs.dataset])
     except ValueError:
         return False
     return True

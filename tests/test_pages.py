@@ -314,8 +314,9 @@ EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None:
                              ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
                              ("select_slider", "pretext.rotation.layer", 1, 3)],
 }
-TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [],  # downstream trains in its own tests (small budgets) "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"], "app_pages/clustering.py": ["cluster"],
-              "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
+# The downstream page trains in its own tests, with small budgets.
+TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"],
+              "app_pages/clustering.py": ["cluster"], "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
 
 
 @pytest.mark.parametrize("page_path", sorted(EXTREMES))
