@@ -384,7 +384,11 @@ def attribute_probes(train_x, test_x, train, test, how: str = "linear probe") ->
         raise ValueError(f"how must be 'linear probe' or 'kNN', got {how!r}.")
     read = linear_probe if how == "linear probe" else knn_accuracy
     targets_tr, targets_te = attribute_targets(train), attribute_targets(test)
-    return {name: read(train_x, _codes(targets_tr[name], targets_te[name])[0], test_x, _codes(targets_tr[name], targets_te[name])[1]) for name in targets_tr}
+    scores = {}
+    for name in targets_tr:
+        ytr, yte = _codes(targets_tr[name], targets_te[name])
+        scores[name] = read(train_x, ytr, test_x, yte)
+    return scores
 
 
 def _codes(train_values: np.ndarray, test_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ when Streamlit drops a closed session (``server.disconnectedSessionTTL``) its te
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import threading
@@ -66,6 +67,14 @@ def rss_mb() -> float | None:
             return int(f.read().split()[1]) * resource.getpagesize() / 2**20
     except (OSError, ValueError, IndexError):
         return None
+
+
+def release_memory() -> None:
+    """Hand freed heap memory back to the OS (glibc's malloc_trim), so the server's RSS falls after a big run."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 @dataclass(eq=False)  # compared and hashed by identity: the runner keeps weak references to jobs
@@ -124,30 +133,32 @@ class Job:
 
 MAX_JOB_SECONDS = 900.0  # the longest page job (a 4-way comparison at the 120-s budget) takes ~10 min
 IDLE_SECONDS = 180.0  # an open tab polls every second; Chrome throttles hidden tabs to once a minute
-MAX_RSS_MB = 2560.0
+MAX_JOB_MB = 2048.0  # growth of the server's memory while a job runs; the largest page settings peak at ~1.6 GB
+MAX_RSS_MB = 6144.0  # the whole server: a guard for the machine
 
 
 class JobRunner:
     """Runs jobs in daemon threads, at most ``max_concurrent`` at a time, first come first served.
 
     A watchdog thread checks every ``watch_every`` seconds (see :meth:`check`) that no running
-    job exceeds ``max_seconds``, that someone still looks at it (``idle_seconds``), and that the
-    process stays under ``max_rss_mb``.
+    job exceeds ``max_seconds``, that someone still looks at it (``idle_seconds``), that the
+    process has not grown by more than ``max_job_mb`` since the job started (its memory), and
+    that the whole process stays under ``max_rss_mb``.
     """
 
     def __init__(self, max_concurrent: int = 1, max_seconds: float = MAX_JOB_SECONDS, idle_seconds: float = IDLE_SECONDS,
-                 max_rss_mb: float = MAX_RSS_MB, watch_every: float = 1.0) -> None:
+                 max_job_mb: float = MAX_JOB_MB, max_rss_mb: float = MAX_RSS_MB, watch_every: float = 1.0) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}.")
-        if min(max_seconds, idle_seconds, max_rss_mb, watch_every) <= 0:
-            raise ValueError("max_seconds, idle_seconds, max_rss_mb and watch_every must be positive.")
+        if min(max_seconds, idle_seconds, max_job_mb, max_rss_mb, watch_every) <= 0:
+            raise ValueError("max_seconds, idle_seconds, max_job_mb, max_rss_mb and watch_every must be positive.")
         self.max_concurrent = max_concurrent
-        self.max_seconds, self.idle_seconds, self.max_rss_mb = max_seconds, idle_seconds, max_rss_mb
+        self.max_seconds, self.idle_seconds, self.max_job_mb, self.max_rss_mb = max_seconds, idle_seconds, max_job_mb, max_rss_mb
         self._slots = threading.Semaphore(max_concurrent)
         self._waiting: list[str] = []
         self._lock = threading.Lock()
-        # weak: a job the runner watches is still freed with its session
-        self._running_since: weakref.WeakKeyDictionary[Job, float] = weakref.WeakKeyDictionary()
+        # weak: a job the runner watches is still freed with its session. Job -> (start time, RSS at start).
+        self._running_since: weakref.WeakKeyDictionary[Job, tuple[float, float]] = weakref.WeakKeyDictionary()
         watchdog = threading.Thread(target=self._watch, args=(weakref.ref(self), watch_every), name="sslviz-watchdog", daemon=True)
         watchdog.start()
 
@@ -164,7 +175,7 @@ class JobRunner:
         with self._lock:
             running = sorted(self._running_since.items(), key=lambda item: item[1])
         stopped = []
-        for job, since in running:
+        for job, (since, _) in running:
             if job.stop_event.is_set():
                 continue
             if now - since > self.max_seconds:
@@ -175,12 +186,18 @@ class JobRunner:
                 continue
             stopped.append(job)
         rss = rss_mb()
-        live = [job for job, _ in running if not job.stop_event.is_set()]
-        if rss is not None and rss > self.max_rss_mb and live:
-            newest = live[-1]  # the run that started last has had the least time to produce results
+        live = [(job, start_rss) for job, (_, start_rss) in running if not job.stop_event.is_set()]
+        if rss is None or not live:
+            return stopped
+        newest, start_rss = live[-1]  # the run that started last has had the least time to produce results
+        if rss - start_rss > self.max_job_mb:
+            newest.stop(f"by the server: the server's memory grew by {rss - start_rss:,.0f} MB during this run "
+                        f"(limit {self.max_job_mb:,.0f} MB per run) — try a smaller batch or model")
+        elif rss > self.max_rss_mb:
             newest.stop(f"by the server: it was using {rss:,.0f} MB of memory (limit {self.max_rss_mb:,.0f} MB) — try a smaller batch or model")
-            stopped.append(newest)
-        return stopped
+        else:
+            return stopped
+        return stopped + [newest]
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None if the job is not waiting."""
@@ -220,7 +237,7 @@ class JobRunner:
         try:
             job._set_status("running", "Running...")
             with self._lock:
-                self._running_since[job] = time.monotonic()
+                self._running_since[job] = (time.monotonic(), rss_mb() or 0.0)
             outcome = target(job)
             if job.status == "running":
                 stopped = job.stop_event.is_set() if outcome is None else outcome == "stopped"
@@ -231,6 +248,7 @@ class JobRunner:
         finally:
             with self._lock:
                 self._running_since.pop(job, None)
+            release_memory()
             self._slots.release()
 
 
@@ -249,7 +267,8 @@ def _env_float(name: str, default: float) -> float:
 
 
 RUNNER = JobRunner(default_max_concurrent(), max_seconds=_env_float("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
-                   idle_seconds=_env_float("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_rss_mb=_env_float("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
+                   idle_seconds=_env_float("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_job_mb=_env_float("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB),
+                   max_rss_mb=_env_float("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
 
 
 def fail(job: Job, message: str) -> None:
@@ -464,6 +483,11 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
 
 
 
+def supervised_augmentations(dataset: str) -> augment.AugmentConfig:
+    """The augmentations every supervised run on ``dataset`` uses (fine-tune and scratch alike): the SSL methods' own preset."""
+    return augment.preset(methods.spec("simclr").config_for(dataset)["augment"])
+
+
 def backbone_factory(channels: int) -> Callable[[], torch.nn.Module]:
     """New, randomly initialised copies of the CNN backbone the SSL methods train (SimCLR's width)."""
     return lambda: SmallCNN(channels, methods.spec("simclr").config["width"])
@@ -486,10 +510,11 @@ def downstream_job(
 
     def target(job: Job) -> str | None:
         train, test = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
-        augment_config = methods.spec("simclr").config_for(dataset)["augment"]
+        augment_config = supervised_augmentations(dataset)
         job.update(dataset=dataset, class_names=list(test.class_names), pretrain={}, features={}, confusion={}, attributes={}, rows=[],
                    embedding_labels=test.labels[:n_embed].numpy(), chance=evaluate.chance_levels(train, test),
-                   settings={"seconds": seconds, "seed": seed, "steps": steps, "fractions": list(fractions), "seeds": list(seeds), "augment": augment_config})
+                   settings={"seconds": seconds, "seed": seed, "steps": steps, "fractions": list(fractions), "seeds": list(seeds),
+                             "augment": methods.spec("simclr").config_for(dataset)["augment"]})
         models: dict[str, torch.nn.Module] = {}
         for i, (label, (name, overrides)) in enumerate(encoders.items()):
             if job.stop_event.is_set():
@@ -530,7 +555,7 @@ def downstream_job(
                        message=f"{row['encoder']} · {row['mode']} · {row['labels']} labels · seed {row['seed']}: {row['accuracy']:.3f}")
 
         make_scratch = backbone_factory(train.channels)
-        evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment.preset(augment_config), fractions, seeds, modes,
+        evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment_config, fractions, seeds, modes,
                                   evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
         job.update(encoders=models, progress=1.0)
         if job.stop_event.is_set():
@@ -549,7 +574,7 @@ def weak_supervision_job(encoder: torch.nn.Module, label: str, dataset: str, noi
 
     def target(job: Job) -> str | None:
         train, test = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
-        augment_config = augment.preset(methods.spec("simclr").config_for(dataset)["augment"])
+        augment_config = supervised_augmentations(dataset)
         job.update(message=f"Training from scratch on all {len(train)} images, {noise:.0%} of the labels wrong...", progress=0.1)
         weak = evaluate.weakly_supervised(backbone_factory(train.channels), train, test, noise, augment_config, evaluate.SupervisedConfig(steps=steps), seed, job.stop_event.is_set)
         if job.stop_event.is_set():

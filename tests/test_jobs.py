@@ -2,6 +2,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from sslviz.jobs import JobRunner, experiment_job
 
@@ -139,3 +140,20 @@ def test_a_dropped_session_frees_its_finished_job():
     time.sleep(0.2)
     gc.collect()
     assert ref() is None and model_ref() is None
+
+
+def test_watchdog_bounds_the_memory_one_run_adds():
+    def hog(job):
+        block = torch.ones(64, 2**20)  # 256 MB
+        block.add_(1)  # touch every page, so it is resident
+        spin(job)
+
+    runner = JobRunner(1, max_job_mb=100, watch_every=0.05)
+    job = runner.submit(hog)
+    assert wait(job, 10).status == "stopped"
+    assert "memory grew by" in job.stop_event.reason and "limit 100 MB per run" in job.stop_event.reason
+    calm = JobRunner(1, max_job_mb=100, watch_every=0.05).submit(spin)
+    time.sleep(0.5)
+    assert calm.view().status == "running"  # a run that adds nothing is left alone
+    calm.stop()
+    wait(calm)
