@@ -103,20 +103,19 @@ def poll(s: Session) -> None:
     """Update one session's record from what its page shows now."""
     pg, now = s.page, time.time()
     main = pg.get_by_test_id("stMainBlockContainer")
-    if pg.get_by_test_id("stException").count():
-        s.errors.append(pg.get_by_test_id("stException").first.inner_text()[:300])
+    s.errors += [text[:300] for text in pg.get_by_test_id("stException").all_inner_texts()]
     for text in main.get_by_test_id("stAlertContentError").all_inner_texts():
         if text not in s.errors:
             s.errors.append(text[:300])
-    waiting = main.get_by_text(re.compile(r"position \d+ in the queue"))
-    if waiting.count():
-        s.max_position = max(s.max_position, int(re.search(r"position (\d+)", waiting.first.inner_text()).group(1)))
+    # all_inner_texts() does not wait: the page may change between two calls (a queued run starts).
+    waiting = main.get_by_text(re.compile(r"position \d+ in the queue")).all_inner_texts()
+    if waiting:
+        s.max_position = max(s.max_position, int(re.search(r"position (\d+)", waiting[0]).group(1)))
     elif s.started is None and main.get_by_test_id("stProgress").count():
         s.started = now
-    done = main.get_by_text(FINISHED)
-    if done.count():
-        m = FINISHED.search(done.first.inner_text())
-        s.steps, s.shown_seed, s.ended = int(m.group(1)), int(m.group(4)), now
+    done = [m for text in main.get_by_text(FINISHED).all_inner_texts() if (m := FINISHED.search(text))]
+    if done:
+        s.steps, s.shown_seed, s.ended = int(done[0].group(1)), int(done[0].group(4)), now
         s.started = s.started or now
 
 
