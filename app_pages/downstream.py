@@ -163,10 +163,11 @@ def render(view: jobs.JobView) -> None:
     st_ = view.state
     if not st_.get("settings"):
         return
-    cfg = st_["settings"]
+    cfg, recipe = st_["settings"], evaluate.SupervisedConfig()
     st.caption(f"Same for every encoder: the CNN backbone (SmallCNN), {cfg['seconds']} s of pre-training with seed {cfg['seed']}, the label draws "
-               f"(seeds {', '.join(map(str, cfg['seeds']))}), {cfg['steps']} supervised steps of batch 64 (AdamW, lr 1e-3; fine-tuning moves the "
-               f"pre-trained encoder 10× slower than its new head), augmentations '{cfg['augment']}', and the test split, which never trains anything. "
+               f"(seeds {', '.join(map(str, cfg['seeds']))}), {cfg['steps']} supervised steps of batch {recipe.batch_size} (AdamW, lr {recipe.lr:g}; "
+               f"fine-tuning moves the pre-trained encoder {1 / evaluate.FINE_TUNE_ENCODER_LR_SCALE:g}× slower than its new head), "
+               f"augmentations '{cfg['augment']}', and the test split, which never trains anything. "
                "MAE's encoder is a small ViT, not the CNN.")
     summary = evaluate.summarise(st_.get("rows", []))
     if summary:
@@ -189,10 +190,8 @@ def render(view: jobs.JobView) -> None:
         spent = {}
         for r in st_.get("rows", []):
             spent[r["encoder"]] = spent.get(r["encoder"], 0.0) + r["seconds"]
-        best = {}
-        for r in summary:
-            if r["fraction"] == max(x["fraction"] for x in summary):
-                best[(r["encoder"], r["mode"])] = r["mean"]
+        most = max((r["fraction"] for r in summary), default=None)
+        best = {(r["encoder"], r["mode"]): r["mean"] for r in summary if r["fraction"] == most}
         board = [{"encoder": label, "pre-training (s)": round(p.get("seconds", 0.0), 1), "steps": p.get("steps", 0),
                   "probe, all labels": p.get("probe"), "kNN, all labels": p.get("knn"),
                   "fine-tune, most labels": best.get((label, "fine-tune")), "evaluation time (s)": round(spent.get(label, 0.0), 1)}
@@ -204,7 +203,7 @@ def render(view: jobs.JobView) -> None:
     attributes = st_.get("attributes", {})
     if attributes and len(st_["chance"]) > 1:
         st.subheader("What each encoder keeps: attribute probes")
-        how = st.radio("Read each attribute with", ["linear probe", "kNN"], horizontal=True, key=f"{K}.attr_how",
+        how = st.radio("Read each attribute with", evaluate.ATTRIBUTE_READERS, horizontal=True, key=f"{K}.attr_how",
                        help="A linear probe finds almost anything still in the features; kNN asks whether the attribute shapes their geometry "
                             "(are an image's nearest neighbours the same colour?). Invariances show most clearly with kNN.")
         rows = {**{enc: scores[how] for enc, scores in attributes.items()}, "chance (most frequent value)": st_["chance"]}

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from _results import write_section
-from sslviz import data, evaluate
-from sslviz.jobs import JobRunner, backbone_factory, downstream_job, supervised_augmentations
+from sslviz import augment, data, evaluate
+from sslviz.jobs import JobRunner, backbone_factory, downstream_job, supervised_preset
 
 
 def run(runner: JobRunner, encoders: dict, dataset: str, args) -> dict:
@@ -77,7 +77,7 @@ def main() -> None:
 
     print("scratch with 3× the steps on digits at 1% ...", flush=True)
     train, test = data.load("digits", "train"), data.load("digits", "test")
-    aug = supervised_augmentations("digits")
+    aug = augment.preset(supervised_preset("digits"))
     longer = [evaluate.supervised_from_scratch(backbone_factory(1), train, test, evaluate.label_subset(train.labels, 0.01, s), aug,
                                                evaluate.SupervisedConfig(steps=3 * args.steps), s) for s in range(args.seeds)]
 

@@ -197,9 +197,7 @@ def _clutter(split: str, seed: int) -> Dataset:
 
 
 def render_shapes(n: int, rng: np.random.Generator, size: int = SHAPES_SIZE) -> tuple[torch.Tensor, dict]:
-    """Render ``n`` random shapes at once (vectorised: ~3,000 images in well under a second).
-
-    """
+    """Render ``n`` random shapes at once (vectorised: ~3,000 images in well under a second)."""
     shape_id = rng.integers(0, len(SHAPE_NAMES), n)
     colour_id = rng.integers(0, len(COLOURS), n)
     radius = rng.uniform(0.14, 0.32, n) * size  # pixels
@@ -282,7 +280,7 @@ def _ring(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _diamond(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (x.abs() + y.abs() / 0.6) / 1.0
+    return x.abs() + y.abs() / 0.6
 
 
 SHAPE_FUNCTIONS = (_circle, _square, _triangle, _cross, _ring, _diamond)  # clutter uses all six, shapes the first four

@@ -138,11 +138,6 @@ def random_init_baseline(train, test, make_encoder: Callable[[], nn.Module], see
     return {f"random_init_{k}": v for k, v in evaluate_encoder(make_encoder(), train, test, few_labels).items()}
 
 
-def baselines(train, test, make_encoder: Callable[[], nn.Module], seed: int = 0, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
-    """Raw pixels and a random-init encoder of the same architecture, same protocol."""
-    return {**raw_pixel_baseline(train, test, few_labels), **random_init_baseline(train, test, make_encoder, seed, few_labels)}
-
-
 def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
     """n_classes×n_classes counts: row = true class, column = predicted class."""
     t, p = _as_numpy(true).astype(np.int64).ravel(), _as_numpy(predicted).astype(np.int64).ravel()
@@ -306,6 +301,8 @@ def supervised_from_scratch(make_encoder: Callable[[], nn.Module], train, test, 
 
 
 LABEL_FRACTIONS = (0.01, 0.05, 0.10, 0.25, 1.0)
+FINE_TUNE_ENCODER_LR_SCALE = 0.1  # label_efficiency's fine-tuning: the pre-trained encoder moves 10× slower than its new head
+ATTRIBUTE_READERS = ("linear probe", "kNN")
 MODES = ("linear probe", "fine-tune")
 SCRATCH = "supervised from scratch"
 
@@ -328,7 +325,7 @@ def label_efficiency(
         raise ValueError(f"unknown modes {sorted(unknown)}; use {MODES}.")
     if not fractions or not seeds:
         raise ValueError("need at least one label fraction and one seed.")
-    fine_tune_config = fine_tune_config or replace(config, encoder_lr_scale=0.1)
+    fine_tune_config = fine_tune_config or replace(config, encoder_lr_scale=FINE_TUNE_ENCODER_LR_SCALE)
     features = {name: (extract_features(enc, train.images), extract_features(enc, test.images)) for name, enc in encoders.items()} if "linear probe" in modes else {}
     jobs: list[tuple[str, str]] = [(name, mode) for name in encoders for mode in modes] + ([(SCRATCH, SCRATCH)] if make_scratch else [])
     total, rows = len(fractions) * len(seeds) * len(jobs), []
@@ -380,8 +377,8 @@ def attribute_probes(train_x, test_x, train, test, how: str = "linear probe") ->
     reads almost anything that survives); ``how="kNN"`` whether it shapes their geometry — are the
     nearest neighbours of an image the same colour, size, position? Invariances show most there.
     """
-    if how not in ("linear probe", "kNN"):
-        raise ValueError(f"how must be 'linear probe' or 'kNN', got {how!r}.")
+    if how not in ATTRIBUTE_READERS:
+        raise ValueError(f"how must be one of {ATTRIBUTE_READERS}, got {how!r}.")
     read = linear_probe if how == "linear probe" else knn_accuracy
     targets_tr, targets_te = attribute_targets(train), attribute_targets(test)
     scores = {}
@@ -399,10 +396,11 @@ def _codes(train_values: np.ndarray, test_values: np.ndarray) -> tuple[np.ndarra
 
 def chance_levels(train, test) -> dict[str, float]:
     """Accuracy of always answering the most frequent train value of each attribute."""
+    targets_te = attribute_targets(test)
     out = {}
-    for name, (ytr, yte) in {k: (v, attribute_targets(test)[k]) for k, v in attribute_targets(train).items()}.items():
+    for name, ytr in attribute_targets(train).items():
         values, counts = np.unique(ytr, return_counts=True)
-        out[name] = float(np.mean(yte == values[counts.argmax()]))
+        out[name] = float(np.mean(targets_te[name] == values[counts.argmax()]))
     return out
 
 

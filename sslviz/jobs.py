@@ -483,9 +483,9 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
 
 
 
-def supervised_augmentations(dataset: str) -> augment.AugmentConfig:
-    """The augmentations every supervised run on ``dataset`` uses (fine-tune and scratch alike): the SSL methods' own preset."""
-    return augment.preset(methods.spec("simclr").config_for(dataset)["augment"])
+def supervised_preset(dataset: str) -> str:
+    """The augmentation preset every supervised run on ``dataset`` uses (fine-tune and scratch alike): the SSL methods' own."""
+    return methods.spec("simclr").config_for(dataset)["augment"]
 
 
 def backbone_factory(channels: int) -> Callable[[], torch.nn.Module]:
@@ -510,11 +510,11 @@ def downstream_job(
 
     def target(job: Job) -> str | None:
         train, test = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
-        augment_config = supervised_augmentations(dataset)
+        preset = supervised_preset(dataset)
         job.update(dataset=dataset, class_names=list(test.class_names), pretrain={}, features={}, confusion={}, attributes={}, rows=[],
                    embedding_labels=test.labels[:n_embed].numpy(), chance=evaluate.chance_levels(train, test),
                    settings={"seconds": seconds, "seed": seed, "steps": steps, "fractions": list(fractions), "seeds": list(seeds),
-                             "augment": methods.spec("simclr").config_for(dataset)["augment"]})
+                             "augment": preset})
         models: dict[str, torch.nn.Module] = {}
         for i, (label, (name, overrides)) in enumerate(encoders.items()):
             if job.stop_event.is_set():
@@ -544,7 +544,7 @@ def downstream_job(
         for label, encoder in {**models, "random init": random_init}.items():
             job.update(message=f"Probing what {label} keeps (attributes, confusion matrix, PCA)...")
             xtr, xte = evaluate.extract_features(encoder, train.images), evaluate.extract_features(encoder, test.images)
-            job.update(attributes={**job.state["attributes"], label: {how: evaluate.attribute_probes(xtr, xte, train, test, how) for how in ("linear probe", "kNN")}})
+            job.update(attributes={**job.state["attributes"], label: {how: evaluate.attribute_probes(xtr, xte, train, test, how) for how in evaluate.ATTRIBUTE_READERS}})
             if label in models:
                 predicted = evaluate.probe_predictions(xtr, train.labels, xte)
                 job.update(confusion={**job.state["confusion"], label: evaluate.confusion_matrix(test.labels, predicted, len(test.class_names))},
@@ -555,7 +555,7 @@ def downstream_job(
                        message=f"{row['encoder']} · {row['mode']} · {row['labels']} labels · seed {row['seed']}: {row['accuracy']:.3f}")
 
         make_scratch = backbone_factory(train.channels)
-        evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment_config, fractions, seeds, modes,
+        evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment.preset(preset), fractions, seeds, modes,
                                   evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
         job.update(encoders=models, progress=1.0)
         if job.stop_event.is_set():
@@ -574,7 +574,7 @@ def weak_supervision_job(encoder: torch.nn.Module, label: str, dataset: str, noi
 
     def target(job: Job) -> str | None:
         train, test = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
-        augment_config = supervised_augmentations(dataset)
+        augment_config = augment.preset(supervised_preset(dataset))
         job.update(message=f"Training from scratch on all {len(train)} images, {noise:.0%} of the labels wrong...", progress=0.1)
         weak = evaluate.weakly_supervised(backbone_factory(train.channels), train, test, noise, augment_config, evaluate.SupervisedConfig(steps=steps), seed, job.stop_event.is_set)
         if job.stop_event.is_set():
