@@ -99,7 +99,7 @@ def run(
         **{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "max_steps": steps, "seed": seed, "device": device, **(train_overrides or {})}
     )
     on_status("training")
-    trainer = Trainer(method, train_set.images, train_config, on_batch_end, stop_event)
+    trainer = Trainer(method, method.inputs(train_set), train_config, on_batch_end, stop_event)
     result = trainer.fit()
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
     if result.diverged:

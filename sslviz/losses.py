@@ -83,6 +83,27 @@ def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperat
     return F.cross_entropy(logits, labels)
 
 
+def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor | float) -> torch.Tensor:
+    r"""CLIP's symmetric InfoNCE over N matching pairs (Radford et al., 2021, fig. 3).
+
+    With unit vectors u_i (image i) and v_j (its caption j) and the scale s = 1/τ:
+
+        \mathcal{L} = \frac{1}{2N}\sum_{i=1}^{N}\Big[
+            -\log\frac{e^{s\,u_i\cdot v_i}}{\sum_{j} e^{s\,u_i\cdot v_j}}
+            -\log\frac{e^{s\,u_i\cdot v_i}}{\sum_{j} e^{s\,u_j\cdot v_i}}\Big]
+
+    The first term picks the right caption for each image (rows), the second the right image
+    for each caption (columns); every other pair in the batch is a negative. The same loss pairs
+    any two modalities (RGB and depth, image and sound). ``logit_scale`` s is a learnable
+    parameter in CLIP (stored as log s, clamped at 100).
+    """
+    _check_pair(image_emb, text_emb)
+    u, v = F.normalize(image_emb, dim=1), F.normalize(text_emb, dim=1)  # N×D each
+    logits = logit_scale * u @ v.T  # N×N: row i = image i against every caption
+    target = torch.arange(u.shape[0], device=u.device)  # the matching pair is on the diagonal
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
 def negative_cosine(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     r"""SimSiam's D(p, z) = -\frac{p}{\lVert p\rVert}\cdot\frac{z}{\lVert z\rVert}, mean over the batch (Chen & He, 2021).
 

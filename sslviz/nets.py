@@ -147,6 +147,66 @@ def projection_head(in_dim: int, hidden_dim: int = 128, out_dim: int = 64) -> ML
 
 
 # ---------------------------------------------------------------------------------------------
+# Tiny language models over word ids (for CLIP and VirTex): the vocabulary has ~30 words.
+
+
+class TextEncoder(nn.Module):
+    """B×L word ids -> B×out_dim: word embeddings, mean over the words (padding ignored), an MLP.
+
+    A bag of words: order is lost, but every caption here names each attribute with its own word,
+    and averaging makes prompts compose ("a red" + "triangle").
+    """
+
+    def __init__(self, vocab_size: int, dim: int = 64, out_dim: int = 64, pad: int = 0) -> None:
+        super().__init__()
+        self.pad = pad
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, out_dim))
+        self.out_dim = out_dim
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = (ids != self.pad).unsqueeze(-1).float()  # B×L×1
+        pooled = (self.embedding(ids) * mask).sum(1) / mask.sum(1).clamp(min=1)  # B×dim
+        return self.mlp(pooled)
+
+
+class CaptionDecoder(nn.Module):
+    """A GRU language model conditioned on image features (VirTex's decoder, shrunk).
+
+    The image features set the initial hidden state; trained with teacher forcing to predict
+    word t+1 from words ≤ t; ``generate`` decodes greedily from <bos>.
+    """
+
+    def __init__(self, feature_dim: int, vocab_size: int, dim: int = 128) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, dim)
+        self.init = nn.Linear(feature_dim, dim)
+        self.gru = nn.GRU(dim, dim, batch_first=True)
+        self.out = nn.Linear(dim, vocab_size)
+
+    def forward(self, features: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """B×D features, B×L input ids -> B×L×vocab logits for the next word at each position."""
+        h0 = torch.tanh(self.init(features)).unsqueeze(0)  # 1×B×dim
+        states, _ = self.gru(self.embedding(ids), h0)
+        return self.out(states)
+
+    @torch.no_grad()
+    def generate(self, features: torch.Tensor, bos: int, eos: int, max_len: int) -> torch.Tensor:
+        """B×max_len greedily decoded ids (after <bos>; everything after <eos> is <eos>)."""
+        h = torch.tanh(self.init(features)).unsqueeze(0)
+        word = torch.full((features.shape[0], 1), bos, dtype=torch.long, device=features.device)
+        out = []
+        done = torch.zeros(features.shape[0], dtype=torch.bool, device=features.device)
+        for _ in range(max_len):
+            state, h = self.gru(self.embedding(word), h)
+            word = self.out(state).argmax(-1)  # B×1
+            word = torch.where(done.unsqueeze(1), torch.full_like(word, eos), word)
+            done |= word.squeeze(1) == eos
+            out.append(word)
+        return torch.cat(out, dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
 # A tiny Vision Transformer (for MAE): images become sequences of patch tokens.
 
 

@@ -122,23 +122,49 @@ class TrainResult:
 BatchCallback = Callable[["Trainer", dict[str, float]], None]
 
 
+Inputs = torch.Tensor | dict[str, torch.Tensor]  # images, or aligned modalities (images, captions, ...) sharing the first dimension
+
+
+def check_inputs(inputs: Inputs) -> None:
+    """ValueError unless ``inputs`` is an N×C×H×W image tensor, or a dict of tensors with the same N >= 2 (paired modalities)."""
+    if isinstance(inputs, dict):
+        sizes = {k: v.shape[0] for k, v in inputs.items()}
+        if not sizes or len(set(sizes.values())) != 1 or min(sizes.values()) < 2:
+            raise ValueError(f"paired inputs must all have the same number N >= 2 of items, got {sizes}.")
+    elif inputs.ndim != 4 or inputs.shape[0] < 2:
+        raise ValueError(f"images must be N×C×H×W with N >= 2, got shape {tuple(inputs.shape)}.")
+
+
+def take(inputs: Inputs, index: torch.Tensor | slice) -> Inputs:
+    """The items ``index`` of an image tensor or of every modality of a dict."""
+    return {k: v[index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[index]
+
+
+def to_device(inputs: Inputs, device: torch.device | str) -> Inputs:
+    """``inputs`` (a tensor or a dict of them) on ``device``."""
+    return {k: v.to(device) for k, v in inputs.items()} if isinstance(inputs, dict) else inputs.to(device)
+
+
 class Trainer:
-    """Trains ``method`` on ``images`` (kept on the device) with AdamW or SGD within a budget."""
+    """Trains ``method`` on ``images`` (kept on the device) with AdamW or SGD within a budget.
+
+    ``images`` may also be a dict of aligned tensors (a multi-modal method's pairs): each batch is
+    then a dict holding the same rows of every tensor.
+    """
 
     def __init__(
         self,
         method: Method,
-        images: torch.Tensor,
+        images: Inputs,
         config: TrainConfig = TrainConfig(),
         on_batch_end: list[BatchCallback] | tuple[BatchCallback, ...] = (),
         stop_event: threading.Event | None = None,
     ) -> None:
-        if images.ndim != 4 or images.shape[0] < 2:
-            raise ValueError(f"images must be N×C×H×W with N >= 2, got shape {tuple(images.shape)}.")
+        check_inputs(images)
         self.config = config
         self.device = resolve_device(config.device)
         self.method = method.to(self.device)
-        self.images = images.to(self.device)
+        self.images = to_device(images, self.device)
         self.callbacks = list(on_batch_end)
         self.stop_event = stop_event or threading.Event()
         self.step = 0
@@ -152,12 +178,12 @@ class Trainer:
 
     def _batches(self):
         """Endless shuffled mini-batches, sampled on the device (no DataLoader, no copies)."""
-        n = self.images.shape[0]
+        n = len(next(iter(self.images.values()))) if isinstance(self.images, dict) else self.images.shape[0]
         bs = min(self.config.batch_size, n)
         while True:
             order = torch.randperm(n, generator=self.generator, device=self.device)
             for start in range(0, n - bs + 1, bs):
-                yield self.images[order[start : start + bs]]
+                yield take(self.images, order[start : start + bs])
 
     def _budget_left(self) -> bool:
         c = self.config

@@ -10,10 +10,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sslviz.methods.base import Method
+from sslviz.methods.audiovisual import AudioVisual, AudioVisualConfig
 from sslviz.methods.autoencoder import Autoencoder, AutoencoderConfig
 from sslviz.methods.byol import BYOL, BYOLConfig
+from sslviz.methods.clip import CLIP, CLIPConfig
 from sslviz.methods.colorization import Colorization, ColorizationConfig
 from sslviz.methods.deepcluster import DeepCluster, DeepClusterConfig
+from sslviz.methods.depth import Depth, DepthConfig
 from sslviz.methods.inpainting import Inpainting, InpaintingConfig
 from sslviz.methods.jigsaw import Jigsaw, JigsawConfig
 from sslviz.methods.mae import MAE, MAEConfig
@@ -21,6 +24,8 @@ from sslviz.methods.moco import MoCo, MoCoConfig
 from sslviz.methods.rotation import Rotation, RotationConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
 from sslviz.methods.simsiam import SimSiam, SimSiamConfig
+from sslviz.methods.temporal import Temporal, TemporalConfig
+from sslviz.methods.virtex import VirTex, VirTexConfig
 
 # What every two-view method needs to know about a dataset: its channels and which
 # augmentations keep its class (digits must not be flipped; shapes may spin and change colour).
@@ -33,6 +38,7 @@ TWO_VIEW_DATA = {
 CLUSTER_DATA = {name: {**d, "steps_per_round": 100 if name == "digits" else 50} for name, d in TWO_VIEW_DATA.items()}
 IMAGE_DATA = {"digits": {"in_channels": 1, "image_size": 28}, **{name: {"in_channels": 3, "image_size": 32} for name in ("shapes", "photos", "clutter")}}
 CHANNELS = {name: {"in_channels": d["in_channels"]} for name, d in IMAGE_DATA.items()}
+PAIRED_DATA = {"shapes": {"in_channels": 3}}  # captions, clips, depth and sounds are generated for shapes only
 
 
 def transfer_layers(data: dict[str, dict[str, Any]], digits: int, shapes: int, photos: int) -> dict[str, dict[str, Any]]:
@@ -52,8 +58,11 @@ class MethodSpec:
     config: dict[str, Any]  # method settings tuned for the default budgets (all datasets)
     train: dict[str, Any]  # batch size, learning rate, ...
     data: dict[str, dict[str, Any]]  # dataset -> settings that depend on the data
+    paired: str = ""  # multi-modal methods: the modality they pair images with; they train only on datasets in ``data``
 
     def config_for(self, dataset: str) -> dict[str, Any]:
+        if self.paired and dataset not in self.data:
+            raise ValueError(f"{self.cls.name} pairs images with {self.paired}, which only the {', '.join(self.data)} dataset has — not {dataset!r}.")
         return {**self.data.get(dataset, {}), **self.config}
 
 
@@ -102,8 +111,29 @@ REGISTRY: dict[str, MethodSpec] = {
         Colorization, ColorizationConfig, "Pretext: see the grey image, predict its colours (needs colour images).",
         {}, {"batch_size": 256, "lr": 1e-3}, transfer_layers(CHANNELS, 3, 3, 3),
     ),
+    "clip": MethodSpec(
+        CLIP, CLIPConfig, "Multi-modal: images and their captions meet in one space (symmetric InfoNCE); prompts then classify zero-shot.",
+        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="text",
+    ),
+    "virtex": MethodSpec(
+        VirTex, VirTexConfig, "Multi-modal: pre-train the image encoder by generating the image's caption word by word.",
+        {}, {"batch_size": 128, "lr": 2e-3}, PAIRED_DATA, paired="text",
+    ),
+    "temporal": MethodSpec(
+        Temporal, TemporalConfig, "Multi-modal (video): two frames of the same clip are positives, frames of other clips negatives.",
+        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="video",
+    ),
+    "depth": MethodSpec(
+        Depth, DepthConfig, "Multi-modal (3-D): an RGB image and its depth map attract (cross-modal InfoNCE).",
+        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="depth",
+    ),
+    "audiovisual": MethodSpec(
+        AudioVisual, AudioVisualConfig, "Multi-modal (audio): an image and the sound its object makes attract (cross-modal InfoNCE).",
+        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="audio",
+    ),
 }
 PRETEXT_METHODS = ("autoencoder", "rotation", "jigsaw", "inpainting", "colorization")
+MULTIMODAL_METHODS = ("clip", "virtex", "temporal", "depth", "audiovisual")
 
 
 def spec(name: str) -> MethodSpec:
@@ -132,4 +162,4 @@ def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
     return spec(name).cls(default_config(name, dataset, **overrides))
 
 
-__all__ = ["Method", "MethodSpec", "PRETEXT_METHODS", "REGISTRY", "create", "default_config", "spec", "train_defaults"]
+__all__ = ["Method", "MethodSpec", "MULTIMODAL_METHODS", "PRETEXT_METHODS", "REGISTRY", "create", "default_config", "spec", "train_defaults"]

@@ -3,6 +3,7 @@
 A method is an ``nn.Module`` with a config dataclass, an ``encoder`` (the backbone whose
 features are evaluated downstream), ``training_step(batch)`` returning the loss and scalar
 metrics, ``embed(images)`` for frozen features and ``snapshot(batch)`` for what pages show (and optionally ``test_metrics(images)``).
+Multi-modal methods also override ``inputs(dataset)``: their batches are dicts of paired modalities.
 The Trainer relies on nothing else.
 """
 
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sslviz import augment
+from sslviz import augment, data
 from sslviz.diagnostics import embedding_health
 from sslviz.nets import LayerFeatures, SmallCNN, eval_mode, frozen_features, projection_head
 
@@ -30,6 +31,10 @@ class Method(nn.Module):
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Return {"loss": scalar tensor to minimise, other metric names: scalar tensors}."""
         raise NotImplementedError
+
+    def inputs(self, dataset: data.Dataset) -> torch.Tensor | dict[str, torch.Tensor]:
+        """What the Trainer draws batches from: the images, or (multi-modal methods) a dict of aligned modalities."""
+        return dataset.images
 
     def begin(self, images: torch.Tensor) -> None:
         """Called by the Trainer once before training with all training images (on the device); most methods ignore it."""

@@ -1,0 +1,38 @@
+"""Audio-visual correspondence (after Arandjelović & Zisserman, 2017; here contrastive, as in later work).
+
+Each image comes with the sound its object makes: the shape sets the timbre, the size the pitch.
+A CNN on the sound's spectrogram and the image encoder are trained so that an image and its own
+sound are closer than any other sound in the batch. To hear which image a sound belongs to, the
+image encoder must see shape and size; colour and position make no sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from sslviz.methods.crossmodal import CrossModal, CrossModalConfig
+from sslviz.nets import SmallCNN, projection_head
+
+
+@dataclass(frozen=True)
+class AudioVisualConfig(CrossModalConfig):
+    """Image ↔ sound settings (the spectrogram encoder has the image encoder's width)."""
+
+    temperature: float = 0.1
+
+
+class AudioVisual(CrossModal):
+    """Image encoder and spectrogram encoder trained with the symmetric InfoNCE."""
+
+    name = "audiovisual"
+    modality = "audio"
+    partner_key = "spectrogram"
+
+    def __init__(self, config: AudioVisualConfig = AudioVisualConfig()) -> None:
+        super().__init__(config)
+
+    def make_partner_encoder(self) -> nn.Module:
+        cnn = SmallCNN(1, self.config.width)
+        return nn.Sequential(cnn, projection_head(cnn.out_dim, 128, self.config.embed_dim))

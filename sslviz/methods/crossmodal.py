@@ -1,0 +1,129 @@
+"""Cross-modal contrastive learning: an image and its partner in another modality attract.
+
+    image x ──f──> h ──g──> u ┐
+                              ├──> clip_loss(u, v, s)      (symmetric InfoNCE, learnable s = 1/τ)
+    partner y ──f'─────────> v ┘
+
+The partner is a caption (CLIP), a depth map (RGB ↔ depth) or a sound (audio-visual). Nothing is
+labelled: the pairing itself is the supervision, and the other modality decides what the image
+encoder f must keep — a depth map has no colour, so RGB ↔ depth learns shape, not colour. This
+file holds what the three share; each method file adds its partner's encoder.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sslviz import augment, data
+from sslviz.losses import clip_loss
+from sslviz.methods.base import Method
+from sslviz.nets import SmallCNN, eval_mode, projection_head
+
+MAX_LOGIT_SCALE = 100.0  # CLIP clamps 1/τ at 100 so training stays stable
+
+
+@dataclass(frozen=True)
+class CrossModalConfig:
+    """Settings shared by the cross-modal contrastive methods."""
+
+    in_channels: int = 3
+    width: int = 16  # image encoder width: features have 4·width dimensions
+    embed_dim: int = 64  # the joint embedding space both modalities map into
+    temperature: float = 0.07  # initial τ (CLIP's)
+    learn_temperature: bool = True
+    augment: str = "none"  # image augmentation; the partner must still match, so keep it mild
+
+    def __post_init__(self) -> None:
+        if not 0 < self.temperature <= 10:
+            raise ValueError(f"temperature must be in (0, 10], got {self.temperature}.")
+        if self.width < 1 or self.embed_dim < 1 or self.in_channels < 1:
+            raise ValueError(f"width, embed_dim and in_channels must be >= 1, got {self.width}, {self.embed_dim}, {self.in_channels}.")
+        augment.preset(self.augment)
+
+
+class CrossModal(Method):
+    """Image encoder + head, a partner encoder, and the symmetric InfoNCE between them.
+
+    Subclasses set ``modality`` (a key of ``sslviz.data.pairs``), ``partner_key`` (the batch entry
+    holding the partner) and implement ``make_partner_encoder``; ``partner_view`` may pick what
+    the step uses (CLIP draws one of several phrasings).
+    """
+
+    modality: ClassVar[str] = ""
+    partner_key: ClassVar[str] = ""
+
+    def __init__(self, config: CrossModalConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.augment = augment.preset(config.augment)
+        self.encoder = SmallCNN(config.in_channels, config.width)
+        self.image_head = projection_head(self.encoder.out_dim, 128, config.embed_dim)
+        self.partner = self.make_partner_encoder()
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1 / config.temperature)), requires_grad=config.learn_temperature)
+
+    def make_partner_encoder(self) -> nn.Module:
+        """A module mapping a batch of partners to B×embed_dim."""
+        raise NotImplementedError
+
+    def inputs(self, dataset: data.Dataset) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in data.pairs(dataset, self.modality).items() if k in ("images", self.partner_key)}
+
+    def partner_view(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        """The partner tensor a training step uses."""
+        return batch[self.partner_key]
+
+    @property
+    def scale(self) -> torch.Tensor:
+        """s = 1/τ, clamped."""
+        return self.log_scale.exp().clamp(max=MAX_LOGIT_SCALE)
+
+    def embed_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Unit vectors u in the joint space (B×embed_dim)."""
+        return F.normalize(self.image_head(self.encoder(images)), dim=1)
+
+    def embed_partners(self, partners: torch.Tensor) -> torch.Tensor:
+        """Unit vectors v in the joint space (B×embed_dim)."""
+        return F.normalize(self.partner(partners), dim=1)
+
+    def training_step(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        images = augment.augment(batch["images"], self.augment, generator)  # B×C×H×W
+        u = self.image_head(self.encoder(images))  # B×E
+        v = self.partner(self.partner_view(batch, generator))  # B×E
+        loss = clip_loss(u, v, self.scale)
+        return {"loss": loss, "temperature": 1 / self.scale.detach(), **pair_scores(u.detach(), v.detach())}
+
+    @torch.no_grad()
+    def similarity(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """B×B cosine similarities: image i (rows) against partner j (columns), eval mode."""
+        with eval_mode(self):
+            return self.embed_images(batch["images"]) @ self.embed_partners(self.partner_view(batch)).T
+
+    @torch.no_grad()
+    def snapshot(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict[str, Any]:
+        """The image–partner similarity matrix of ``batch`` (what the page draws during training)."""
+        return {"similarity": self.similarity(batch).cpu(), "temperature": float(1 / self.scale)}
+
+
+@torch.no_grad()
+def pair_scores(u: torch.Tensor, v: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Batch retrieval accuracy both ways and the mean cosine of matching and non-matching pairs."""
+    sim = F.normalize(u, dim=1) @ F.normalize(v, dim=1).T  # B×B
+    n = sim.shape[0]
+    target = torch.arange(n, device=sim.device)
+    off = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
+    return {"image_to_partner_acc": (sim.argmax(1) == target).float().mean(), "partner_to_image_acc": (sim.argmax(0) == target).float().mean(),
+            "positive_sim": sim.diagonal().mean(), "negative_sim": off.mean()}
+
+
+def without_held_out(dataset: data.Dataset, pairs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """On the train split, drop the images whose colour–shape combination is held out (data.HELD_OUT_COMBOS)."""
+    if dataset.split != "train":
+        return pairs
+    keep = torch.from_numpy(~data.held_out_mask(dataset))
+    return {k: v[keep] for k, v in pairs.items()}

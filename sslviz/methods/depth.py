@@ -1,0 +1,37 @@
+"""RGB ↔ depth (cross-modal contrastive, in the spirit of Tian et al.'s CMC, 2020).
+
+Each image is paired with its depth map; a CNN on the depth map and the image encoder are
+trained so that matching pairs are close. The depth map has no colour, so the only way to match
+is by the silhouette: the image encoder learns shape, size and position — and can drop colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from sslviz.methods.crossmodal import CrossModal, CrossModalConfig
+from sslviz.nets import SmallCNN, projection_head
+
+
+@dataclass(frozen=True)
+class DepthConfig(CrossModalConfig):
+    """RGB ↔ depth settings (the depth encoder has the image encoder's width)."""
+
+    temperature: float = 0.1
+
+
+class Depth(CrossModal):
+    """Image encoder and depth-map encoder trained with the symmetric InfoNCE."""
+
+    name = "depth"
+    modality = "depth"
+    partner_key = "depth"
+
+    def __init__(self, config: DepthConfig = DepthConfig()) -> None:
+        super().__init__(config)
+
+    def make_partner_encoder(self) -> nn.Module:
+        cnn = SmallCNN(1, self.config.width)
+        return nn.Sequential(cnn, projection_head(cnn.out_dim, 128, self.config.embed_dim))

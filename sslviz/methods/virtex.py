@@ -1,0 +1,81 @@
+"""VirTex (Desai & Johnson, 2021): pre-train the image encoder by writing the caption.
+
+    image ──CNN──> features ──> GRU decoder ──> "a small red triangle at the top left"
+
+The encoder is trained only through the captioning loss (cross-entropy of each next word), so
+its features must hold everything the caption names: shape, colour, size and position. After
+pre-training the decoder is thrown away and the encoder is evaluated like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from sslviz import augment, data
+from sslviz.methods.base import Method
+from sslviz.methods.crossmodal import without_held_out
+from sslviz.nets import CaptionDecoder, SmallCNN, eval_mode
+
+
+@dataclass(frozen=True)
+class VirTexConfig:
+    """VirTex's settings: image encoder width and the decoder's hidden size."""
+
+    in_channels: int = 3
+    width: int = 16
+    decoder_dim: int = 128
+    augment: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.width < 1 or self.decoder_dim < 1 or self.in_channels < 1:
+            raise ValueError(f"width, decoder_dim and in_channels must be >= 1, got {self.width}, {self.decoder_dim}, {self.in_channels}.")
+        augment.preset(self.augment)
+
+
+class VirTex(Method):
+    """A CNN encoder and a GRU captioner trained with next-word cross-entropy (teacher forcing)."""
+
+    name = "virtex"
+
+    def __init__(self, config: VirTexConfig = VirTexConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.augment = augment.preset(config.augment)
+        self.encoder = SmallCNN(config.in_channels, config.width)
+        self.decoder = CaptionDecoder(self.encoder.out_dim, len(data.VOCAB), config.decoder_dim)
+
+    def inputs(self, dataset: data.Dataset) -> dict[str, torch.Tensor]:
+        pairs = data.pairs(dataset, "text")
+        return without_held_out(dataset, {"images": pairs["images"], "caption": pairs["caption"]})
+
+    def training_step(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        images = augment.augment(batch["images"], self.augment, generator)
+        caption = batch["caption"]  # B×L: <bos> words <eos> <pad>...
+        logits = self.decoder(self.encoder(images), caption[:, :-1])  # B×(L-1)×V: predict word t+1 from words <= t
+        target = caption[:, 1:]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=data.PAD)
+        with torch.no_grad():
+            real = target != data.PAD
+            word_acc = (logits.argmax(-1) == target)[real].float().mean()
+        return {"loss": loss, "word_acc": word_acc}
+
+    @torch.no_grad()
+    def caption(self, images: torch.Tensor) -> list[str]:
+        """Greedy captions for ``images``."""
+        with eval_mode(self):
+            device = next(self.parameters()).device
+            ids = self.decoder.generate(self.encoder(images.to(device)), data.BOS, data.EOS, data.CAPTION_LENGTH - 1)
+        return [data.detokenize(row) for row in ids.cpu()]
+
+    @torch.no_grad()
+    def snapshot(self, batch: dict[str, torch.Tensor] | torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Generated captions for the batch's images (with the true ones when the batch has them)."""
+        images = batch["images"] if isinstance(batch, dict) else batch
+        out: dict[str, Any] = {"generated": self.caption(images)}
+        if isinstance(batch, dict) and "caption" in batch:
+            out["true"] = [data.detokenize(row[1:]) for row in batch["caption"].cpu()]
+        return out
