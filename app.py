@@ -14,6 +14,7 @@ PAGES = {
         st.Page("app_pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
         st.Page("app_pages/mae.py", title="Masked autoencoders", icon=":material/grid_view:", url_path="mae"),
         st.Page("app_pages/clustering.py", title="Deep clustering", icon=":material/bubble_chart:", url_path="clustering"),
+        st.Page("app_pages/multimodal.py", title="Multi-modal SSL", icon=":material/interests:", url_path="multimodal"),
         st.Page("app_pages/downstream.py", title="Downstream evaluation", icon=":material/leaderboard:", url_path="downstream"),
     ],
 }

@@ -33,11 +33,9 @@ st.markdown(
     "sweep the mask ratio; time visible-only encoding; compare with contrastive encoders. |\n"
     "| **Deep clustering** | Deep Clustering | Run DeepCluster round by round: clusters, galleries, NMI/ARI against the true classes; "
     "switch off the fixes for empty and huge clusters; compare k-means on pixels, random, SimCLR and DeepCluster features. |\n"
+    "| **Multi-modal SSL** | Multi-modal SSL; why language | Pair images with captions (CLIP, VirTex), video, depth and sound, and train each live; "
+    "classify zero-shot with prompts you type; search images by text; caption unseen combinations; see what a caption teaches that augmentations cannot. |\n"
     "| **Downstream evaluation** | Why SSL: labels are expensive; weak supervision | Give encoders 1%…100% of the labels: label-efficiency curves of "
     "probe and fine-tuning vs the same CNN from scratch, a leaderboard, which attributes each encoder keeps, and many noisy labels vs a few clean ones. |\n"
-)
-st.caption(
-    "Not built yet, and so not in the menu: multi-modal SSL (image with text, video, depth, sound). "
-    "It follows the lecture's order and will appear here when it lands."
 )
 st.info("Start with **Augmentations** to see the views, **Pretext tasks** for the first family of methods, then **Contrastive learning**. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")

@@ -28,10 +28,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from sslviz import augment, data, evaluate, experiment, methods
+from sslviz import augment, data, evaluate, experiment, methods, multimodal
 from sslviz.nets import SmallCNN, eval_mode
 from sslviz.project import pca_2d
-from sslviz.train import Trainer, TrainConfig, app_threads
+from sslviz.train import Trainer, TrainConfig, app_threads, take, to_device
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
@@ -302,6 +302,7 @@ def experiment_job(
     (the trained method, on the CPU, in eval mode). ``track_rounds`` adds ``state["rounds"]``
     for round-based methods (DeepCluster; see :func:`round_tracker`). ``score_layers`` adds
     ``state["layers"]``: probe and kNN after each block of the backbone, trained vs random init.
+    Multi-modal methods also get ``state["multimodal"]`` (:func:`sslviz.multimodal.report`).
     """
 
     def target(job: Job) -> str | None:
@@ -326,7 +327,7 @@ def experiment_job(
             last["t"], last["coords"] = now, coords
             job.update(embedding=coords, embedding_labels=labels, embedding_step=step, features=features.cpu().numpy())
             if live_snapshots:
-                snap = method.snapshot(test.images[:snapshot_size].to(device), torch.Generator(device=device).manual_seed(seed))
+                snap = method.snapshot(to_device(take(method.inputs(test), slice(0, snapshot_size)), device), torch.Generator(device=device).manual_seed(seed))
                 job.update(snapshot={**snap, "step": step})
 
         def on_batch_end(trainer, metrics) -> None:
@@ -357,7 +358,10 @@ def experiment_job(
                                "transfer_layer": exp.method.config.transfer_layer})
         gen = torch.Generator().manual_seed(seed)
         method = exp.method.cpu().eval()
-        snap = method.snapshot(test.images[:snapshot_size], gen)
+        snap = method.snapshot(take(method.inputs(test), slice(0, snapshot_size)), gen)
+        if methods.spec(method_name).paired:
+            job.update(message="Measuring zero-shot, retrieval and captions on held-out pairs...")
+            job.update(multimodal=multimodal.report(method, test))
         if getattr(method.config, "proj_dim", 0) in (2, 3):  # small heads: show the circle/sphere itself
             with torch.no_grad(), eval_mode(method):
                 job.update(sphere=torch.nn.functional.normalize(method.project(subset), dim=1).numpy())
@@ -526,7 +530,7 @@ def downstream_job(
 
             def on_batch_end(trainer, metrics, label=label, i=i) -> None:
                 done = (i + min(1.0, metrics["seconds"] / seconds)) / len(encoders)
-                job.update(progress=0.3 * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+                job.update(progress=(0.3 if fractions else 0.9) * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
 
             exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
                                  train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
@@ -555,8 +559,9 @@ def downstream_job(
                        message=f"{row['encoder']} · {row['mode']} · {row['labels']} labels · seed {row['seed']}: {row['accuracy']:.3f}")
 
         make_scratch = backbone_factory(train.channels)
-        evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment.preset(preset), fractions, seeds, modes,
-                                  evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
+        if fractions:  # none: pre-training and attribute probes only (the Multi-modal page's "why language")
+            evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment.preset(preset), fractions, seeds, modes,
+                                      evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
         job.update(encoders=models, progress=1.0)
         if job.stop_event.is_set():
             job.update(message=f"Stopped {job.stop_event.reason} after {len(job.state['rows'])} evaluations; the results so far are shown.")
