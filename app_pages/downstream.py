@@ -10,7 +10,8 @@ from sslviz.ui import live, page, settings
 K = "down"
 KW = f"{K}.weak"
 LABELS = {"simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam", "deepcluster": "DeepCluster", "mae": "MAE",
-          "autoencoder": "Autoencoder", "rotation": "Rotation", "jigsaw": "Jigsaw", "inpainting": "Inpainting", "colorization": "Colorization"}
+          "autoencoder": "Autoencoder", "rotation": "Rotation", "jigsaw": "Jigsaw", "inpainting": "Inpainting", "colorization": "Colorization",
+          "clip": "CLIP", "virtex": "VirTex", "temporal": "Temporal (video)", "depth": "RGB ↔ depth", "audiovisual": "Audio-visual"}
 NO_COLOUR = "SimCLR without colour jitter"
 FRACTIONS = {f"{100 * f:g}%": f for f in evaluate.LABEL_FRACTIONS}
 STEPS = [100, 300, 1000, 3000]

@@ -72,13 +72,14 @@ def partner_images(name: str, index: torch.Tensor) -> torch.Tensor:
     return data.pairs(test, "video")["clips"][index, -1].float() / 255
 
 
-def train_section(name: str, note: str) -> None:
-    """The Train button, the live view of the run and its results."""
+def train_section(name: str, note: str, overrides: dict | None = None) -> None:
+    """The Train button (with method settings ``overrides``), the live view of the run and its results."""
     key = f"{K}.{name}"
     st.subheader("Train live")
     st.caption(f"{NAMES[name]} on shapes, seed {gs.seed}, {gs.seconds} s, device {gs.device} (sidebar). {note} Afterwards the image encoder is "
                "evaluated like every other encoder in the app: frozen features, linear probe and kNN on the shape class, against a random-init copy.")
-    live.train_button(key, lambda: jobs.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, live_snapshots=True, few_labels=(), label=NAMES[name]))
+    live.train_button(key, lambda: jobs.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, few_labels=(),
+                                                          label=NAMES[name]))
     live.job_view(key, lambda view: render_run(name, view))
 
 
@@ -219,11 +220,12 @@ def why_language() -> None:
     st.markdown("A SimCLR encoder learns what survives its augmentations — colour jitter tells it to **drop colour**, crops and rotations blur position. "
                 "A caption names shape, colour, size and position together, so CLIP's encoder has a reason to keep all four. "
                 "Train both for the same budget and read each attribute from their frozen features:")
-    trained = {"CLIP": finished_model("clip")} if finished_model("clip") is not None else {}
+    clip_model = finished_model("clip")
+    trained = {"CLIP": clip_model} if clip_model is not None else {}
     live.train_button(key, lambda: jobs.downstream_job({"CLIP": ("clip", {}), "SimCLR": ("simclr", {})}, DATASET, gs.seconds, gs.seed, gs.device,
-                                                       fractions=(), trained={k: v for k, v in trained.items()}), label="Compare CLIP and SimCLR")
-    st.caption(f"SimCLR and {'CLIP' if not trained else 'nothing else (your CLIP run above is reused)'} train {gs.seconds} s each, seed {gs.seed}; "
-               "then linear probes and kNN read shape, colour, size and position (3×3 grid) from the frozen features, with a random-init CNN as reference.")
+                                                       fractions=(), trained=trained), label="Compare CLIP and SimCLR")
+    st.caption(("Your CLIP run above is reused; SimCLR trains" if trained else "CLIP and SimCLR each train") + f" {gs.seconds} s, seed {gs.seed}. "
+               "Then linear probes and kNN read shape, colour, size and position (3×3 grid) from the frozen features, with a random-init CNN as reference.")
 
     def render(view: jobs.JobView) -> None:
         attributes = view.state.get("attributes", {})
@@ -273,7 +275,11 @@ def video_tab() -> None:
                 "frames of other clips negatives: time supplies the augmentations.")
     clips = data.pairs(test, "video")["clips"][:4]
     st.image(viz.tile(clips.flatten(0, 1).float() / 255, cols=clips.shape[1], scale=3), caption=f"4 held-out clips, one per row, {data.CLIP_FRAMES} frames each")
-    train_section("temporal", "Each step pairs two random frames of every clip.")
+    jitter = st.toggle("Colour jitter on the frames", value=True, key=f"{K}.temporal.jitter",
+                       help="Time changes where the shape is and how it is turned, never its colour: without jitter, matching frames by colour is the "
+                            "easy way out, and the features sort images by colour rather than shape (CVRL, Qian et al. 2021, jitters video frames for this reason).")
+    train_section("temporal", "Each step pairs two random frames of every clip" + (", each with its own colour jitter." if jitter else ", unchanged."),
+                  {"augment": "colour only" if jitter else "none"})
     model = finished_model("temporal")
     if model is not None:
         retrieval_explorer("temporal", model)

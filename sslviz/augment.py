@@ -73,6 +73,9 @@ PRESETS: dict[str, AugmentConfig] = {
     "SimCLR + rotation": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5, jitter_p=0.9, grayscale_p=0.3),
     # The same without colour jitter or grey: the encoder has no reason to drop colour (Downstream page).
     "SimCLR + rotation, no colour": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, jitter_p=0.0, grayscale_p=0.0),
+    # Colour changes only, no geometry: for positives whose geometry already differs (two frames of a clip).
+    "colour only": AugmentConfig(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5,
+                                 jitter_p=0.9, grayscale_p=0.3),
     # Digits: flips and big rotations change the class (a mirrored 2, a 6 turned into a 9).
     "digits": AugmentConfig(crop_scale=(0.4, 1.0), flip_p=0.0, rotation=15.0, jitter_p=0.8, saturation=0.0, hue=0.0, grayscale_p=0.0, erase_p=0.3),
     "weak": AugmentConfig(crop_scale=(0.8, 1.0), jitter_p=0.0, grayscale_p=0.0),

@@ -321,6 +321,8 @@ CAPTION_TEMPLATES = (
     "a {colour} {shape} {where}",
     "something {colour} {where}",
     "a {size} {shape} {where}",
+    "a {shape}",
+    "something {colour}",
 )
 SYNONYMS = {"small": ("small", "little"), "large": ("large", "big"), "centre": ("centre", "center", "middle")}
 POSITION_WORDS = ("top", "bottom", "middle", "left", "right", "centre", "center")

@@ -151,23 +151,25 @@ def projection_head(in_dim: int, hidden_dim: int = 128, out_dim: int = 64) -> ML
 
 
 class TextEncoder(nn.Module):
-    """B×L word ids -> B×out_dim: word embeddings, mean over the words (padding ignored), an MLP.
+    """B×L word ids -> B×out_dim: word embeddings, mean over the words (padding ignored), a linear map.
 
-    A bag of words: order is lost, but every caption here names each attribute with its own word,
-    and averaging makes prompts compose ("a red" + "triangle").
+    A bag of words: order is lost, but every caption here names each attribute with its own word.
+    Being linear after the average, it composes: "a triangle" points where the triangle part of
+    every caption points, so short prompts work although no caption was that short (measured:
+    with an MLP instead, zero-shot shape accuracy from "a circle"-style prompts varied 0.71–0.95).
     """
 
     def __init__(self, vocab_size: int, dim: int = 64, out_dim: int = 64, pad: int = 0) -> None:
         super().__init__()
         self.pad = pad
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=pad)
-        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, out_dim))
+        self.project = nn.Linear(dim, out_dim)
         self.out_dim = out_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != self.pad).unsqueeze(-1).float()  # B×L×1
         pooled = (self.embedding(ids) * mask).sum(1) / mask.sum(1).clamp(min=1)  # B×dim
-        return self.mlp(pooled)
+        return self.project(pooled)
 
 
 class CaptionDecoder(nn.Module):

@@ -24,6 +24,7 @@ from sslviz.methods.base import Method
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -84,6 +85,7 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int | None = None  # torch intra-op threads; None = one per core
     optimizer: str = "adamw"  # "adamw" or "sgd" (momentum 0.9)
+    lr_schedule: str = "constant"  # "cosine": decay to 0 over the budget (by steps or seconds, whichever runs out first)
     count_callback_time: bool = True  # False: time spent in callbacks (e.g. evaluation) is not charged to the budget
 
     def __post_init__(self) -> None:
@@ -102,6 +104,8 @@ class TrainConfig:
         resolve_device(self.device)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"Unknown optimizer {self.optimizer!r}. Choose one of: {', '.join(OPTIMIZERS)}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"Unknown lr_schedule {self.lr_schedule!r}. Choose one of: {', '.join(LR_SCHEDULES)}.")
 
 
 @dataclass
@@ -191,6 +195,18 @@ class Trainer:
             return False
         return c.max_seconds is None or self.elapsed < c.max_seconds
 
+    def progress(self) -> float:
+        """Share of the budget used so far (steps or seconds, whichever is further along), in [0, 1]."""
+        c = self.config
+        done = [self.step / c.max_steps if c.max_steps else 0.0, self.elapsed / c.max_seconds if c.max_seconds else 0.0]
+        return min(1.0, max(done))
+
+    def _set_lr(self) -> None:
+        # Cosine decay: a time-budgeted run ends on a settled model instead of wherever the last noisy step left it.
+        if self.config.lr_schedule == "cosine":
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.lr * 0.5 * (1 + math.cos(math.pi * self.progress()))
+
     def fit(self) -> TrainResult:
         """Run until the budget is spent, ``stop_event`` is set, or the loss diverges."""
         configure_threads(self.config.num_threads)
@@ -217,6 +233,7 @@ class Trainer:
                 break
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            self._set_lr()
             self.optimizer.step()
             self.method.after_step()
             self.step += 1

@@ -155,6 +155,22 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text("Where are the good features").first.wait_for(timeout=120_000)
     no_errors(pg)
 
+    # multi-modal: every tab renders; CLIP trains live; typed prompts classify and unknown words are named
+    nav.get_by_role("link", name="Multi-modal SSL").click()
+    pg.get_by_role("heading", name="Multi-modal SSL").first.wait_for()
+    for tab in ["Image + text: VirTex", "Image + video", "Image + depth", "Image + audio", "Image + text: CLIP"]:
+        pg.get_by_role("tab", name=tab).click()
+        pg.wait_for_timeout(300)
+        no_errors(pg)
+    pg.get_by_test_id("stTabs").get_by_role("button", name="Train live").locator("visible=true").first.click()
+    pg.get_by_text(re.compile("Zero-shot accuracy on held-out test images")).first.wait_for(timeout=120_000)
+    prompts = pg.get_by_label("Prompts (one per line)")
+    prompts.fill("a red\nsomething blue\na dog")
+    prompts.press("Control+Enter")
+    pg.get_by_text(re.compile("lacks 'dog'")).first.wait_for(timeout=30_000)
+    pg.get_by_text(re.compile(r"#\d+: (a red|something blue) \(\d+%\)")).first.wait_for(timeout=30_000)
+    no_errors(pg)
+
     # the downstream preset: one click sets the sidebar and starts; Stop ends it cleanly
     nav.get_by_role("link", name="Downstream evaluation").click()
     pg.get_by_role("button", name="Run the preset").click()

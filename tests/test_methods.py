@@ -3,8 +3,9 @@ import dataclasses
 import pytest
 import torch
 
-from sslviz import methods
+from sslviz import data, methods
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
+from sslviz.train import take
 
 
 def test_registry_creates_tuned_defaults():
@@ -52,12 +53,13 @@ TWO_VIEW = sorted(n for n, s in methods.REGISTRY.items() if s.data is methods.TW
 @pytest.mark.parametrize("name", sorted(methods.REGISTRY))
 def test_every_method_trains_embeds_and_snapshots(name):
     m = methods.create(name, "shapes", width=8)
-    out = m.training_step(torch.rand(32, 3, 32, 32), torch.Generator().manual_seed(0))
+    inputs = m.inputs(data.load("shapes", "test"))  # images, or the method's paired modalities
+    out = m.training_step(take(inputs, slice(0, 32)), torch.Generator().manual_seed(0))
     assert out["loss"].requires_grad and torch.isfinite(out["loss"])
     out["loss"].backward()
     m.after_step()
     assert m.embed(torch.rand(3, 3, 32, 32)).shape == (3, m.encoder.out_dim)
-    assert m.snapshot(torch.rand(2, 3, 32, 32))
+    assert m.snapshot(take(inputs, slice(0, 2)))
 
 
 @pytest.mark.parametrize("name", TWO_VIEW)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from sslviz import data
+from sslviz import data, methods
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -310,12 +310,13 @@ EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None:
                          ("select_slider", "mae.depth", 1, 6), ("select_slider", "mae.width", 32, 128)],
     "app_pages/clustering.py": [("slider", "cluster.k", 2, 100), ("select_slider", "cluster.steps.{dataset}", 10, 200)],
     "app_pages/downstream.py": [("slider", "down.seeds", 1, 5), ("select_slider", "down.steps", 100, 3000), ("slider", "down.weak.noise", 0.0, 0.9)],
+    "app_pages/multimodal.py": [("number_input", "mm.audio.index", 0, 999), ("number_input", "mm.virtex.index", 0, 999)],
     "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent", 2, 128), ("select_slider", "pretext.autoencoder.noise", 0.0, 0.5),
                              ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
                              ("select_slider", "pretext.rotation.layer", 1, 3)],
 }
-# The downstream page trains in its own tests, with small budgets.
-TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"],
+# The downstream and multi-modal pages train in their own tests, with small budgets.
+TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/multimodal.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"],
               "app_pages/clustering.py": ["cluster"], "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
 
 
@@ -421,3 +422,35 @@ def test_downstream_warns_before_a_run_longer_than_the_server_allows():
     at.slider(key="down.seeds").set_value(5).run()
     at.select_slider(key="down.steps").set_value(3000).run()
     assert "more than the server allows one run (15 min)" in texts(at) and not at.exception
+
+
+def test_multimodal_every_tab_trains_and_typed_prompts_classify():
+    at = open_page("app_pages/multimodal.py", **{"global.dataset": "digits", "global.seconds": 5})
+    assert [t.label for t in at.tabs] == ["Image + text: CLIP", "Image + text: VirTex", "Image + video", "Image + depth", "Image + audio"]
+    assert "this page uses shapes" in texts(at) and "Train CLIP above" in texts(at)
+    for name in methods.MULTIMODAL_METHODS:
+        at.button(key=f"mm.{name}.train").click().run()
+        wait_for_job(at, f"mm.{name}")
+        assert not at.exception, (name, [e.value for e in at.exception])
+        view = at.session_state[f"mm.{name}.job"].view()
+        assert view.status == "done" and view.state["summary"]["dataset"] == "shapes", (name, view.message)
+        if name != "virtex":  # the retrieval explorer of every cross-modal pairing
+            at.number_input(key=f"mm.{name}.query").set_value(7).run()
+            assert not at.exception, (name, [e.value for e in at.exception])
+    shown = texts(at)
+    assert "Text summary: kNN" in shown and "Zero-shot accuracy on held-out test images" in shown
+    assert "What do the captions get right?" in shown and "Captions for held-out combinations" in shown
+    assert "Retrieval among 100 held-out pairs" in shown and "Listen to sound 7" in shown
+    # zero-shot with typed prompts: unknown words are named, the rest classify
+    at.text_area(key="mm.prompts").input("a red\nsomething blue\na photo of a dog").run()
+    assert any("lacks 'photo', 'of', 'dog'" in w.value for w in at.warning)
+    heat = next(c.proto.spec for c in at.get("plotly_chart") if "Softmax over your prompts" in c.proto.spec)
+    assert '"a red"' in heat and '"something blue"' in heat and "dog" not in heat
+    at.text_input(key="mm.query").input("a green circle").run()
+    assert "closest to “a green circle”" in texts(at)
+    at.text_input(key="mm.query").input("a green dog").run()
+    assert any("lacks 'dog'" in w.value for w in at.warning) and not at.exception
+    # why language: the CLIP run above is reused, SimCLR trains
+    at.button(key="mm.why.train").click().run()
+    wait_for_job(at, "mm.why", timeout=180)
+    assert "Text summary: class: CLIP" in texts(at) and not at.exception

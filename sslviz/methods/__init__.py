@@ -113,7 +113,7 @@ REGISTRY: dict[str, MethodSpec] = {
     ),
     "clip": MethodSpec(
         CLIP, CLIPConfig, "Multi-modal: images and their captions meet in one space (symmetric InfoNCE); prompts then classify zero-shot.",
-        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="text",
+        {}, {"batch_size": 256, "lr": 2e-3, "lr_schedule": "cosine"}, PAIRED_DATA, paired="text",  # cosine: zero-shot shape 0.93–0.95 at 60 s, constant lr 0.71–0.95
     ),
     "virtex": MethodSpec(
         VirTex, VirTexConfig, "Multi-modal: pre-train the image encoder by generating the image's caption word by word.",
@@ -121,7 +121,7 @@ REGISTRY: dict[str, MethodSpec] = {
     ),
     "temporal": MethodSpec(
         Temporal, TemporalConfig, "Multi-modal (video): two frames of the same clip are positives, frames of other clips negatives.",
-        {}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="video",
+        {"augment": "colour only"}, {"batch_size": 256, "lr": 2e-3}, PAIRED_DATA, paired="video",
     ),
     "depth": MethodSpec(
         Depth, DepthConfig, "Multi-modal (3-D): an RGB image and its depth map attract (cross-modal InfoNCE).",

@@ -97,12 +97,19 @@ class TwoViewMethod(Method):
     @torch.no_grad()
     def pair_metrics(self, z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
         """Mean cosine of positives and negatives, top-1 pair retrieval, and embedding health."""
-        u1, u2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-        sim = u1 @ u2.T  # N×N: diagonal = positives
-        n = sim.shape[0]
-        off_diag = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
-        top1 = (sim.argmax(1) == torch.arange(n, device=sim.device)).float().mean()
-        return {"positive_sim": sim.diagonal().mean(), "negative_sim": off_diag.mean(), "pair_acc": top1, **embedding_health(z1, z2)}
+        scores = pair_scores(z1, z2)
+        return {"positive_sim": scores["positive_sim"], "negative_sim": scores["negative_sim"], "pair_acc": scores["row_top1"], **embedding_health(z1, z2)}
+
+
+@torch.no_grad()
+def pair_scores(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For N pairs (z1[i], z2[i]): mean cosine of the pairs and of all other combinations, and top-1 retrieval both ways."""
+    sim = F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T  # N×N: diagonal = the pairs
+    n = sim.shape[0]
+    target = torch.arange(n, device=sim.device)
+    off_diag = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
+    return {"positive_sim": sim.diagonal().mean(), "negative_sim": off_diag.mean(),
+            "row_top1": (sim.argmax(1) == target).float().mean(), "column_top1": (sim.argmax(0) == target).float().mean()}
 
     @torch.no_grad()
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:

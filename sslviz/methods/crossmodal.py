@@ -22,7 +22,7 @@ from torch import nn
 
 from sslviz import augment, data
 from sslviz.losses import clip_loss
-from sslviz.methods.base import Method
+from sslviz.methods.base import Method, pair_scores
 from sslviz.nets import SmallCNN, eval_mode, projection_head
 
 MAX_LOGIT_SCALE = 100.0  # CLIP clamps 1/τ at 100 so training stays stable
@@ -96,7 +96,9 @@ class CrossModal(Method):
         u = self.image_head(self.encoder(images))  # B×E
         v = self.partner(self.partner_view(batch, generator))  # B×E
         loss = clip_loss(u, v, self.scale)
-        return {"loss": loss, "temperature": 1 / self.scale.detach(), **pair_scores(u.detach(), v.detach())}
+        scores = pair_scores(u.detach(), v.detach())  # batch retrieval both ways, mean cosine of matching and other pairs
+        return {"loss": loss, "temperature": 1 / self.scale.detach(), "image_to_partner_acc": scores["row_top1"], "partner_to_image_acc": scores["column_top1"],
+                "positive_sim": scores["positive_sim"], "negative_sim": scores["negative_sim"]}
 
     @torch.no_grad()
     def similarity(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -108,17 +110,6 @@ class CrossModal(Method):
     def snapshot(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict[str, Any]:
         """The image–partner similarity matrix of ``batch`` (what the page draws during training)."""
         return {"similarity": self.similarity(batch).cpu(), "temperature": float(1 / self.scale)}
-
-
-@torch.no_grad()
-def pair_scores(u: torch.Tensor, v: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Batch retrieval accuracy both ways and the mean cosine of matching and non-matching pairs."""
-    sim = F.normalize(u, dim=1) @ F.normalize(v, dim=1).T  # B×B
-    n = sim.shape[0]
-    target = torch.arange(n, device=sim.device)
-    off = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
-    return {"image_to_partner_acc": (sim.argmax(1) == target).float().mean(), "partner_to_image_acc": (sim.argmax(0) == target).float().mean(),
-            "positive_sim": sim.diagonal().mean(), "negative_sim": off.mean()}
 
 
 def without_held_out(dataset: data.Dataset, pairs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
