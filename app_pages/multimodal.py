@@ -18,6 +18,7 @@ TABS = {"clip": "Image + text: CLIP", "virtex": "Image + text: VirTex", "tempora
 NAMES = {"clip": "CLIP", "virtex": "VirTex", "temporal": "Temporal contrastive", "depth": "RGB ↔ depth", "audiovisual": "Audio-visual"}
 PARTNER = {"clip": "caption", "virtex": "caption", "temporal": "last frame of the clip", "depth": "depth map", "audiovisual": "sound"}
 SHOW = 8  # pairs shown side by side
+MAX_ERRORS = 5  # prompt lines reported one by one
 
 page.header(
     "Multi-modal SSL",
@@ -153,16 +154,17 @@ def prompts_from(text: str) -> tuple[list[str], list[str]]:
     """Non-empty prompt lines of ``text``, and the errors of the lines that cannot be used."""
     prompts, errors = [], []
     for line in dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()):
+        shown = line if len(line) <= 60 else line[:60] + "…"
         missing = data.unknown_words(line)
         if missing:
-            errors.append(f"“{line}”: the tiny vocabulary lacks {', '.join(repr(w) for w in missing)}")
+            errors.append(f"“{shown}”: the tiny vocabulary lacks {', '.join(repr(w) for w in missing[:10])}{' …' if len(missing) > 10 else ''}")
         elif not data.words(line):
-            errors.append(f"“{line}”: no words")
+            errors.append(f"“{shown}”: no words")
         elif len(data.words(line)) > data.CAPTION_LENGTH:
-            errors.append(f"“{line}”: too long (at most {data.CAPTION_LENGTH} words)")
+            errors.append(f"“{shown}”: too long (at most {data.CAPTION_LENGTH} words)")
         else:
             prompts.append(line)
-    return prompts, errors
+    return prompts, errors[:MAX_ERRORS] + ([f"{len(errors) - MAX_ERRORS} more lines"] if len(errors) > MAX_ERRORS else [])
 
 
 def clip_tab() -> None:
@@ -201,9 +203,9 @@ def clip_tab() -> None:
                        f"that training never showed ({unseen}): the gap to the first column measures how well the model composes words it learned apart.")
         st.subheader("Text → image search")
         query = st.text_input("Describe an image", "a large purple cross", key=f"{K}.query")
-        missing = data.unknown_words(query)
-        if missing or not data.words(query):
-            st.warning(f"Cannot search for “{query}”: " + (f"the vocabulary lacks {', '.join(repr(w) for w in missing)}." if missing else "type some words."))
+        found, errors = prompts_from(query.replace("\n", " "))
+        if not found:
+            st.warning("Cannot search: " + ("; ".join(errors) if errors else "type some words") + ".", icon=":material/spellcheck:")
         else:
             with torch.no_grad():
                 sim = (model.embed_images(test.images) @ model.embed_text([query]).T).squeeze(1)

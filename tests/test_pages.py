@@ -310,7 +310,7 @@ EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None:
                          ("select_slider", "mae.depth", 1, 6), ("select_slider", "mae.width", 32, 128)],
     "app_pages/clustering.py": [("slider", "cluster.k", 2, 100), ("select_slider", "cluster.steps.{dataset}", 10, 200)],
     "app_pages/downstream.py": [("slider", "down.seeds", 1, 5), ("select_slider", "down.steps", 100, 3000), ("slider", "down.weak.noise", 0.0, 0.9)],
-    "app_pages/multimodal.py": [("number_input", "mm.audio.index", 0, 999), ("number_input", "mm.virtex.index", 0, 999)],
+    "app_pages/multimodal.py": [("number_input", "mm.audio.index", 0, 999), ("text_area", "mm.prompts", "", "a red dog " * 2000)],
     "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent", 2, 128), ("select_slider", "pretext.autoencoder.noise", 0.0, 0.5),
                              ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
                              ("select_slider", "pretext.rotation.layer", 1, 3)],
@@ -439,7 +439,8 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
             assert not at.exception, (name, [e.value for e in at.exception])
     shown = texts(at)
     assert "Text summary: kNN" in shown and "Zero-shot accuracy on held-out test images" in shown
-    assert "What do the captions get right?" in shown and "Captions for held-out combinations" in shown
+    subheaders = " ".join(h.value for h in at.subheader)
+    assert "What do the captions get right?" in subheaders and "Captions for held-out combinations" in subheaders
     assert "Retrieval among 100 held-out pairs" in shown and "Listen to sound 7" in shown
     # zero-shot with typed prompts: unknown words are named, the rest classify
     at.text_area(key="mm.prompts").input("a red\nsomething blue\na photo of a dog").run()
@@ -450,6 +451,8 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     assert "closest to “a green circle”" in texts(at)
     at.text_input(key="mm.query").input("a green dog").run()
     assert any("lacks 'dog'" in w.value for w in at.warning) and not at.exception
+    at.text_input(key="mm.query").input("something " * 2000).run()
+    assert any("too long" in w.value for w in at.warning) and not at.exception
     # why language: the CLIP run above is reused, SimCLR trains
     at.button(key="mm.why.train").click().run()
     wait_for_job(at, "mm.why", timeout=180)

@@ -1,3 +1,4 @@
+import math
 import threading
 
 import pytest
@@ -102,3 +103,19 @@ def test_callback_time_can_be_excluded_from_the_budget():
     counted = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8), [slow]).fit()
     excluded = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8, count_callback_time=False), [slow]).fit()
     assert excluded.steps > 2 * counted.steps and excluded.seconds < 0.6
+
+
+def test_cosine_schedule_decays_the_learning_rate_over_the_budget():
+    lrs = []
+    t = Trainer(Quadratic(), images(), TrainConfig(max_steps=10, max_seconds=None, lr=0.1, batch_size=8, lr_schedule="cosine"),
+                on_batch_end=[lambda tr, m: lrs.append(tr.optimizer.param_groups[0]["lr"])])
+    t.fit()
+    assert lrs[0] == pytest.approx(0.1)  # set before each update from the share of the budget already used
+    assert lrs[-1] == pytest.approx(0.1 * 0.5 * (1 + math.cos(math.pi * 0.9)))
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    constant = []
+    Trainer(Quadratic(), images(), TrainConfig(max_steps=5, max_seconds=None, lr=0.1, batch_size=8),
+            on_batch_end=[lambda tr, m: constant.append(tr.optimizer.param_groups[0]["lr"])]).fit()
+    assert constant == [0.1] * 5
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")

@@ -100,6 +100,14 @@ class TwoViewMethod(Method):
         scores = pair_scores(z1, z2)
         return {"positive_sim": scores["positive_sim"], "negative_sim": scores["negative_sim"], "pair_acc": scores["row_top1"], **embedding_health(z1, z2)}
 
+    @torch.no_grad()
+    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
+        """Two views per image and their normalised projections (eval-mode batch norm)."""
+        with eval_mode(self):
+            x1, x2 = augment.two_views(batch, self.augment, generator)
+            z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
+        return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": getattr(self.config, "temperature", None)}
+
 
 @torch.no_grad()
 def pair_scores(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -110,14 +118,6 @@ def pair_scores(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
     off_diag = sim.masked_select(~torch.eye(n, dtype=torch.bool, device=sim.device))
     return {"positive_sim": sim.diagonal().mean(), "negative_sim": off_diag.mean(),
             "row_top1": (sim.argmax(1) == target).float().mean(), "column_top1": (sim.argmax(0) == target).float().mean()}
-
-    @torch.no_grad()
-    def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
-        """Two views per image and their normalised projections (eval-mode batch norm)."""
-        with eval_mode(self):
-            x1, x2 = augment.two_views(batch, self.augment, generator)
-            z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
-        return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": getattr(self.config, "temperature", None)}
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
