@@ -164,7 +164,7 @@ def test_every_page_then_train_and_stop(page, server):
         no_errors(pg)
     pg.get_by_test_id("stTabs").get_by_role("button", name="Train live").locator("visible=true").first.click()
     pg.get_by_text(re.compile("Zero-shot accuracy on held-out test images")).first.wait_for(timeout=120_000)
-    prompts = pg.get_by_label("Prompts (one per line)")
+    prompts = pg.get_by_role("textbox", name="Prompts (one per line)")
     prompts.fill("a red\nsomething blue\na dog")
     prompts.press("Control+Enter")
     pg.get_by_text(re.compile("lacks 'dog'")).first.wait_for(timeout=30_000)
