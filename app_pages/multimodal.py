@@ -64,7 +64,7 @@ def images_row(images: torch.Tensor, captions: list[str], cols: int = SHOW) -> N
 
 
 def partner_images(name: str, index: torch.Tensor) -> torch.Tensor:
-    """The partners of test items ``index`` drawn as images (depth maps, spectrograms, last frames)."""
+    """The partners of test items ``index`` drawn as images: depth maps, spectrograms, or the clips' last frames ("temporal")."""
     if name == "depth":
         return data.pairs(test, "depth")["depth"][index]
     if name == "audiovisual":
@@ -136,14 +136,22 @@ def retrieval_explorer(name: str, model) -> None:
     sim = multimodal.retrieval_similarity(model, test, n)
     i = int(st.number_input(f"Held-out image (0–{n - 1})", 0, n - 1, 0, key=key))
     top = sim[i].topk(5).indices
+    hits = ", ".join(f"#{int(j)}{' (its own)' if int(j) == i else ''} {float(sim[i, j]):.2f}" for j in top)
     c1, c2 = st.columns([1, 4])
     c1.image(viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), caption=f"image {i}")
-    c2.image(viz.tile(partner_images(name, top), cols=5, scale=3), caption="its top-5 " + PARTNER[name] + "s: "
-             + ", ".join(f"#{int(j)}{' (its own)' if int(j) == i else ''} {float(sim[i, j]):.2f}" for j in top))
+    if name == "clip":
+        c2.dataframe(pd.DataFrame({"caption": [test.captions[int(j)] for j in top], "cosine": [float(sim[i, j]) for j in top],
+                                   "its own": ["✓" if int(j) == i else "" for j in top]}, index=[f"#{int(j)}" for j in top]), key=f"{key}.captions")
+        c2.caption(f"Image → text: the 5 of {n} held-out captions closest to image {i}.")
+    else:
+        c2.image(viz.tile(partner_images(name, top), cols=5, scale=3), caption=f"its top-5 {PARTNER[name]}s: {hits}")
     back = sim[:, i].topk(5).indices
     c1, c2 = st.columns([1, 4])
-    c1.image(viz.tile(partner_images(name, torch.tensor([i])), cols=1, scale=4, pad=0), caption=f"{PARTNER[name]} {i}")
-    c2.image(viz.tile(test.images[back], cols=5, scale=3), caption=f"the images closest to {PARTNER[name]} {i}: "
+    if name == "clip":
+        c1.markdown(f"**Caption {i}:** {test.captions[i]}")
+    else:
+        c1.image(viz.tile(partner_images(name, torch.tensor([i])), cols=1, scale=4, pad=0), caption=f"{PARTNER[name]} {i}")
+    c2.image(viz.tile(test.images[back], cols=5, scale=3), caption=f"{PARTNER[name]} → image: the images closest to {PARTNER[name]} {i}: "
              + ", ".join(f"#{int(j)}{' (its own)' if int(j) == i else ''} {float(sim[j, i]):.2f}" for j in back))
     if name == "audiovisual":
         st.audio(data.pairs(test, "audio")["sound"][i].numpy(), sample_rate=data.SOUND_RATE)

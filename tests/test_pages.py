@@ -442,6 +442,7 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     subheaders = " ".join(h.value for h in at.subheader)
     assert "What do the captions get right?" in subheaders and "Captions for held-out combinations" in subheaders
     assert "Retrieval among 100 held-out pairs" in shown and "Listen to sound 7" in shown
+    assert "Image → text: the 5 of 100 held-out captions closest to image 7" in shown
     # zero-shot with typed prompts: unknown words are named, the rest classify
     at.text_area(key="mm.prompts").input("a red\nsomething blue\na photo of a dog").run()
     assert any("lacks 'photo', 'of', 'dog'" in w.value for w in at.warning)
