@@ -316,7 +316,8 @@ def audio_tab() -> None:
     c1.audio(audio["sound"][i].numpy(), sample_rate=data.SOUND_RATE)
     c2.plotly_chart(viz.line_chart([{"ms": 1000 * t / data.SOUND_RATE, "amplitude": float(a)} for t, a in enumerate(audio["sound"][i][:400])], ["amplitude"],
                                    f"Waveform (first 100 ms) — {data.TIMBRES[int(test.labels[i])]}", x="ms"), key=f"{K}.audio.wave")
-    c2.image(viz.tile(partner_images("audiovisual", torch.tensor([i])), cols=1, scale=4, pad=0), caption="Spectrogram (time →, frequency ↑): what the sound encoder sees")
+    c2.plotly_chart(viz.spectrogram(audio["spectrogram"][i, 0].numpy(), data.SOUND_RATE, data.SPECTROGRAM_HOP,
+                                    "Spectrogram: what the sound encoder sees (bright lines: the harmonics)"), key=f"{K}.audio.spec")
     train_section("audiovisual", "A CNN reads the spectrogram; the image encoder must predict which sound belongs to which image.")
     model = finished_model("audiovisual")
     if model is not None:

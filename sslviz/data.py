@@ -336,6 +336,7 @@ CAPTION_LENGTH = 12  # tokens, with <bos>/<eos>; the longest caption has 9 words
 CAPTION_VARIANTS = 4  # phrasings per image; each training step picks one
 CLIP_FRAMES = 6
 SOUND_RATE, SOUND_SAMPLES = 4000, 1024  # Hz and samples: a quarter-second chirp
+SPECTROGRAM_FFT, SPECTROGRAM_HOP = 128, 32
 TIMBRES = ("pure tone (sine)", "hollow (square wave)", "soft (triangle wave)", "buzzy (sawtooth)")  # circle, square, triangle, cross
 
 
@@ -506,7 +507,7 @@ def _synthesise_sounds(attrs: dict, rng: np.random.Generator) -> torch.Tensor:
     return wave.float()
 
 
-def spectrogram(sound: torch.Tensor, n_fft: int = 128, hop: int = 32) -> torch.Tensor:
+def spectrogram(sound: torch.Tensor, n_fft: int = SPECTROGRAM_FFT, hop: int = SPECTROGRAM_HOP) -> torch.Tensor:
     """N×1×F×T log-magnitude spectrogram of N waveforms (F = n_fft/2 + 1 frequency bins)."""
     spec = torch.stft(sound, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
     return torch.log1p(spec * 4).unsqueeze(1).float()

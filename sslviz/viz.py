@@ -224,11 +224,20 @@ def efficiency_chart(summary: Sequence[dict], title: str) -> go.Figure:
     return fig
 
 
+def spectrogram(spec: np.ndarray, sample_rate: int, hop: int, title: str) -> go.Figure:
+    """An F×T log-magnitude spectrogram with time (ms) across and frequency (Hz) up."""
+    n_freq, n_time = spec.shape
+    fig = go.Figure(go.Heatmap(z=spec, x=np.arange(n_time) * hop / sample_rate * 1000, y=np.linspace(0, sample_rate / 2, n_freq),
+                               colorscale="Cividis", colorbar=dict(title="log |STFT|")))
+    fig.update_layout(title=title, xaxis=dict(title="time (ms)"), yaxis=dict(title="frequency (Hz)"), **{**LAYOUT, "height": 280})
+    return fig
+
+
 def score_heatmap(scores: dict[str, dict[str, float]], title: str, colorbar: str = "accuracy") -> go.Figure:
     """A rows × columns table of scores in [0, 1] (e.g. encoders × attributes) with the values written in."""
     rows = list(scores)
     cols = list(dict.fromkeys(c for r in scores.values() for c in r))
-    z = np.array([[scores[r].get(c, np.nan) for c in cols] for r in rows])
+    z = np.array([[scores[r].get(c, np.nan) for c in cols] for r in rows], dtype=np.float64)  # float32 inputs would print as 0.9900000095
     fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, zmin=0, zmax=1, colorscale="Cividis", text=np.round(z, 2), texttemplate="%{text}",
                                colorbar=dict(title=colorbar)))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
