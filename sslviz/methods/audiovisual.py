@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from sslviz.methods.crossmodal import CrossModal, CrossModalConfig
-from sslviz.nets import SmallCNN, projection_head
+from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, image_like_partner
 
 
 @dataclass(frozen=True)
@@ -34,5 +33,4 @@ class AudioVisual(CrossModal):
         super().__init__(config)
 
     def make_partner_encoder(self) -> nn.Module:
-        cnn = SmallCNN(1, self.config.width)
-        return nn.Sequential(cnn, projection_head(cnn.out_dim, 128, self.config.embed_dim))
+        return image_like_partner(self.config)  # the spectrogram is a 1-channel image

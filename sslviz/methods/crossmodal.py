@@ -112,6 +112,12 @@ class CrossModal(Method):
         return {"similarity": self.similarity(batch).cpu(), "temperature": float(1 / self.scale)}
 
 
+def image_like_partner(config: CrossModalConfig, channels: int = 1) -> nn.Module:
+    """A partner encoder for image-like partners (depth maps, spectrograms): a SmallCNN of the image encoder's width and a projection head."""
+    cnn = SmallCNN(channels, config.width)
+    return nn.Sequential(cnn, projection_head(cnn.out_dim, 128, config.embed_dim))
+
+
 def without_held_out(dataset: data.Dataset, pairs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """On the train split, drop the images whose colour–shape combination is held out (data.HELD_OUT_COMBOS)."""
     if dataset.split != "train":
