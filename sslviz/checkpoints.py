@@ -1,0 +1,135 @@
+"""Checkpoints: a trained method's weights in safetensors, checked before anything is built from them.
+
+A checkpoint is a ``.safetensors`` file (tensors plus a small JSON header: method, dataset,
+config) and, for the models shipped in ``models/``, an entry in ``models/manifest.json`` that
+records how it was made and the sha256 of the file. Loading refuses, with a message naming the
+problem, a file whose hash does not match, a truncated or corrupt file, a pickle payload
+(``torch.save``/``pickle`` files can run code when loaded: they are never unpickled here), and
+weights that belong to another method or architecture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from sslviz import methods
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+MANIFEST = MODELS / "manifest.json"
+MAX_BYTES = 64 * 1024 * 1024  # the shipped checkpoints are well under 1 MB each; anything this big is not ours
+FORMAT = "sslviz-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says why."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def to_bytes(method: methods.Method, method_name: str, dataset: str) -> bytes:
+    """The method's weights (every parameter and buffer) as safetensors bytes, with what built them in the header."""
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in method.state_dict().items()}
+    header = {"format": FORMAT, "method": method_name, "dataset": dataset, "config": asdict(method.config)}
+    # One metadata entry holding sorted JSON: safetensors writes a metadata map in arbitrary order, which would change the file's hash.
+    return save_safetensors(state, metadata={"sslviz": json.dumps(header, sort_keys=True)})
+
+
+def save(method: methods.Method, method_name: str, dataset: str, path: str | Path) -> str:
+    """Write the checkpoint to ``path``; returns its sha256."""
+    data = to_bytes(method, method_name, dataset)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(data)
+    return sha256(data)
+
+
+def from_bytes(data: bytes, expected_sha256: str | None = None, method_name: str | None = None, dataset: str | None = None,
+               name: str = "checkpoint") -> tuple[methods.Method, dict[str, Any]]:
+    """Build the method from checkpoint bytes (untrusted input); returns it in eval mode on the CPU with the header.
+
+    ``expected_sha256`` (from a manifest) must match; ``method_name``/``dataset``, when given, must be what the
+    checkpoint says it holds. Raises CheckpointError naming the problem.
+    """
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(f"{name} is {len(data) / 2**20:.0f} MB; sslviz checkpoints are under {MAX_BYTES // 2**20} MB.")
+    if expected_sha256 is not None and sha256(data) != expected_sha256:
+        raise CheckpointError(f"{name} does not match its manifest: sha256 {sha256(data)[:12]}… instead of {expected_sha256[:12]}… "
+                              "(the file was changed or replaced).")
+    if data[:2] == b"PK" or data[:1] == b"\x80":
+        raise CheckpointError(f"{name} holds a pickle payload (a torch.save or pickle file). Pickles can run code when loaded, "
+                              "so sslviz refuses them: use a .safetensors checkpoint.")
+    try:
+        state = load_safetensors(data)
+        header = _header(data)
+    except (SafetensorError, ValueError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{name} is truncated or not a safetensors file ({err}).") from None
+    if header.get("format") != FORMAT:
+        raise CheckpointError(f"{name} is a safetensors file but not an sslviz checkpoint (no {FORMAT!r} header).")
+    for key, wanted in (("method", method_name), ("dataset", dataset)):
+        if wanted is not None and header.get(key) != wanted:
+            raise CheckpointError(f"{name} holds a {header.get(key)!r} {key}, not {wanted!r}.")
+    try:
+        method = methods.create(header["method"], header["dataset"], **header["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{name} describes a model sslviz cannot build: {err}") from None
+    _check_architecture(method, state, name)
+    method.load_state_dict(state)
+    return method.eval(), header
+
+
+def load(path: str | Path, expected_sha256: str | None = None, method_name: str | None = None, dataset: str | None = None) -> tuple[methods.Method, dict[str, Any]]:
+    """:func:`from_bytes` on the file at ``path`` (a missing file gets a clear message)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No checkpoint at {path}. Run `python -m sslviz pretrain` to make it.")
+    return from_bytes(path.read_bytes(), expected_sha256, method_name, dataset, name=path.name)
+
+
+def _header(data: bytes) -> dict[str, Any]:
+    """The sslviz header in a safetensors file's ``__metadata__`` (the first 8 bytes give the JSON header's length)."""
+    size = int.from_bytes(data[:8], "little")
+    if not 0 < size <= len(data) - 8:
+        raise ValueError("bad header length")
+    metadata = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+    return json.loads(metadata["sslviz"]) if "sslviz" in metadata else {}
+
+
+def _check_architecture(method: methods.Method, state: dict[str, torch.Tensor], name: str) -> None:
+    expected = method.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    wrong = [f"{k}: {tuple(state[k].shape)} instead of {tuple(v.shape)}" for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        parts = ([f"missing {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}"] if missing else []) + \
+                ([f"unexpected {', '.join(unexpected[:3])}{' …' if len(unexpected) > 3 else ''}"] if unexpected else []) + wrong[:3]
+        raise CheckpointError(f"{name} belongs to another architecture than its header's {type(method).__name__}: {'; '.join(parts)}.")
+
+
+def read_manifest(path: Path = MANIFEST) -> dict[str, dict[str, Any]]:
+    """The manifest's entries by key ("method/dataset"); empty when there is none."""
+    return json.loads(path.read_text())["models"] if path.is_file() else {}
+
+
+def write_entry(key: str, entry: dict[str, Any], path: Path = MANIFEST) -> None:
+    """Add or replace one manifest entry (entries sorted by key, so the file diffs cleanly)."""
+    entries = {**read_manifest(path), key: entry}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"models": dict(sorted(entries.items()))}, indent=2) + "\n")
+
+
+def versions() -> dict[str, str]:
+    """Library versions that a reproduction needs to match."""
+    import numpy
+    import sklearn
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__, "scikit-learn": sklearn.__version__}
