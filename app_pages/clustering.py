@@ -51,7 +51,8 @@ overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten
 if preset != "dataset default":
     overrides["augment"] = preset
 st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar).")
-live.train_button(K, lambda: jobs.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"))
+live.train_button(K, lambda: jobs.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"),
+                  pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster"}))
 page.show_code(DeepCluster.new_round, DeepCluster.sample, DeepCluster.training_step, cluster.kmeans)
 
 

@@ -59,6 +59,7 @@ page.formula(
 
 gs = settings.current()
 st.header("1 · Train live")
+settings.from_url([settings.Param("method", f"{K}.method", list(NAMES))], K)
 method = st.selectbox("Method", list(NAMES), format_func=lambda m: f"{NAMES[m]} — {methods.spec(m).summary}", key=f"{K}.method")
 with st.expander(f"How {NAMES[method]} works", expanded=False):
     st.graphviz_chart(viz.method_diagram(method))
@@ -67,14 +68,21 @@ page.show_code(*LOSS_CODE[method], methods.spec(method).cls.training_step)
 
 defaults = methods.default_config(method, gs.dataset)
 train_defaults = methods.train_defaults(method, gs.dataset)
+URL_PARAMS = [settings.Param("batch", f"{K}.batch.{method}", BATCH_SIZES), settings.Param("lr", f"{K}.lr.{method}", with_default(LEARNING_RATES, train_defaults["lr"])),
+              settings.Param("width", f"{K}.width.{method}", with_default([4, 8, 16, 32, 64], defaults.width)),
+              settings.Param("proj", f"{K}.proj.{method}", with_default([2, 3, 16, 64, 128], defaults.proj_dim))]
+if method in ("simclr", "moco"):
+    URL_PARAMS.append(settings.Param("temperature", f"{K}.temperature.{method}", with_default(TEMPERATURES, defaults.temperature)))
+settings.from_url(URL_PARAMS, f"{K}.hyper")  # a shared link's hyper-parameters (once per session: later method switches keep their own settings)
 with st.expander("Settings", expanded=False):
     c1, c2, c3, c4 = st.columns(4)
-    batch_size = c1.select_slider("Batch size N", BATCH_SIZES, value=train_defaults["batch_size"], key=f"{K}.batch.{method}")
-    lr = c2.select_slider("Learning rate", with_default(LEARNING_RATES, train_defaults["lr"]), value=train_defaults["lr"], key=f"{K}.lr.{method}", format_func=lambda v: f"{v:g}",
-                          help="1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.")
-    width = c3.select_slider("Encoder width (features = 4 × width)", with_default([4, 8, 16, 32, 64], defaults.width), value=defaults.width, key=f"{K}.width.{method}")
-    proj_dim = c4.select_slider("Projection dim", with_default([2, 3, 16, 64, 128], defaults.proj_dim), value=defaults.proj_dim, key=f"{K}.proj.{method}",
-                                help="2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).")
+    batch_size = c1.select_slider("Batch size N", BATCH_SIZES, key=f"{K}.batch.{method}", **settings.default(f"{K}.batch.{method}", train_defaults["batch_size"]))
+    lr = c2.select_slider("Learning rate", with_default(LEARNING_RATES, train_defaults["lr"]), key=f"{K}.lr.{method}", format_func=lambda v: f"{v:g}",
+                          help="1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.", **settings.default(f"{K}.lr.{method}", train_defaults["lr"]))
+    width = c3.select_slider("Encoder width (features = 4 × width)", with_default([4, 8, 16, 32, 64], defaults.width), key=f"{K}.width.{method}",
+                             **settings.default(f"{K}.width.{method}", defaults.width))
+    proj_dim = c4.select_slider("Projection dim", with_default([2, 3, 16, 64, 128], defaults.proj_dim), key=f"{K}.proj.{method}",
+                                help="2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).", **settings.default(f"{K}.proj.{method}", defaults.proj_dim))
     preset = st.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment.{method}",
                           help=f"'dataset default' is '{defaults.augment}' for {gs.dataset}.")
     overrides = {"width": width, "proj_dim": proj_dim}
@@ -82,7 +90,8 @@ with st.expander("Settings", expanded=False):
         overrides["augment"] = preset
     c1, c2, c3 = st.columns(3)
     if method in ("simclr", "moco"):
-        overrides["temperature"] = c1.select_slider("Temperature τ", with_default(TEMPERATURES, defaults.temperature), value=defaults.temperature, key=f"{K}.temperature.{method}")
+        overrides["temperature"] = c1.select_slider("Temperature τ", with_default(TEMPERATURES, defaults.temperature), key=f"{K}.temperature.{method}",
+                                                    **settings.default(f"{K}.temperature.{method}", defaults.temperature))
     if method == "moco":
         overrides["queue_size"] = c2.select_slider("Queue size K", with_default([16, 256, 1024, 4096, 16384], defaults.queue_size), value=defaults.queue_size, key=f"{K}.queue")
     if method in ("moco", "byol"):
@@ -92,15 +101,17 @@ with st.expander("Settings", expanded=False):
     if method == "simsiam":
         overrides["stop_gradient"] = c1.toggle("Stop-gradient", value=True, key=f"{K}.stopgrad")
         overrides["projector_output_norm"] = c2.toggle("Batch norm on the projector output", value=True, key=f"{K}.outnorm")
+settings.to_url([settings.Param("method", f"{K}.method", list(NAMES)), *URL_PARAMS])
 st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (change them in the sidebar). "
-           "Changing a setting during a run does not affect it: the next run uses it.")
+           "Changing a setting during a run does not affect it: the next run uses it. The address bar holds all of these: share it to share the setup.")
 
 
 def experiment_target(name: str, method_overrides: dict, train_overrides: dict, label: str):
     return jobs.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label)
 
 
-live.train_button(K, lambda: experiment_target(method, overrides, {"batch_size": batch_size, "lr": lr}, NAMES[method]))
+live.train_button(K, lambda: experiment_target(method, overrides, {"batch_size": batch_size, "lr": lr}, NAMES[method]),
+                  pretrained=(method, gs.dataset, {"label": NAMES[method]}))
 st.markdown("**Break it — one click each** (uses the sidebar budget and this method's other defaults):")
 cols = st.columns(3)
 for i, (label, (name, m_over, t_over, _)) in enumerate(BREAK_IT.items()):

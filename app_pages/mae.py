@@ -98,7 +98,8 @@ page.show_code(losses.masked_reconstruction_loss, random_mask, MAE.reconstruct, 
 st.header("2 · Train live")
 st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
            "give it 60 s for good features.")
-live.train_button(K, lambda: jobs.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"))
+live.train_button(K, lambda: jobs.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
+                  pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
 
 
 def interpretation(s: dict) -> str:

@@ -79,8 +79,9 @@ def train_section(name: str, note: str, overrides: dict | None = None) -> None:
     st.subheader("Train live")
     st.caption(f"{NAMES[name]} on shapes, seed {gs.seed}, {gs.seconds} s, device {gs.device} (sidebar). {note} Afterwards the image encoder is "
                "evaluated like every other encoder in the app: frozen features, linear probe and kNN on the shape class, against a random-init copy.")
-    live.train_button(key, lambda: jobs.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, few_labels=(),
-                                                          label=NAMES[name]))
+    options = {"live_snapshots": True, "few_labels": (), "label": NAMES[name]}
+    live.train_button(key, lambda: jobs.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, **options),
+                      pretrained=(name, DATASET, options))
     live.job_view(key, lambda view: render_run(name, view))
 
 

@@ -187,7 +187,8 @@ for task, tab in zip(methods.PRETEXT_METHODS, tabs):
         overrides = task_settings(task)
         page.show_code(methods.spec(task).cls.training_step)
         live.train_button(key, lambda task=task, overrides=overrides: jobs.experiment_job(
-            task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=TITLES[task]))
+            task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=TITLES[task]),
+            pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": TITLES[task]}))
         st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s (sidebar).")
         live.job_view(key, make_render(task))
 

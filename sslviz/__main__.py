@@ -3,6 +3,7 @@
     python -m sslviz bench --method simclr --dataset digits --seconds 30 --json
     python -m sslviz pretrain --method simclr --dataset shapes      # writes models/simclr-shapes.safetensors + a manifest entry
     python -m sslviz pretrain --all
+    python -m sslviz export --method simclr --dataset shapes --seconds 30 --out run.zip   # a run bundle (see sslviz.bundles)
 """
 
 from __future__ import annotations
@@ -51,7 +52,32 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--steps", type=_non_negative_int, default=PRETRAIN_STEPS, help=f"training steps (default {PRETRAIN_STEPS})")
     pre.add_argument("--seed", type=_non_negative_int, default=0)
     pre.add_argument("--out", default=None, help="folder for the checkpoints and manifest.json (default: models/)")
+    export = sub.add_parser("export", help="train a method (or load its shipped checkpoint) and write a run bundle zip")
+    export.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
+    export.add_argument("--dataset", default="shapes", choices=data.DATASETS)
+    export.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
+    export.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
+    export.add_argument("--seed", type=_non_negative_int, default=0)
+    export.add_argument("--pretrained", action="store_true", help="export the shipped checkpoint from models/ instead of training")
+    export.add_argument("--out", required=True, help="the zip to write")
     return parser
+
+
+def export(args: argparse.Namespace) -> int:
+    from sslviz import bundles, experiment
+
+    status = lambda s: print(f"[sslviz] {s}...", file=sys.stderr)  # noqa: E731
+    if args.pretrained:
+        exp = experiment.from_checkpoint(args.method, args.dataset, on_status=status)
+    else:
+        exp = experiment.run(args.method, args.dataset, seconds=args.seconds, steps=args.steps, seed=args.seed, on_status=status)
+        if exp.result.diverged:
+            print(f"error: {exp.result.message}", file=sys.stderr)
+            return 1
+    with open(args.out, "wb") as f:
+        f.write(bundles.export(exp))
+    print(json.dumps({"out": args.out, **{k: v for k, v in exp.summary().items() if k in ("method", "dataset", "seed", "steps", "probe_acc", "knn_acc")}}))
+    return 0
 
 
 def bench(args: argparse.Namespace) -> int:
@@ -88,10 +114,11 @@ def pretrain(args: argparse.Namespace) -> int:
         if exp.result.diverged:
             print(f"error: {name}: {exp.result.message}", file=sys.stderr)
             return 1
-        file = f"{name}-{dataset}.safetensors"
+        file, history = f"{name}-{dataset}.safetensors", f"{name}-{dataset}.history.csv"
         digest = checkpoints.save(exp.method, name, dataset, out / file)
-        entry = {"file": file, **{k: v for k, v in exp.summary().items() if k not in ("stopped_by", "message")}, "sha256": digest,
-                 "versions": checkpoints.versions()}
+        checkpoints.write_history(exp.result.history, out / history)
+        entry = {"file": file, "history": history, **{k: v for k, v in exp.summary().items() if k not in ("stopped_by", "message")},
+                 "sha256": digest, "versions": checkpoints.versions()}
         checkpoints.write_entry(f"{name}/{dataset}", entry, out / "manifest.json")
         print(json.dumps({k: entry[k] for k in ("file", "steps", "seconds", "probe_acc", "knn_acc", "sha256")}))
     return 0
@@ -100,7 +127,7 @@ def pretrain(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return pretrain(args) if args.command == "pretrain" else bench(args)
+        return {"pretrain": pretrain, "export": export}.get(args.command, bench)(args)
     except ValueError as err:  # bad settings: a clear message, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -10,12 +10,15 @@ weights that belong to another method or architecture.
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import hashlib
+import io
 import json
 import platform
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from safetensors import SafetensorError
@@ -113,6 +116,38 @@ def _check_architecture(method: methods.Method, state: dict[str, torch.Tensor], 
         parts = ([f"missing {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}"] if missing else []) + \
                 ([f"unexpected {', '.join(unexpected[:3])}{' …' if len(unexpected) > 3 else ''}"] if unexpected else []) + wrong[:3]
         raise CheckpointError(f"{name} belongs to another architecture than its header's {type(method).__name__}: {'; '.join(parts)}.")
+
+
+def write_history(history: list[dict[str, float]], target: str | Path | io.TextIOBase) -> None:
+    """A run's per-step metrics as CSV (one row per step; the columns are every metric that appears), to a path or a text stream."""
+    columns = list(dict.fromkeys(k for row in history for k in row))
+    with _opened(target, "w") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def read_history(source: str | Path | io.TextIOBase, max_rows: int = 100_000) -> list[dict[str, float]]:
+    """Rows of :func:`write_history` as floats; ValueError (naming the line) for a value that is not a number."""
+    rows = []
+    with _opened(source, "r") as f:
+        for i, row in enumerate(csv.DictReader(f), start=2):
+            if i > max_rows + 1:
+                raise ValueError(f"metrics.csv has more than {max_rows} rows.")
+            try:
+                rows.append({k: float(v) for k, v in row.items() if k is not None and v not in ("", None)})
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"metrics.csv, line {i}: {err}") from None
+    return rows
+
+
+@contextlib.contextmanager
+def _opened(target: str | Path | io.TextIOBase, mode: str) -> Iterator[io.TextIOBase]:
+    if isinstance(target, (str, Path)):
+        with open(target, mode, newline="") as f:
+            yield f
+    else:
+        yield target
 
 
 def read_manifest(path: Path = MANIFEST) -> dict[str, dict[str, Any]]:

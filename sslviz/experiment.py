@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from sslviz import data, evaluate, methods
+from sslviz import checkpoints, data, evaluate, methods
 from sslviz.train import BatchCallback, Trainer, TrainConfig, TrainResult
 
 
@@ -104,12 +104,43 @@ def run(
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
     if result.diverged:
         return exp
+    exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)
+    return exp
+
+
+def evaluation(exp: Experiment, few_labels: tuple[int, ...] = (), with_baselines: bool = True,
+               on_status: Callable[[str], None] = lambda msg: None) -> dict[str, float]:
+    """The metrics :func:`run` reports for a trained experiment (see there)."""
     on_status("evaluating")
     t0 = time.perf_counter()
-    exp.metrics = evaluate.evaluate_encoder(method.encoder, train_set, test_set, few_labels)
-    exp.metrics.update(method.test_metrics(test_set.images, seed))
+    metrics = evaluate.evaluate_encoder(exp.method.encoder, exp.train_set, exp.test_set, few_labels)
+    metrics.update(exp.method.test_metrics(exp.test_set.images, exp.seed))
     if with_baselines:
         on_status("evaluating baselines: raw pixels and a random-init encoder (cached after the first run)")
-        exp.metrics.update(cached_baselines(method_name, dataset, seed, tuple(asdict(method.config).items()), few_labels))
-    exp.metrics["eval_seconds"] = time.perf_counter() - t0
+        metrics.update(cached_baselines(exp.method_name, exp.dataset, exp.seed, tuple(asdict(exp.method.config).items()), few_labels))
+    metrics["eval_seconds"] = time.perf_counter() - t0
+    return metrics
+
+
+def from_checkpoint(method_name: str, dataset: str, few_labels: tuple[int, ...] = (), with_baselines: bool = True,
+                    on_status: Callable[[str], None] = lambda msg: None) -> Experiment:
+    """The shipped checkpoint of ``method_name`` on ``dataset`` (models/manifest.json) as an evaluated Experiment.
+
+    Its history is the one recorded when it was pre-trained; its metrics are computed now, with
+    the same protocol as :func:`run`, so they agree with the manifest's. ValueError (a
+    ``CheckpointError`` for a bad file) when there is none or it cannot be used.
+    """
+    entry = checkpoints.read_manifest().get(f"{method_name}/{dataset}")
+    if entry is None:
+        raise checkpoints.CheckpointError(f"No pretrained {method_name} on {dataset} ships with sslviz. "
+                                          f"Make one: python -m sslviz pretrain --method {method_name} --dataset {dataset}")
+    on_status("loading the checkpoint")
+    method, _ = checkpoints.load(checkpoints.MODELS / entry["file"], entry["sha256"], method_name, dataset)
+    seed = int(entry["seed"])
+    history = checkpoints.read_history(checkpoints.MODELS / entry["history"]) if entry.get("history") else []
+    result = TrainResult(steps=int(entry["steps"]), seconds=float(entry["seconds"]), history=history,
+                         message=f"Pretrained: {entry['file']} ({entry['steps']} steps, seed {seed}, default settings) — loaded, not trained now.")
+    exp = Experiment(method_name, dataset, seed, method, data.load(dataset, "train", seed), data.load(dataset, "test", seed),
+                     TrainConfig(**entry["train_config"]), result)
+    exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)
     return exp

@@ -271,6 +271,33 @@ RUNNER = JobRunner(default_max_concurrent(), max_seconds=_env_float("SSLVIZ_MAX_
                    max_rss_mb=_env_float("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
 
 
+def pretrained_source(method_name: str, dataset: str, few_labels: tuple[int, ...] = ()) -> Callable[[Callable[[str], None]], experiment.Experiment]:
+    """``loaded`` for :func:`experiment_job`: the shipped checkpoint of ``method_name`` on ``dataset``, evaluated now."""
+    return lambda on_status: experiment.from_checkpoint(method_name, dataset, few_labels, on_status=on_status)
+
+
+def run_now(target: Callable[[Job], str | None], name: str) -> Job:
+    """Run a job target in this thread (no queue) and return the finished job — for quick work such as loading a checkpoint."""
+    job = Job(name)
+    job._set_status("running", "Running...")
+    try:
+        status = target(job)
+    except ValueError as err:  # a clear message for the page (e.g. a checkpoint that cannot be used)
+        fail(job, str(err))
+        return job
+    if status is not None:
+        job._set_status(status, job.message)
+    return job
+
+
+def copy_finished(job: Job) -> Job:
+    """A new finished job with ``job``'s history, state and message (one per browser session; the model object is shared, read-only)."""
+    view = job.view()
+    twin = Job(job.name, status=view.status, message=view.message, history=list(view.history), state=dict(view.state))
+    twin.started, twin.finished = view.started, view.finished
+    return twin
+
+
 def fail(job: Job, message: str) -> None:
     """End ``job`` as failed with a user-facing ``message`` (e.g. a diverged loss)."""
     job._set_status("failed", message)
@@ -292,6 +319,7 @@ def experiment_job(
     live_snapshots: bool = False,
     track_rounds: bool = False,
     score_layers: bool = False,
+    loaded: Callable[[Callable[[str], None]], experiment.Experiment] | None = None,
 ) -> Callable[[Job], str | None]:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -303,6 +331,9 @@ def experiment_job(
     for round-based methods (DeepCluster; see :func:`round_tracker`). ``score_layers`` adds
     ``state["layers"]``: probe and kNN after each block of the backbone, trained vs random init.
     Multi-modal methods also get ``state["multimodal"]`` (:func:`sslviz.multimodal.report`).
+    ``loaded(on_status)`` replaces training: it returns an already trained Experiment (a shipped
+    checkpoint, :func:`pretrained_source`, or an imported run bundle), whose recorded history and
+    final state are published the same way; its seed and settings then replace the arguments'.
     """
 
     def target(job: Job) -> str | None:
@@ -336,12 +367,18 @@ def experiment_job(
             publish_embedding(trainer.method, int(metrics["step"]))
 
         callbacks = (on_batch_end, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (on_batch_end,)
-        exp = experiment.run(
-            method_name, dataset, seconds=seconds, seed=seed, device=device,
-            method_overrides=method_overrides, train_overrides={"num_threads": app_threads(), **(train_overrides or {})},
-            on_batch_end=callbacks, stop_event=job.stop_event, few_labels=few_labels,
-            on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
-        )
+        if loaded is not None:
+            exp = loaded(lambda s: job.update(message=f"{s.capitalize()}..."))
+            for row in exp.result.history:
+                job.log(row)
+            job.update(config=asdict(exp.method.config))
+        else:
+            exp = experiment.run(
+                method_name, dataset, seconds=seconds, seed=seed, device=device,
+                method_overrides=method_overrides, train_overrides={"num_threads": app_threads(), **(train_overrides or {})},
+                on_batch_end=callbacks, stop_event=job.stop_event, few_labels=few_labels,
+                on_status=lambda s: job.update(message=f"{s.capitalize()}..."),
+            )
         if exp.result.diverged:
             fail(job, exp.result.message)
             return None

@@ -7,11 +7,13 @@ re-render it; they never restart or kill it.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import streamlit as st
 
+from sslviz import bundles, checkpoints, data, experiment, jobs
 from sslviz.jobs import RUNNER, Job, JobView
+from sslviz.train import TrainConfig, TrainResult
 
 POLL_SECONDS = 1.0
 
@@ -32,10 +34,87 @@ def start(key: str, target: Callable[[Job], str | None]) -> None:
     st.session_state[f"{key}.job"] = RUNNER.submit(target, name=key)
 
 
-def train_button(key: str, make_target: Callable[[], Callable[[Job], str | None]], label: str = "Train live") -> None:
-    """A Train button; starts a job from ``make_target()`` unless one is already active."""
-    if st.button(label, key=f"{key}.train", type="primary", disabled=is_active(key), help="Runs in the background: you can keep using the page."):
+def train_button(key: str, make_target: Callable[[], Callable[[Job], str | None]], label: str = "Train live",
+                 pretrained: tuple[str, str, dict[str, Any]] | None = None) -> None:
+    """A Train button; starts a job from ``make_target()`` unless one is already active.
+
+    ``pretrained=(method, dataset, experiment_job options)`` adds a "Use pretrained" button beside it that
+    shows the shipped checkpoint with the same visuals as a live run (see :func:`use_pretrained`).
+    """
+    cols = st.columns([1, 1, 4]) if pretrained else [st]
+    if cols[0].button(label, key=f"{key}.train", type="primary", disabled=is_active(key), help="Runs in the background: you can keep using the page."):
         start(key, make_target())
+    if pretrained:
+        use_pretrained(key, *pretrained, container=cols[1])
+        import_run(key, pretrained[0], pretrained[2])
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _manifest() -> dict[str, dict[str, Any]]:
+    return checkpoints.read_manifest()
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model and scoring it on the test split (first time only)...", max_entries=32)
+def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tuple) -> Job:
+    # ``sha`` keys the cache: a regenerated checkpoint is loaded afresh.
+    opts = dict(options)
+    source = jobs.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
+    return jobs.run_now(jobs.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
+
+
+def use_pretrained(key: str, method: str, dataset: str, options: dict[str, Any], container: Any = st) -> None:
+    """A "Use pretrained" button: the checkpoint from models/ becomes this session's finished job under ``key``.
+
+    Loading and scoring happen once per server (cached); after that a click shows the result at once.
+    The button is disabled, saying why, when no checkpoint exists for ``dataset``.
+    """
+    entry = _manifest().get(f"{method}/{dataset}")
+    if entry is None:
+        shipped = sorted(k.split("/")[1] for k in _manifest() if k.startswith(f"{method}/"))
+        container.button("Use pretrained", key=f"{key}.pretrained", disabled=True,
+                         help=f"No pretrained {method} on {dataset}" + (f"; there is one on {', '.join(shipped)} (sidebar)." if shipped else "."))
+        return
+    if container.button("Use pretrained", key=f"{key}.pretrained", disabled=is_active(key),
+                        help=f"Shows models/{entry['file']}: {entry['steps']} steps, seed {entry['seed']}, default settings — instantly, no training."):
+        st.session_state[f"{key}.job"] = jobs.copy_finished(_pretrained_job(method, dataset, int(entry["seed"]), entry["sha256"], tuple(sorted(options.items()))))
+
+
+def import_run(key: str, method: str, options: dict[str, Any]) -> None:
+    """An "Import a run" uploader: a run bundle (see sslviz.bundles) of ``method`` becomes this session's finished job under ``key``."""
+    with st.expander("Import a run (zip exported from this page)"):
+        upload = st.file_uploader("Run bundle", type=["zip"], key=f"{key}.import", help="A zip made with “Export run” or `python -m sslviz export`.")
+        if upload is None or st.session_state.get(f"{key}.imported") == upload.file_id:
+            return
+        try:
+            bundle = bundles.load(upload.getvalue(), upload.name)
+            if bundle.record["method"] != method:
+                raise bundles.BundleError(f"{upload.name} holds a {bundle.record['method']} run; this section shows {method} runs.")
+            exp = bundles.to_experiment(bundle)
+        except ValueError as err:
+            st.error(str(err), icon=":material/error:")
+            return
+        job = jobs.run_now(jobs.experiment_job(method, exp.dataset, 0, exp.seed, "cpu", loaded=lambda on_status: exp, **options), f"imported {method}")
+        st.session_state[f"{key}.job"], st.session_state[f"{key}.imported"] = job, upload.file_id
+        st.success(f"Restored {upload.name}: {exp.result.message}")
+
+
+def export_button(key: str, view: JobView) -> None:
+    """A download button for the finished run's bundle (built only when clicked)."""
+    model, summary = view.state.get("model"), view.state.get("summary")
+    if model is None or not summary or "probe_acc" not in summary:
+        return
+
+    def build() -> bytes:
+        seed = int(summary["seed"])
+        exp = experiment.Experiment(summary["method"], summary["dataset"], seed, model, data.load(summary["dataset"], "train", seed),
+                                    data.load(summary["dataset"], "test", seed), TrainConfig(**summary["train_config"]),
+                                    TrainResult(steps=int(summary["steps"]), seconds=float(summary["seconds"]), history=view.history, message=summary["message"]),
+                                    {k: v for k, v in summary.items() if k.endswith(("_acc", "_mse", "_seconds")) and isinstance(v, float)})
+        return bundles.export(exp)
+
+    st.download_button("Export run", build, file_name=f"sslviz-{summary['method']}-{summary['dataset']}-seed{summary['seed']}.zip", mime="application/zip",
+                       key=f"{key}.export", on_click="ignore", icon=":material/download:",
+                       help="A zip with config.json, metrics.csv (every step), the weights (safetensors), the test embeddings (npy) and the figures as HTML.")
 
 
 def job_view(key: str, render: Callable[[JobView], None]) -> None:
@@ -64,6 +143,8 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
         else:
             st.success(view.message or "Done.")
         render(view)
+        if not view.active:
+            export_button(key, view)
         if polling and not view.active:
             st.rerun()  # the job just ended: one full rerun stops the polling
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import streamlit as st
 import torch
@@ -32,8 +33,69 @@ def available_devices() -> list[str]:
     return devices
 
 
+@dataclass(frozen=True)
+class Param:
+    """A setting that a shareable link carries: its name in the URL, the widget's session-state key, its valid values."""
+
+    name: str
+    key: str
+    options: Sequence[Any]
+
+    def parse(self, text: str) -> Any:
+        """The option ``text`` names (numbers compare by value: "0.2" and "2e-1" are the same); ValueError otherwise."""
+        for option in self.options:
+            if str(option) == text:
+                return option
+            if isinstance(option, (int, float)) and not isinstance(option, bool):
+                try:
+                    if float(text) == float(option):
+                        return option
+                except ValueError:
+                    pass
+        shown = ", ".join(map(str, self.options)) if len(self.options) <= 12 else f"{self.options[0]}…{self.options[-1]}"
+        raise ValueError(f"{self.name}={text[:40]!r} is not one of {shown}")
+
+
+GLOBAL_PARAMS = (Param("dataset", "global.dataset", data.DATASETS), Param("seed", "global.seed", range(0, 10_001)),
+                 Param("seconds", "global.seconds", range(BUDGET_RANGE[0], BUDGET_RANGE[1] + 1, 5)))
+
+
+def from_url(params: Sequence[Param], scope: str) -> None:
+    """Once per session and ``scope``: put the valid query parameters of the URL into the widgets' state.
+
+    Invalid or out-of-range ones are ignored, so their widgets keep their defaults, and a notice
+    names each with the reason. Call before the widgets are created.
+    """
+    applied = st.session_state.setdefault("url.applied", set())
+    if scope in applied:
+        return
+    applied.add(scope)
+    problems = []
+    for param in params:
+        if param.name in st.query_params:
+            try:
+                st.session_state[param.key] = param.parse(st.query_params[param.name])
+            except ValueError as err:
+                problems.append(str(err))
+    if problems:
+        st.warning("Some settings in the link could not be used, so they keep their defaults: " + "; ".join(problems) + ".", icon=":material/link_off:")
+
+
+def to_url(params: Sequence[Param]) -> None:
+    """Write the widgets' current values into the URL, so the address bar is always a link to these settings."""
+    for param in params:
+        if param.key in st.session_state:
+            st.query_params[param.name] = str(st.session_state[param.key])
+
+
+def default(key: str, value: Any) -> dict[str, Any]:
+    """``value=`` for a widget unless its state is already set (by a link): passing both makes Streamlit warn."""
+    return {} if key in st.session_state else {"value": value}
+
+
 def sidebar() -> GlobalSettings:
-    """Render the global settings in the sidebar and return them."""
+    """Render the global settings in the sidebar and return them (dataset, seed and budget also travel in the URL)."""
+    from_url(GLOBAL_PARAMS, "global")
     # Defaults go into the session state (not the widgets), so a page may change them from a callback (presets).
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
@@ -49,6 +111,8 @@ def sidebar() -> GlobalSettings:
         devices = available_devices()
         device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
         seconds = st.slider("Training budget (seconds)", *BUDGET_RANGE, step=5, key="global.seconds")
+        st.caption("The address bar holds these settings and the page's: copy it to share this setup.")
+    to_url(GLOBAL_PARAMS)
     return GlobalSettings(dataset, int(seed), device, int(seconds))
 
 
