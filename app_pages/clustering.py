@@ -35,18 +35,26 @@ defaults = methods.default_config("deepcluster", gs.dataset)
 train_set = data.load(gs.dataset, "train", gs.seed)
 
 st.header("1 · Train round by round")
+STEPS_PER_ROUND, BOOLS = [10, 25, 50, 100, 200], [True, False]
+URL_PARAMS = [settings.Param("k", f"{K}.k", range(2, 101)), settings.Param("steps_per_round", f"{K}.steps.{gs.dataset}", STEPS_PER_ROUND),
+              *(settings.Param(name, f"{K}.{name}", BOOLS) for name in ("sobel", "whiten", "fix_empty", "uniform"))]
+settings.from_url(URL_PARAMS, K)  # a shared link's settings, once per session
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
-    k = c1.slider("Clusters k", 2, 100, defaults.k, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).")
-    steps_per_round = c2.select_slider("Steps per round", [10, 25, 50, 100, 200], value=defaults.steps_per_round, key=f"{K}.steps.{gs.dataset}",
-                                       help="Training steps between two clusterings.")
+    k = c1.slider("Clusters k", 2, 100, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).",
+                  **settings.default(f"{K}.k", defaults.k))
+    steps_per_round = c2.select_slider("Steps per round", STEPS_PER_ROUND, key=f"{K}.steps.{gs.dataset}", help="Training steps between two clusterings.",
+                                       **settings.default(f"{K}.steps.{gs.dataset}", defaults.steps_per_round))
     preset = c3.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", help=f"'dataset default' is '{defaults.augment}' for {gs.dataset}.")
     c1, c2, c3, c4 = st.columns(4)
-    sobel = c1.toggle("Sobel input", value=defaults.sobel, key=f"{K}.sobel", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.")
-    whiten = c2.toggle("PCA-whiten features", value=defaults.whiten, key=f"{K}.whiten", help="Whiten + L2-normalise the features before k-means (as in the paper).")
-    fix_empty = c3.toggle("Refill empty clusters", value=defaults.fix_empty, key=f"{K}.fix_empty")
-    uniform = c4.toggle("Sample uniformly over clusters", value=defaults.uniform_sampling, key=f"{K}.uniform",
-                        help="Off: batches sample images uniformly, so a huge cluster dominates the loss.")
+    sobel = c1.toggle("Sobel input", key=f"{K}.sobel", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.",
+                      **settings.default(f"{K}.sobel", defaults.sobel))
+    whiten = c2.toggle("PCA-whiten features", key=f"{K}.whiten", help="Whiten + L2-normalise the features before k-means (as in the paper).",
+                       **settings.default(f"{K}.whiten", defaults.whiten))
+    fix_empty = c3.toggle("Refill empty clusters", key=f"{K}.fix_empty", **settings.default(f"{K}.fix_empty", defaults.fix_empty))
+    uniform = c4.toggle("Sample uniformly over clusters", key=f"{K}.uniform", help="Off: batches sample images uniformly, so a huge cluster dominates the loss.",
+                        **settings.default(f"{K}.uniform", defaults.uniform_sampling))
+settings.to_url(URL_PARAMS)
 overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten": whiten, "fix_empty": fix_empty, "uniform_sampling": uniform}
 if preset != "dataset default":
     overrides["augment"] = preset

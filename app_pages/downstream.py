@@ -40,6 +40,9 @@ page.formula(
 )
 
 gs = settings.current()
+URL_PARAMS = [settings.Param("seeds", f"{K}.seeds", range(1, 6)), settings.Param("steps", f"{K}.steps", STEPS),
+              *(settings.Param(name, f"{K}.{name}", [True, False]) for name in ("probe", "finetune", "scratch"))]
+settings.from_url(URL_PARAMS, K)  # a shared link's settings, once per session
 for key, value in DEFAULTS.items():  # widgets take their values from here (the preset sets them too)
     st.session_state.setdefault(key, value)
 
@@ -102,6 +105,7 @@ with st.container(border=True):
     probe = c1.checkbox("Linear probe (frozen)", key=f"{K}.probe")
     finetune = c2.checkbox("Fine-tune (whole encoder)", key=f"{K}.finetune")
     scratch = c3.checkbox("Supervised from scratch", key=f"{K}.scratch")
+settings.to_url(URL_PARAMS)
 modes = tuple(m for m, on in zip(evaluate.MODES, (probe, finetune)) if on)
 n_train = len(fractions) * n_seeds * (len(chosen) * finetune + scratch)
 pretrain = sum(label not in elsewhere for label in chosen) * gs.seconds

@@ -39,3 +39,5 @@ st.markdown(
     "probe and fine-tuning vs the same CNN from scratch, a leaderboard, which attributes each encoder keeps, and many noisy labels vs a few clean ones. |\n"
 )
 st.info("Start with **Augmentations** to see the views, **Pretext tasks** for the first family of methods, then **Contrastive learning**. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")
+st.caption("Short of time (projecting in class)? On shapes, every page with a model has **Use pretrained** beside Train live: a shipped model, "
+           "shown at once with the same views. Finished runs can be exported as a zip and imported again; the address bar is a link to the current settings.")

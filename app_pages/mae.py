@@ -42,20 +42,28 @@ def divisors(n: int) -> list[int]:
     return [p for p in (2, 4, 7, 8) if n % p == 0 and n // p >= 2]
 
 
+DEPTHS, WIDTHS, BOOLS = [1, 2, 3, 4, 6], [32, 64, 96, 128], [True, False]
+URL_PARAMS = [settings.Param("patch", f"{K}.patch.{gs.dataset}", divisors(image_size)), settings.Param("ratio", f"{K}.ratio", RATIOS),
+              settings.Param("depth", f"{K}.depth", DEPTHS), settings.Param("width", f"{K}.width", WIDTHS),
+              settings.Param("masked_only", f"{K}.masked_only", BOOLS), settings.Param("norm_pix", f"{K}.norm_pix", BOOLS),
+              settings.Param("encode_all", f"{K}.encode_all", BOOLS)]
+settings.from_url(URL_PARAMS, K)  # a shared link's settings, once per session
 with st.container(border=True):
-    st.markdown("**Settings** (the pipeline below and the next training run use them)")
+    st.markdown("**Settings** (the pipeline below and the next training run use them; the address bar links to them)")
     c1, c2, c3, c4 = st.columns(4)
-    patch_size = c1.select_slider("Patch size (pixels)", divisors(image_size), value=defaults.patch_size, key=f"{K}.patch.{gs.dataset}",
-                                  help=f"{image_size}×{image_size} images: patch p gives ({image_size}/p)² tokens.")
-    ratio = c2.select_slider("Mask ratio", RATIOS, value=defaults.mask_ratio, key=f"{K}.ratio", format_func=lambda r: f"{r:.0%}")
-    depth = c3.select_slider("Encoder depth (blocks)", [1, 2, 3, 4, 6], value=defaults.depth, key=f"{K}.depth")
-    width = c4.select_slider("Encoder width", [32, 64, 96, 128], value=defaults.width, key=f"{K}.width")
+    patch_size = c1.select_slider("Patch size (pixels)", divisors(image_size), key=f"{K}.patch.{gs.dataset}",
+                                  help=f"{image_size}×{image_size} images: patch p gives ({image_size}/p)² tokens.", **settings.default(f"{K}.patch.{gs.dataset}", defaults.patch_size))
+    ratio = c2.select_slider("Mask ratio", RATIOS, key=f"{K}.ratio", format_func=lambda r: f"{r:.0%}", **settings.default(f"{K}.ratio", defaults.mask_ratio))
+    depth = c3.select_slider("Encoder depth (blocks)", DEPTHS, key=f"{K}.depth", **settings.default(f"{K}.depth", defaults.depth))
+    width = c4.select_slider("Encoder width", WIDTHS, key=f"{K}.width", **settings.default(f"{K}.width", defaults.width))
     c1, c2, c3 = st.columns(3)
-    masked_only = c1.toggle("Loss on hidden patches only", value=defaults.masked_loss_only, key=f"{K}.masked_only",
-                            help="Off: the loss also counts the visible patches, which the network can simply copy.")
-    norm_pix = c2.toggle("Normalised pixel targets", value=defaults.norm_pix_loss, key=f"{K}.norm_pix", help="MAE's per-patch normalisation of the targets.")
-    encode_all = c3.toggle("Encoder sees all patches", value=False, key=f"{K}.encode_all",
+    masked_only = c1.toggle("Loss on hidden patches only", key=f"{K}.masked_only", help="Off: the loss also counts the visible patches, which the network can simply copy.",
+                            **settings.default(f"{K}.masked_only", defaults.masked_loss_only))
+    norm_pix = c2.toggle("Normalised pixel targets", key=f"{K}.norm_pix", help="MAE's per-patch normalisation of the targets.",
+                         **settings.default(f"{K}.norm_pix", defaults.norm_pix_loss))
+    encode_all = c3.toggle("Encoder sees all patches", key=f"{K}.encode_all", **settings.default(f"{K}.encode_all", False),
                            help="Replace hidden patches with a mask token instead of dropping them (as BERT does). Same task, 4× more tokens at 75%.")
+settings.to_url(URL_PARAMS)
 overrides = {"patch_size": patch_size, "mask_ratio": ratio, "depth": depth, "width": width, "masked_loss_only": masked_only,
              "norm_pix_loss": norm_pix, "encoder_input": "all" if encode_all else "visible"}
 num_patches = (image_size // patch_size) ** 2

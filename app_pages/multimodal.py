@@ -286,9 +286,12 @@ def video_tab() -> None:
                 "frames of other clips negatives: time supplies the augmentations.")
     clips = data.pairs(test, "video")["clips"][:4]
     st.image(viz.tile(clips.flatten(0, 1).float() / 255, cols=clips.shape[1], scale=3), caption=f"4 held-out clips, one per row, {data.CLIP_FRAMES} frames each")
-    jitter = st.toggle("Colour jitter on the frames", value=True, key=f"{K}.temporal.jitter",
+    jitter_param = [settings.Param("jitter", f"{K}.temporal.jitter", [True, False])]
+    settings.from_url(jitter_param, f"{K}.temporal")
+    jitter = st.toggle("Colour jitter on the frames", key=f"{K}.temporal.jitter", **settings.default(f"{K}.temporal.jitter", True),
                        help="Time changes where the shape is and how it is turned, never its colour: without jitter, matching frames by colour is the "
                             "easy way out, and the features sort images by colour rather than shape (CVRL, Qian et al. 2021, jitters video frames for this reason).")
+    settings.to_url(jitter_param)
     train_section("temporal", "Each step pairs two random frames of every clip" + (", each with its own colour jitter." if jitter else ", unchanged."),
                   {"augment": "colour only" if jitter else "none"})
     model = finished_model("temporal")

@@ -76,16 +76,25 @@ def pseudo_label_demo(task: str) -> None:
 def task_settings(task: str) -> dict:
     """The few settings worth changing for each task (the rest keep their tuned defaults)."""
     d = methods.default_config(task, gs.dataset, in_channels=test_set.channels)
+    choices = {"layer": ("transfer_layer", [1, 2, 3]), **{"autoencoder": {"latent": ("latent_dim", [2, 8, 32, 128]), "noise": ("noise_std", [0.0, 0.1, 0.3, 0.5])},
+                                                          "jigsaw": {"gap": ("gap", [0, 2, 4])}, "inpainting": {"hole": ("hole", [0.2, 0.3, 0.4, 0.5, 0.6])}}.get(task, {})}
+    params = [settings.Param(f"{task}.{name}", f"{K}.{task}.{name}", options) for name, (_, options) in choices.items()]
+    settings.from_url(params, f"{K}.{task}")  # a shared link's settings, once per session
+
+    def pick(column, label: str, name: str, **kwargs):
+        field, options = choices[name]
+        return column.select_slider(label, options, key=f"{K}.{task}.{name}", **settings.default(f"{K}.{task}.{name}", getattr(d, field)), **kwargs)
+
     c1, c2 = st.columns(2)
-    out = {"transfer_layer": c1.select_slider("Transfer layer (block evaluated downstream)", [1, 2, 3], value=d.transfer_layer, key=f"{K}.{task}.layer")}
+    out = {"transfer_layer": pick(c1, "Transfer layer (block evaluated downstream)", "layer")}
     if task == "autoencoder":
-        out["latent_dim"] = c2.select_slider("Latent size", [2, 8, 32, 128], value=d.latent_dim, key=f"{K}.{task}.latent")
-        out["noise_std"] = c1.select_slider("Denoising: input noise σ", [0.0, 0.1, 0.3, 0.5], value=d.noise_std, key=f"{K}.{task}.noise")
+        out["latent_dim"] = pick(c2, "Latent size", "latent")
+        out["noise_std"] = pick(c1, "Denoising: input noise σ", "noise")
     elif task == "jigsaw":
-        out["gap"] = c2.select_slider("Gap between tiles (pixels)", [0, 2, 4], value=d.gap, key=f"{K}.{task}.gap",
-                                      help="0: the network can cheat by matching pixels along tile edges.")
+        out["gap"] = pick(c2, "Gap between tiles (pixels)", "gap", help="0: the network can cheat by matching pixels along tile edges.")
     elif task == "inpainting":
-        out["hole"] = c2.select_slider("Hole size (share of the side)", [0.2, 0.3, 0.4, 0.5, 0.6], value=d.hole, key=f"{K}.{task}.hole")
+        out["hole"] = pick(c2, "Hole size (share of the side)", "hole")
+    settings.to_url(params)
     return out
 
 

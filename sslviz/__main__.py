@@ -33,15 +33,20 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _run_arguments(parser: argparse.ArgumentParser, dataset: str) -> None:
+    """The flags of a training run: method, dataset, budget and seed."""
+    parser.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
+    parser.add_argument("--dataset", default=dataset, choices=data.DATASETS)
+    parser.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
+    parser.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sslviz", description="sslviz: self-supervised learning you can watch.")
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser("bench", help="train a method for a budget and report probe/kNN accuracy vs baselines")
-    bench.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
-    bench.add_argument("--dataset", default="digits", choices=data.DATASETS)
-    bench.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
-    bench.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
-    bench.add_argument("--seed", type=_non_negative_int, default=0)
+    _run_arguments(bench, "digits")
     bench.add_argument("--device", default="auto", choices=DEVICES)
     bench.add_argument("--no-baselines", action="store_true", help="skip the raw-pixel and random-init baselines")
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -53,11 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--seed", type=_non_negative_int, default=0)
     pre.add_argument("--out", default=None, help="folder for the checkpoints and manifest.json (default: models/)")
     export = sub.add_parser("export", help="train a method (or load its shipped checkpoint) and write a run bundle zip")
-    export.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
-    export.add_argument("--dataset", default="shapes", choices=data.DATASETS)
-    export.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
-    export.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
-    export.add_argument("--seed", type=_non_negative_int, default=0)
+    _run_arguments(export, "shapes")
     export.add_argument("--pretrained", action="store_true", help="export the shipped checkpoint from models/ instead of training")
     export.add_argument("--out", required=True, help="the zip to write")
     return parser

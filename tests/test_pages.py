@@ -510,3 +510,22 @@ def test_a_shared_link_restores_the_settings_and_names_the_ones_it_cannot_use():
     again.switch_page("app_pages/contrastive.py")
     again.run()
     assert not again.warning and again.session_state["contrastive.batch.moco"] == 64 and again.session_state["global.seed"] == 7
+
+
+@pytest.mark.parametrize("page_path, link, expected", [
+    ("app_pages/mae.py", {"ratio": "0.5", "depth": "2", "norm_pix": "False", "width": "7"}, {"mae.ratio": 0.5, "mae.depth": 2, "mae.norm_pix": False, "mae.width": 96}),
+    ("app_pages/clustering.py", {"k": "12", "sobel": "False", "steps_per_round": "25"}, {"cluster.k": 12, "cluster.sobel": False, "cluster.steps.shapes": 25}),
+    ("app_pages/pretext.py", {"rotation.layer": "3", "autoencoder.latent": "8", "jigsaw.gap": "9"},
+     {"pretext.rotation.layer": 3, "pretext.autoencoder.latent": 8, "pretext.jigsaw.gap": methods.default_config("jigsaw", "shapes").gap}),
+    ("app_pages/downstream.py", {"seeds": "1", "steps": "300", "finetune": "False"}, {"down.seeds": 1, "down.steps": 300, "down.finetune": False}),
+    ("app_pages/multimodal.py", {"jitter": "False"}, {"mm.temporal.jitter": False}),
+])
+def test_every_page_with_settings_reads_them_from_a_link(page_path, link, expected):
+    at = AppTest.from_file(str(ROOT / page_path), default_timeout=TIMEOUT)
+    at.query_params.update(link)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {key: at.session_state[key] for key in expected} == expected  # invalid values (width=7, gap=9) keep the defaults
+    invalid = [name for name in link if name in ("width", "jigsaw.gap")]
+    assert bool(at.warning) == bool(invalid) and all(any(f"{name}=" in w.value for w in at.warning) for name in invalid)
+    assert all(at.query_params[name] == str(value) for name, value in link.items() if name not in invalid)
