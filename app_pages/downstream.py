@@ -90,12 +90,13 @@ st.button(":material/bolt: Run the preset", key=f"{K}.preset", on_click=apply_pr
 
 st.header("1 · Choose the encoders and the evaluation")
 elsewhere = trained_elsewhere()
-options = [LABELS[n] for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(elsewhere)
+pretrained = {f"{LABELS[m]} (pretrained, {e['steps']} steps)": m for m, e in live.shipped(gs.dataset).items()}  # no waiting: models/
+options = [LABELS[n] for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(pretrained) + list(elsewhere)
 if f"{K}.encoders" in st.session_state:  # a dataset change may remove a choice (colorization on digits)
     st.session_state[f"{K}.encoders"] = [e for e in st.session_state[f"{K}.encoders"] if e in options]
 with st.container(border=True):
     chosen = st.multiselect("Encoders to evaluate", options, key=f"{K}.encoders",
-                            help=f"Each is pre-trained here without labels for the sidebar budget ({gs.seconds} s) and seed, unless it was trained on another page. "
+                            help=f"Each is pre-trained here without labels for the sidebar budget ({gs.seconds} s) and seed, unless it was trained on another page or ships pretrained (models/). "
                                  f"'{NO_COLOUR}' is SimCLR with colour jitter and grey-scale switched off: compare what the two keep.")
     c1, c2, c3 = st.columns(3)
     fractions = c1.multiselect("Share of labels", list(FRACTIONS), key=f"{K}.fractions")
@@ -108,7 +109,7 @@ with st.container(border=True):
 settings.to_url(URL_PARAMS)
 modes = tuple(m for m, on in zip(evaluate.MODES, (probe, finetune)) if on)
 n_train = len(fractions) * n_seeds * (len(chosen) * finetune + scratch)
-pretrain = sum(label not in elsewhere for label in chosen) * gs.seconds
+pretrain = sum(label not in elsewhere and label not in pretrained for label in chosen) * gs.seconds
 estimate = pretrain + n_train * steps * SECONDS_PER_STEP + 10 * len(chosen) + 2 * len(fractions) * n_seeds * len(chosen) * probe
 problem = ("Choose at least one encoder." if not chosen else "Choose at least one share of labels." if not fractions
            else "Choose at least one of probe, fine-tune or scratch." if not (modes or scratch) else None)
@@ -123,16 +124,19 @@ elif estimate > jobs.RUNNER.max_seconds:
 
 
 def make_target():
-    encoders = {}
+    encoders, trained = {}, {label: m for label, (_, m) in elsewhere.items() if label in chosen}
     for label in chosen:
         if label in elsewhere:
             encoders[label] = (elsewhere[label][0], {})
+        elif label in pretrained:
+            encoders[label] = (pretrained[label], {})
+            trained[label] = live.pretrained_model(pretrained[label], gs.dataset)
         elif label == NO_COLOUR:
             encoders[label] = ("simclr", {"augment": "SimCLR + rotation, no colour"})
         else:
             encoders[label] = (next(n for n, lab in LABELS.items() if lab == label), {})
     return jobs.downstream_job(encoders, gs.dataset, gs.seconds, gs.seed, gs.device, tuple(sorted(FRACTIONS[f] for f in fractions)),
-                               tuple(range(n_seeds)), modes, scratch, steps, trained={label: m for label, (_, m) in elsewhere.items() if label in chosen})
+                               tuple(range(n_seeds)), modes, scratch, steps, trained=trained)
 
 
 if problem is None:

@@ -562,7 +562,7 @@ def downstream_job(
                 break
             if trained and label in trained:
                 models[label] = trained[label].encoder
-                job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "trained on another page"}})
+                job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "not pre-trained here: from another page or models/"}})
                 continue
 
             def on_batch_end(trainer, metrics, label=label, i=i) -> None:

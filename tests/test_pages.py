@@ -411,7 +411,7 @@ def test_downstream_reuses_an_encoder_trained_on_another_page():
     at.button(key="down.train").click().run()
     wait_for_job(at, "down", timeout=120)
     view = at.session_state["down.job"].view()
-    assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "trained on another page"
+    assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "not pre-trained here: from another page or models/"
     assert {r["encoder"] for r in view.state["rows"]} == {reused[0]} and not at.exception
 
 
@@ -529,3 +529,20 @@ def test_every_page_with_settings_reads_them_from_a_link(page_path, link, expect
     invalid = [name for name in link if name in ("width", "jigsaw.gap")]
     assert bool(at.warning) == bool(invalid) and all(any(f"{name}=" in w.value for w in at.warning) for name in invalid)
     assert all(at.query_params[name] == str(value) for name, value in link.items() if name not in invalid)
+
+
+def test_downstream_evaluates_a_shipped_pretrained_encoder_without_pretraining():
+    at = open_page("app_pages/downstream.py", **{"global.dataset": "shapes", "global.seconds": 5})
+    label = "SimCLR (pretrained, 500 steps)"
+    assert label in at.multiselect(key="down.encoders").options
+    at.multiselect(key="down.encoders").set_value([label]).run()
+    at.multiselect(key="down.fractions").set_value(["100%"]).run()
+    at.slider(key="down.seeds").set_value(1).run()
+    at.checkbox(key="down.finetune").uncheck().run()
+    at.checkbox(key="down.scratch").uncheck().run()
+    at.button(key="down.train").click().run()
+    wait_for_job(at, "down", timeout=180)
+    view = at.session_state["down.job"].view()
+    assert view.status == "done" and view.state["pretrain"][label]["steps"] == 0 and not at.exception, view.message
+    probe = [r["accuracy"] for r in view.state["rows"] if r["encoder"] == label]
+    assert probe and probe[0] == pytest.approx(checkpoints.read_manifest()["simclr/shapes"]["probe_acc"], abs=0.005)

@@ -62,6 +62,21 @@ def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tup
     return jobs.run_now(jobs.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
 
 
+def shipped(dataset: str) -> dict[str, dict[str, Any]]:
+    """Manifest entries of the checkpoints shipped for ``dataset``, by method name."""
+    return {key.split("/")[0]: entry for key, entry in _manifest().items() if key.split("/")[1] == dataset}
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model...", max_entries=32)
+def _pretrained_model(method: str, dataset: str, sha: str) -> Any:
+    return checkpoints.load(checkpoints.MODELS / _manifest()[f"{method}/{dataset}"]["file"], sha, method, dataset)[0]
+
+
+def pretrained_model(method: str, dataset: str) -> Any:
+    """The shipped model of ``method`` on ``dataset`` (loaded once per server; shared read-only)."""
+    return _pretrained_model(method, dataset, shipped(dataset)[method]["sha256"])
+
+
 def use_pretrained(key: str, method: str, dataset: str, options: dict[str, Any], container: Any = st) -> None:
     """A "Use pretrained" button: the checkpoint from models/ becomes this session's finished job under ``key``.
 
