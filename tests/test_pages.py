@@ -546,3 +546,22 @@ def test_downstream_evaluates_a_shipped_pretrained_encoder_without_pretraining()
     assert view.status == "done" and view.state["pretrain"][label]["steps"] == 0 and not at.exception, view.message
     probe = [r["accuracy"] for r in view.state["rows"] if r["encoder"] == label]
     assert probe and probe[0] == pytest.approx(checkpoints.read_manifest()["simclr/shapes"]["probe_acc"], abs=0.005)
+
+
+def test_import_a_run_restores_the_page_and_refuses_a_foreign_or_broken_bundle():
+    from sslviz import bundles, experiment
+
+    run = experiment.run("simclr", "digits", seconds=None, steps=3, seed=4, method_overrides={"width": 4})
+    blob = bundles.export(run)
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
+    at.file_uploader(key="contrastive.import").set_value(("my-run.zip", blob, "application/zip")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    view = at.session_state["contrastive.job"].view()
+    assert view.status == "done" and view.state["summary"]["probe_acc"] == run.summary()["probe_acc"] and view.state["summary"]["seed"] == 4
+    assert len(view.history) == 3 and "Restored my-run.zip" in texts(at) and len(at.get("plotly_chart")) >= 3
+    at.file_uploader(key="contrastive.import").set_value(("broken.zip", blob[:1000], "application/zip")).run()
+    assert not at.exception and "broken.zip" in at.error[0].value
+    mae = bundles.export(experiment.run("mae", "digits", seconds=None, steps=1, seed=0, method_overrides={"width": 32, "depth": 1}, with_baselines=False))
+    at.file_uploader(key="contrastive.import").set_value(("mae.zip", mae, "application/zip")).run()
+    assert "holds a mae run; this section shows simclr runs" in at.error[0].value
+    assert at.session_state["contrastive.job"].view().state["summary"]["seed"] == 4  # the restored run is kept
