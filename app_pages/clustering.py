@@ -60,7 +60,7 @@ if preset != "dataset default":
     overrides["augment"] = preset
 st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar).")
 live.train_button(K, lambda: jobs.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"),
-                  pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster"}))
+                  pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}))
 page.show_code(DeepCluster.new_round, DeepCluster.sample, DeepCluster.training_step, cluster.kmeans)
 
 
@@ -98,9 +98,13 @@ def render(view: jobs.JobView) -> None:
                             key=f"{K}.stability")
         first, last = rounds[0], rounds[-1]
         cues = "; ".join(f"NMI with {key[4:]} {first[key]:.2f} → {last[key]:.2f}" for key in cue_keys if key.startswith("nmi_"))
-        st.caption(f"Text summary: {len(rounds)} rounds; NMI with the true class {first['nmi']:.3f} (round 1 = k-means on the random network) → "
-                   f"{last['nmi']:.3f}; ARI {first['ari']:.3f} → {last['ari']:.3f}" + (f"; {cues}" if cues else "") +
-                   f"; empty clusters in the last round: {last['empty']}.")
+        if view.state.get("rounds_final"):  # a loaded model: its training rounds were not kept, only its final features are clustered
+            st.caption(f"Text summary: k-means on the loaded model's features (its training rounds were not recorded): NMI with the true class "
+                       f"{last['nmi']:.3f}, ARI {last['ari']:.3f}; {last['empty']} empty clusters.")
+        else:
+            st.caption(f"Text summary: {len(rounds)} rounds; NMI with the true class {first['nmi']:.3f} (round 1 = k-means on the random network) → "
+                       f"{last['nmi']:.3f}; ARI {first['ari']:.3f} → {last['ari']:.3f}" + (f"; {cues}" if cues else "") +
+                       f"; empty clusters in the last round: {last['empty']}.")
         # while training, always show the newest round; afterwards the learner can go back in time
         browse = not view.active and len(rounds) > 1
         pick = st.select_slider("Look at round", [r["round"] for r in rounds], value=rounds[-1]["round"], key=f"{K}.round") if browse else rounds[-1]["round"]

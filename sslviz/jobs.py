@@ -20,6 +20,7 @@ import resource
 import threading
 import time
 import traceback
+import types
 import uuid
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -372,6 +373,8 @@ def experiment_job(
             for row in exp.result.history:
                 job.log(row)
             job.update(config=asdict(exp.method.config))
+            if track_rounds:  # a loaded DeepCluster kept no rounds: cluster its final features once, for the tables and galleries
+                final_clustering(job, exp, seed)
         else:
             exp = experiment.run(
                 method_name, dataset, seconds=seconds, seed=seed, device=device,
@@ -406,6 +409,17 @@ def experiment_job(
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 
     return target
+
+
+def final_clustering(job: Job, exp: experiment.Experiment, seed: int) -> None:
+    """One round record (``state["rounds"]``, flagged ``state["rounds_final"]``) from k-means on a trained DeepCluster's features."""
+    method = exp.method
+    result = method.cluster(exp.train_set.images, torch.Generator().manual_seed(seed))
+    sizes = torch.bincount(result.labels, minlength=method.config.k)
+    method.rounds = [{"round": 1, "labels": result.labels.cpu().numpy(), "sizes": sizes.cpu().numpy(), "empty": result.empty, "refilled": result.refilled}]
+    trainer = types.SimpleNamespace(method=method, device=torch.device("cpu"))
+    round_tracker(job, exp.train_set)(trainer, {"step": exp.result.steps, "seconds": exp.result.seconds})
+    job.update(rounds_final=True)
 
 
 def cluster_cues(dataset: data.Dataset) -> dict[str, np.ndarray]:

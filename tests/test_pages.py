@@ -565,3 +565,11 @@ def test_import_a_run_restores_the_page_and_refuses_a_foreign_or_broken_bundle()
     at.file_uploader(key="contrastive.import").set_value(("mae.zip", mae, "application/zip")).run()
     assert "holds a mae run; this section shows simclr runs" in at.error[0].value
     assert at.session_state["contrastive.job"].view().state["summary"]["seed"] == 4  # the restored run is kept
+
+
+def test_use_pretrained_deepcluster_shows_clusters_of_its_final_features():
+    at = open_page("app_pages/clustering.py", **{"global.dataset": "shapes"})
+    at.button(key="cluster.pretrained").click().run()
+    view = at.session_state["cluster.job"].view()
+    assert view.status == "done" and view.state["rounds_final"] and len(view.state["rounds"]) == 1 and not at.exception
+    assert "k-means on the loaded model's features" in texts(at) and "Cluster galleries" in texts(at)
