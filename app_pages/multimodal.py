@@ -163,14 +163,9 @@ def prompts_from(text: str) -> tuple[list[str], list[str]]:
     """Non-empty prompt lines of ``text``, and the errors of the lines that cannot be used."""
     prompts, errors = [], []
     for line in dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()):
-        shown = line if len(line) <= 60 else line[:60] + "…"
-        missing = data.unknown_words(line)
-        if missing:
-            errors.append(f"“{shown}”: the tiny vocabulary lacks {', '.join(repr(w) for w in missing[:10])}{' …' if len(missing) > 10 else ''}")
-        elif not data.words(line):
-            errors.append(f"“{shown}”: no words")
-        elif len(data.words(line)) > data.CAPTION_LENGTH:
-            errors.append(f"“{shown}”: too long (at most {data.CAPTION_LENGTH} words)")
+        problem = data.text_problem(line)
+        if problem:
+            errors.append(f"“{line if len(line) <= 60 else line[:60] + '…'}”: {problem}")
         else:
             prompts.append(line)
     return prompts, errors[:MAX_ERRORS] + ([f"{len(errors) - MAX_ERRORS} more lines"] if len(errors) > MAX_ERRORS else [])

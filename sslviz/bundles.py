@@ -113,14 +113,18 @@ def load(blob: bytes, name: str = "bundle") -> Bundle:
 def to_experiment(bundle: Bundle) -> experiment.Experiment:
     """The imported run as an Experiment (its recorded metrics, no re-evaluation), for the pages' usual views."""
     r = bundle.record
+    return from_record(r, bundle.method, bundle.history, f"Imported run: {r['method']} on {r['dataset']}, seed {r['seed']}, {r.get('steps', '?')} steps.")
+
+
+def from_record(record: dict[str, Any], method: methods.Method, history: list[dict[str, float]], message: str) -> experiment.Experiment:
+    """An Experiment rebuilt from a run record (``Experiment.summary()``), its trained method and its history."""
     try:
-        seed = int(r["seed"])
-        train_set, test_set = data.load(r["dataset"], "train", seed), data.load(r["dataset"], "test", seed)
-        train_config = TrainConfig(**r["train_config"]) if isinstance(r.get("train_config"), dict) else TrainConfig()
+        seed = int(record["seed"])
+        train_set, test_set = data.load(record["dataset"], "train", seed), data.load(record["dataset"], "test", seed)
+        train_config = TrainConfig(**record["train_config"]) if isinstance(record.get("train_config"), dict) else TrainConfig()
     except (TypeError, ValueError) as err:
         raise BundleError(f"config.json describes a run sslviz cannot restore: {err}") from None
-    result = TrainResult(steps=int(r.get("steps", len(bundle.history))), seconds=float(r.get("seconds", 0.0)), history=bundle.history,
-                         message=f"Imported run: {r['method']} on {r['dataset']}, seed {seed}, {r.get('steps', '?')} steps.")
-    exp = experiment.Experiment(r["method"], r["dataset"], seed, bundle.method, train_set, test_set, train_config, result)
-    exp.metrics = {k: float(v) for k, v in r.items() if k.endswith(("_acc", "_mse", "_seconds")) and isinstance(v, (int, float))}
+    result = TrainResult(steps=int(record.get("steps", len(history))), seconds=float(record.get("seconds", 0.0)), history=history, message=message)
+    exp = experiment.Experiment(record["method"], record["dataset"], seed, method, train_set, test_set, train_config, result)
+    exp.metrics = {k: float(v) for k, v in record.items() if k.endswith(("_acc", "_mse", "_seconds")) and isinstance(v, (int, float))}
     return exp

@@ -290,7 +290,7 @@ def _diamond(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 SHAPE_FUNCTIONS = (_circle, _square, _triangle, _cross, _ring, _diamond)  # clutter uses all six, shapes the first four
 
 
-def _position_words(x: float, y: float) -> str:
+def position_words(x: float, y: float) -> str:
     row = "top" if y < 1 / 3 else ("bottom" if y > 2 / 3 else "middle")
     col = "left" if x < 1 / 3 else ("right" if x > 2 / 3 else "centre")
     return "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
@@ -298,7 +298,7 @@ def _position_words(x: float, y: float) -> str:
 
 def shape_caption(attributes: dict, i: int) -> str:
     """A caption such as "a small red triangle at the top left" for image ``i``."""
-    where = _position_words(float(attributes["x"][i]), float(attributes["y"][i]))
+    where = position_words(float(attributes["x"][i]), float(attributes["y"][i]))
     prep = "in the" if where == "centre" else "at the"
     return f"a {attributes['size'][i]} {attributes['colour'][i]} {attributes['shape'][i]} {prep} {where}"
 
@@ -350,20 +350,29 @@ def unknown_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words(text) if w not in WORD_INDEX))
 
 
+def text_problem(text: str, length: int = CAPTION_LENGTH, bos_eos: bool = False) -> str | None:
+    """Why ``text`` cannot be tokenized (unknown words, no words, too long), or None when it can."""
+    missing = unknown_words(text)
+    if missing:
+        return f"the tiny vocabulary lacks {', '.join(repr(w) for w in missing[:10])}{' …' if len(missing) > 10 else ''}"
+    if not words(text):
+        return "no words"
+    if len(words(text)) + 2 * bos_eos > length:
+        return f"too long (at most {length - 2 * bos_eos} words)"
+    return None
+
+
 def tokenize(texts: list[str] | tuple[str, ...], length: int = CAPTION_LENGTH, bos_eos: bool = False) -> torch.Tensor:
-    """len(texts)×length word ids, padded with <pad>; ValueError names words outside the vocabulary."""
+    """len(texts)×length word ids, padded with <pad>; ValueError says why a text cannot be used (see :func:`text_problem`)."""
     rows = []
     for text in texts:
-        missing = unknown_words(text)
-        if missing:
-            raise ValueError(f"Unknown word(s) {', '.join(repr(w) for w in missing)} in {text!r}. The tiny vocabulary has: {', '.join(VOCAB[3:])}.")
+        problem = text_problem(text, length, bos_eos)
+        if problem:
+            shown = text if len(text) <= 60 else text[:60] + "…"
+            raise ValueError(f"{shown!r}: {problem}. Known words: {', '.join(VOCAB[len(SPECIAL_TOKENS):])}.")
         ids = [WORD_INDEX[w] for w in words(text)]
         if bos_eos:
             ids = [BOS, *ids, EOS]
-        if not words(text):
-            raise ValueError(f"{text!r} has no words.")
-        if len(ids) > length:
-            raise ValueError(f"{text!r} is too long: at most {length - 2 * bos_eos} words.")
         rows.append(ids + [PAD] * (length - len(ids)))
     return torch.tensor(rows, dtype=torch.long).view(len(rows), length)
 
@@ -380,7 +389,7 @@ def detokenize(ids: torch.Tensor) -> str:
 
 
 def _where(x: float, y: float, rng: np.random.Generator) -> str:
-    where = _position_words(x, y)
+    where = position_words(x, y)
     if where == "centre":
         return "in the " + str(rng.choice(SYNONYMS["centre"]))
     return "at the " + where

@@ -85,7 +85,7 @@ def caption_scores(model: VirTex, dataset: data.Dataset, n: int = 500) -> dict[s
     """Share of generated captions (first ``n`` test images) that name the true shape, colour, size and position."""
     generated = model.caption(dataset.images[:n])
     attrs = dataset.attributes
-    where = [data._position_words(float(x), float(y)) for x, y in zip(attrs["x"][:n], attrs["y"][:n])]
+    where = [data.position_words(float(x), float(y)) for x, y in zip(attrs["x"][:n], attrs["y"][:n])]
     truth = {"shape": attrs["shape"][:n], "colour": attrs["colour"][:n], "size": attrs["size"][:n], "position": where}
     scores: dict[str, Any] = {f"caption_{a}_acc": float(np.mean([f" {v} " in f" {c} " for v, c in zip(values, generated)])) for a, values in truth.items()}
     scores["caption_exact"] = float(np.mean([c == t for c, t in zip(generated, dataset.captions[:n])]))

@@ -11,9 +11,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from sslviz import bundles, checkpoints, data, experiment, jobs
+from sslviz import bundles, checkpoints, jobs
 from sslviz.jobs import RUNNER, Job, JobView
-from sslviz.train import TrainConfig, TrainResult
 
 POLL_SECONDS = 1.0
 
@@ -120,12 +119,7 @@ def export_button(key: str, view: JobView) -> None:
         return
 
     def build() -> bytes:
-        seed = int(summary["seed"])
-        exp = experiment.Experiment(summary["method"], summary["dataset"], seed, model, data.load(summary["dataset"], "train", seed),
-                                    data.load(summary["dataset"], "test", seed), TrainConfig(**summary["train_config"]),
-                                    TrainResult(steps=int(summary["steps"]), seconds=float(summary["seconds"]), history=view.history, message=summary["message"]),
-                                    {k: v for k, v in summary.items() if k.endswith(("_acc", "_mse", "_seconds")) and isinstance(v, float)})
-        return bundles.export(exp)
+        return bundles.export(bundles.from_record(summary, model, view.history, summary["message"]))
 
     st.download_button("Export run", build, file_name=f"sslviz-{summary['method']}-{summary['dataset']}-seed{summary['seed']}.zip", mime="application/zip",
                        key=f"{key}.export", on_click="ignore", icon=":material/download:",
