@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 from sslviz import augment, data, viz
-from sslviz.images import ImageError, decode_image, to_tensor
+from sslviz.data.uploads import ImageError, decode_image, to_tensor
 from sslviz.ui import page, settings
 
 K = "aug"
@@ -15,7 +15,7 @@ SLIDERS = {  # widget -> (label, min, max, step, help)
     "rotation": ("Rotation (± degrees)", 0.0, 180.0, 5.0, "Rotate by a random angle in ±this range."),
     "jitter_p": ("Colour jitter probability", 0.0, 1.0, 0.1, "How often brightness/contrast/saturation/hue change."),
     "jitter": ("Colour jitter strength", 0.0, 1.0, 0.05, "Brightness, contrast and saturation vary by ±this; hue by a quarter of it."),
-    "grayscale": ("Grayscale probability", 0.0, 1.0, 0.1, "Drop colour completely."),
+    "greyscale": ("Greyscale probability", 0.0, 1.0, 0.1, "Drop colour completely."),
     "blur": ("Gaussian blur probability", 0.0, 1.0, 0.1, "Blur with a random sigma (0.1–1.5 px)."),
     "solarize": ("Solarize probability", 0.0, 1.0, 0.1, "Invert the bright pixels."),
     "erase": ("Random erasing (cutout) probability", 0.0, 1.0, 0.1, "Black out a random rectangle."),
@@ -25,7 +25,7 @@ SLIDERS = {  # widget -> (label, min, max, step, help)
 def values_from(config: augment.AugmentConfig) -> dict[str, float]:
     return {
         "crop": config.crop_scale[0], "flip": config.flip_p, "rotation": config.rotation, "jitter_p": config.jitter_p,
-        "jitter": max(config.brightness, config.contrast, config.saturation), "grayscale": config.grayscale_p,
+        "jitter": max(config.brightness, config.contrast, config.saturation), "greyscale": config.greyscale_p,
         "blur": config.blur_p, "solarize": config.solarize_p, "erase": config.erase_p,
     }
 
@@ -49,7 +49,7 @@ def config_from(v: dict[str, float]) -> augment.AugmentConfig:
     j = v["jitter"]
     return augment.AugmentConfig(
         crop_scale=(v["crop"], 1.0), flip_p=v["flip"], rotation=v["rotation"], jitter_p=v["jitter_p"],
-        brightness=j, contrast=j, saturation=j, hue=j / 4, grayscale_p=v["grayscale"],
+        brightness=j, contrast=j, saturation=j, hue=j / 4, greyscale_p=v["greyscale"],
         blur_p=v["blur"], solarize_p=v["solarize"], erase_p=v["erase"],
     )
 
@@ -130,7 +130,7 @@ page.try_this([
     "Upload a photo of your own and compare the *weak* and *strong* presets.",
 ])
 page.knowledge_check(
-    K, "An encoder is trained with strong hue jitter and grayscale. What will its features be bad at?",
+    K, "An encoder is trained with strong hue jitter and greyscale. What will its features be bad at?",
     ["Telling shapes apart", "Telling colours apart", "Telling positions apart"], 1,
     "Every augmentation defines an invariance: if two views of different colours must match, colour information is discarded.",
 )

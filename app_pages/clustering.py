@@ -5,8 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import augment, cluster, data, evaluate, jobs, methods, viz
-from sslviz.methods.deepcluster import DeepCluster
+from sslviz import augment, cluster, data, evaluate, jobs, recipes, methods, viz
 from sslviz.ui import live, page, settings
 
 K = "cluster"
@@ -28,7 +27,7 @@ page.formula(
     "Step 1: k-means on the features f(x) gives centroids C and a pseudo-label yₙ per image. Step 2: the CNN f and a freshly initialised "
     "linear classifier W learn to predict yₙ (cross-entropy ℓ). Repeat. (Caron et al., 2018)",
 )
-st.graphviz_chart(viz.method_diagram("deepcluster"))
+st.graphviz_chart(viz.method_diagram(methods.spec("deepcluster").diagram))
 
 gs = settings.current()
 defaults = methods.default_config("deepcluster", gs.dataset)
@@ -59,9 +58,9 @@ overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten
 if preset != "dataset default":
     overrides["augment"] = preset
 st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar).")
-live.train_button(K, lambda: jobs.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"),
+live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"),
                   pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}))
-page.show_code(DeepCluster.new_round, DeepCluster.sample, DeepCluster.training_step, cluster.kmeans)
+page.show_code(*methods.spec("deepcluster").code)
 
 
 def gallery(labels: np.ndarray, sizes: np.ndarray, class_names: tuple, n_clusters: int = 6, per_cluster: int = 12) -> None:
@@ -184,7 +183,7 @@ st.header("3 · Which features cluster best? One recipe for all")
 compare_seconds = st.slider("Training seconds for SimCLR and DeepCluster", 5, 60, 20, step=5, key=f"{KC}.seconds")
 st.caption(f"k-means with k = {k}, PCA-whitening to 32 dimensions and seed {gs.seed} on the features of the {len(train_set)} training images of **{gs.dataset}**: "
            "raw pixels, a random-init CNN, SimCLR and DeepCluster (its default settings), each trained for the same time.")
-live.train_button(KC, lambda: jobs.clustering_comparison_job(gs.dataset, compare_seconds, gs.seed, gs.device, k), label="Compare")
+live.train_button(KC, lambda: recipes.clustering_comparison_job(gs.dataset, compare_seconds, gs.seed, gs.device, k), label="Compare")
 
 
 def render_comparison(view: jobs.JobView) -> None:

@@ -7,16 +7,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import augment, data, diagnostics, jobs, losses, methods, project, viz
+from sslviz import data, diagnostics, jobs, recipes, methods, reduce, viz
 from sslviz.losses import info_nce, info_nce_anchor
-from sslviz.ui import live, page, settings
+from sslviz.ui import controls, live, page, settings
 
 K = "contrastive"
-NAMES = {"simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam"}
-LOSS_CODE = {"simclr": [losses.info_nce], "moco": [losses.moco_infonce], "byol": [losses.byol_loss, losses.negative_cosine], "simsiam": [losses.negative_cosine]}
-TEMPERATURES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]
-BATCH_SIZES = [2, 4, 8, 32, 64, 128, 256, 512]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1e-1, 1.0, 10.0, 1e12]
+TEMPERATURES = list(methods.spec("simclr").settings()["temperature"].options)  # the explorer offers SimCLR's τ range
 # One-click experiments: label -> (method, method settings, training settings, what to expect)
 BREAK_IT = {
     "BYOL without predictor": ("byol", {"use_predictor": False}, {}, "Collapse: with nothing to predict, the online net copies the target and both drift to a constant."),
@@ -35,9 +31,6 @@ BREAK_IT = {
     "MoCo, batch 4, queue 4096": ("moco", {}, {"batch_size": 4}, "Tiny batches, yet 4,096 negatives from the queue."),
 }
 
-def with_default(options: list, default) -> list:
-    """Slider options that always contain the method's tuned default."""
-    return sorted(set(options) | {default})
 
 
 page.header(
@@ -59,59 +52,25 @@ page.formula(
 
 gs = settings.current()
 st.header("1 · Train live")
-settings.from_url([settings.Param("method", f"{K}.method", list(NAMES))], K)
-method = st.selectbox("Method", list(NAMES), format_func=lambda m: f"{NAMES[m]} — {methods.spec(m).summary}", key=f"{K}.method")
-with st.expander(f"How {NAMES[method]} works", expanded=False):
-    st.graphviz_chart(viz.method_diagram(method))
-    st.markdown(f"```text\n{inspect.getmodule(methods.spec(method).cls).__doc__.strip()}\n```")
-page.show_code(*LOSS_CODE[method], methods.spec(method).cls.training_step)
-
-defaults = methods.default_config(method, gs.dataset)
-train_defaults = methods.train_defaults(method, gs.dataset)
-URL_PARAMS = [settings.Param("batch", f"{K}.batch.{method}", BATCH_SIZES), settings.Param("lr", f"{K}.lr.{method}", with_default(LEARNING_RATES, train_defaults["lr"])),
-              settings.Param("width", f"{K}.width.{method}", with_default([4, 8, 16, 32, 64], defaults.width)),
-              settings.Param("proj", f"{K}.proj.{method}", with_default([2, 3, 16, 64, 128], defaults.proj_dim))]
-if method in ("simclr", "moco"):
-    URL_PARAMS.append(settings.Param("temperature", f"{K}.temperature.{method}", with_default(TEMPERATURES, defaults.temperature)))
-settings.from_url(URL_PARAMS, f"{K}.hyper")  # a shared link's hyper-parameters (once per session: later method switches keep their own settings)
+FAMILY = methods.of_family("contrastive", "non-contrastive", dataset=gs.dataset)  # every registered method of the two families
+method = controls.method_picker(K, FAMILY)
+spec = methods.spec(method)
+with st.expander(f"How {spec.title} works", expanded=False):
+    if spec.diagram:
+        st.graphviz_chart(viz.method_diagram(spec.diagram))
+    st.markdown(f"```text\n{(inspect.getmodule(spec.cls).__doc__ or spec.summary).strip()}\n```")
+page.show_code(*spec.code)
 with st.expander("Settings", expanded=False):
-    c1, c2, c3, c4 = st.columns(4)
-    batch_size = c1.select_slider("Batch size N", BATCH_SIZES, key=f"{K}.batch.{method}", **settings.default(f"{K}.batch.{method}", train_defaults["batch_size"]))
-    lr = c2.select_slider("Learning rate", with_default(LEARNING_RATES, train_defaults["lr"]), key=f"{K}.lr.{method}", format_func=lambda v: f"{v:g}",
-                          help="1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.", **settings.default(f"{K}.lr.{method}", train_defaults["lr"]))
-    width = c3.select_slider("Encoder width (features = 4 × width)", with_default([4, 8, 16, 32, 64], defaults.width), key=f"{K}.width.{method}",
-                             **settings.default(f"{K}.width.{method}", defaults.width))
-    proj_dim = c4.select_slider("Projection dim", with_default([2, 3, 16, 64, 128], defaults.proj_dim), key=f"{K}.proj.{method}",
-                                help="2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).", **settings.default(f"{K}.proj.{method}", defaults.proj_dim))
-    preset = st.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment.{method}",
-                          help=f"'dataset default' is '{defaults.augment}' for {gs.dataset}.")
-    overrides = {"width": width, "proj_dim": proj_dim}
-    if preset != "dataset default":
-        overrides["augment"] = preset
-    c1, c2, c3 = st.columns(3)
-    if method in ("simclr", "moco"):
-        overrides["temperature"] = c1.select_slider("Temperature τ", with_default(TEMPERATURES, defaults.temperature), key=f"{K}.temperature.{method}",
-                                                    **settings.default(f"{K}.temperature.{method}", defaults.temperature))
-    if method == "moco":
-        overrides["queue_size"] = c2.select_slider("Queue size K", with_default([16, 256, 1024, 4096, 16384], defaults.queue_size), value=defaults.queue_size, key=f"{K}.queue")
-    if method in ("moco", "byol"):
-        overrides["momentum"] = c3.select_slider("Momentum m", with_default([0.0, 0.5, 0.9, 0.99, 0.999], defaults.momentum), value=defaults.momentum, key=f"{K}.momentum.{method}")
-    if method == "byol":
-        overrides["use_predictor"] = c1.toggle("Predictor", value=True, key=f"{K}.predictor")
-    if method == "simsiam":
-        overrides["stop_gradient"] = c1.toggle("Stop-gradient", value=True, key=f"{K}.stopgrad")
-        overrides["projector_output_norm"] = c2.toggle("Batch norm on the projector output", value=True, key=f"{K}.outnorm")
-settings.to_url([settings.Param("method", f"{K}.method", list(NAMES)), *URL_PARAMS])
+    overrides, train_overrides = controls.method_settings(K, method, gs.dataset, train=True)
 st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (change them in the sidebar). "
            "Changing a setting during a run does not affect it: the next run uses it. The address bar holds all of these: share it to share the setup.")
 
 
 def experiment_target(name: str, method_overrides: dict, train_overrides: dict, label: str):
-    return jobs.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label)
+    return recipes.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label)
 
 
-live.train_button(K, lambda: experiment_target(method, overrides, {"batch_size": batch_size, "lr": lr}, NAMES[method]),
-                  pretrained=(method, gs.dataset, {"label": NAMES[method]}))
+live.train_button(K, lambda: experiment_target(method, overrides, train_overrides, spec.title), pretrained=(method, gs.dataset, {"label": spec.title}))
 st.markdown("**Break it — one click each** (uses the sidebar budget and this method's other defaults):")
 cols = st.columns(3)
 for i, (label, (name, m_over, t_over, _)) in enumerate(BREAK_IT.items()):
@@ -141,7 +100,7 @@ def interpretation(m: dict, dataset: str, name: str) -> str:
 
 @st.cache_data(show_spinner="Computing t-SNE (a few seconds)...", max_entries=4)
 def tsne(job_id: str, step: int, features: np.ndarray) -> np.ndarray:
-    return project.tsne_2d(features)
+    return reduce.tsne_2d(features)
 
 
 def health(view: jobs.JobView) -> None:
@@ -177,7 +136,7 @@ def render(view: jobs.JobView) -> None:
         health(view)
     if "embedding" in view.state:
         coords, how = view.state["embedding"], "PCA"
-        if not view.active and st.radio("Projection", project.METHODS, horizontal=True, key=f"{K}.projection",
+        if not view.active and st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
                                         help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
             coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
         st.plotly_chart(viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
@@ -259,9 +218,9 @@ st.caption("Low τ sharpens the softmax: the loss focuses on the hardest negativ
 st.header("3 · Compare the family, same budget, seed and backbone")
 KC = f"{K}.compare"
 compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
-st.caption(f"Trains {', '.join(NAMES.values())} one after another on **{gs.dataset}** with seed {gs.seed}, "
+st.caption(f"Trains {', '.join(methods.title(m) for m in FAMILY)} one after another on **{gs.dataset}** with seed {gs.seed}, "
            f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
-live.train_button(KC, lambda: jobs.comparison_job(jobs.same_settings(list(NAMES)), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare all four")
+live.train_button(KC, lambda: recipes.comparison_job(recipes.same_settings(FAMILY), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare the family")
 
 
 def render_comparison(view: jobs.JobView) -> None:
@@ -273,10 +232,10 @@ def render_comparison(view: jobs.JobView) -> None:
     results = view.state.get("results", {})
     for m, r in results.items():
         if "probe_acc" not in r:
-            st.warning(f"{NAMES[m]}: {r['message']}")
+            st.warning(f"{methods.title(m)}: {r['message']}")
     results = {m: r for m, r in results.items() if "probe_acc" in r}
     if results:
-        table = pd.DataFrame({NAMES[m]: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
+        table = pd.DataFrame({methods.title(m): {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
                                          "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}
                               for m, r in results.items()}).T
         any_result = next(iter(results.values()))

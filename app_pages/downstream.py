@@ -4,14 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sslviz import evaluate, jobs, methods, project, viz
+from sslviz import evaluate, jobs, recipes, methods, reduce, viz
 from sslviz.ui import live, page, settings
 
 K = "down"
 KW = f"{K}.weak"
-LABELS = {"simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam", "deepcluster": "DeepCluster", "mae": "MAE",
-          "autoencoder": "Autoencoder", "rotation": "Rotation", "jigsaw": "Jigsaw", "inpainting": "Inpainting", "colorization": "Colorization",
-          "clip": "CLIP", "virtex": "VirTex", "temporal": "Temporal (video)", "depth": "RGB ↔ depth", "audiovisual": "Audio-visual"}
 NO_COLOUR = "SimCLR without colour jitter"
 FRACTIONS = {f"{100 * f:g}%": f for f in evaluate.LABEL_FRACTIONS}
 STEPS = [100, 300, 1000, 3000]
@@ -90,8 +87,8 @@ st.button(":material/bolt: Run the preset", key=f"{K}.preset", on_click=apply_pr
 
 st.header("1 · Choose the encoders and the evaluation")
 elsewhere = trained_elsewhere()
-pretrained = {f"{LABELS[m]} (pretrained, {e['steps']} steps)": m for m, e in live.shipped(gs.dataset).items()}  # no waiting: models/
-options = [LABELS[n] for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(pretrained) + list(elsewhere)
+pretrained = {f"{methods.title(m)} (pretrained, {e['steps']} steps)": m for m, e in live.shipped(gs.dataset).items()}  # no waiting: models/
+options = [methods.title(n) for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(pretrained) + list(elsewhere)
 if f"{K}.encoders" in st.session_state:  # a dataset change may remove a choice (colorization on digits)
     st.session_state[f"{K}.encoders"] = [e for e in st.session_state[f"{K}.encoders"] if e in options]
 with st.container(border=True):
@@ -134,8 +131,8 @@ def make_target():
         elif label == NO_COLOUR:
             encoders[label] = ("simclr", {"augment": "SimCLR + rotation, no colour"})
         else:
-            encoders[label] = (next(n for n, lab in LABELS.items() if lab == label), {})
-    return jobs.downstream_job(encoders, gs.dataset, gs.seconds, gs.seed, gs.device, tuple(sorted(FRACTIONS[f] for f in fractions)),
+            encoders[label] = (next(n for n in methods.REGISTRY if methods.title(n) == label), {})
+    return recipes.downstream_job(encoders, gs.dataset, gs.seconds, gs.seed, gs.device, tuple(sorted(FRACTIONS[f] for f in fractions)),
                                tuple(range(n_seeds)), modes, scratch, steps, trained=trained)
 
 
@@ -165,7 +162,7 @@ def verdict(summary: list[dict]) -> str:
 
 @st.cache_data(show_spinner="Projecting the features (t-SNE takes a few seconds)...", max_entries=16)
 def projection(job_id: str, encoder: str, how: str, features: np.ndarray) -> np.ndarray:
-    return project.project_2d(features, how)
+    return reduce.project_2d(features, how)
 
 
 def render(view: jobs.JobView) -> None:
@@ -223,7 +220,7 @@ def render(view: jobs.JobView) -> None:
     features = st_.get("features", {})
     if features:
         st.subheader("Features side by side")
-        how = st.radio("Projection", project.METHODS, horizontal=True, key=f"{K}.projection",
+        how = st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
                        help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better (a few seconds per encoder).")
         names = list(features)
         for start in range(0, len(names), 3):
@@ -263,7 +260,7 @@ with st.container(border=True):
 if not encoders:
     st.info("Run the evaluation in section 1 first: it pre-trains the SSL encoder this comparison uses.", icon=":material/info:")
 else:
-    live.train_button(KW, lambda: jobs.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps), label="Train with noisy labels")
+    live.train_button(KW, lambda: recipes.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps), label="Train with noisy labels")
 
 
 def render_weak(view: jobs.JobView) -> None:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, losses, methods, viz
+from sslviz import data, jobs, recipes, losses, methods, viz
 from sslviz.methods.mae import MAE, masked_count, random_mask
 from sslviz.nets import TinyViT, patchify
 from sslviz.train import seconds_per_step
@@ -13,7 +13,6 @@ from sslviz.ui import live, page, settings
 K = "mae"
 KS, KC = f"{K}.sweep", f"{K}.compare"
 RATIOS = [0.1, 0.25, 0.5, 0.6, 0.75, 0.8, 0.9]
-NAMES = {"mae": "MAE", "simclr": "SimCLR", "moco": "MoCo", "byol": "BYOL", "simsiam": "SimSiam"}
 
 page.header(
     "Masked autoencoders (MAE)",
@@ -33,6 +32,7 @@ page.formula(
 )
 
 gs = settings.current()
+COMPARED = methods.of_family("masked", "contrastive", "non-contrastive", dataset=gs.dataset)
 defaults = methods.default_config("mae", gs.dataset)
 test_set = data.load(gs.dataset, "test", gs.seed)
 image_size = test_set.images.shape[-1]
@@ -106,7 +106,7 @@ page.show_code(losses.masked_reconstruction_loss, random_mask, MAE.reconstruct, 
 st.header("2 · Train live")
 st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
            "give it 60 s for good features.")
-live.train_button(K, lambda: jobs.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
+live.train_button(K, lambda: recipes.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
                   pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
 
 
@@ -185,7 +185,7 @@ st.caption(f"Trains MAE once per ratio on **{gs.dataset}** (seed {gs.seed}, your
 if not sweep_ratios:
     st.info("Pick at least one mask ratio.")
 else:
-    live.train_button(KS, lambda: jobs.comparison_job({f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)},
+    live.train_button(KS, lambda: recipes.comparison_job({f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)},
                                                       gs.dataset, sweep_seconds, gs.seed, gs.device), label="Run the sweep")
 
 
@@ -206,14 +206,14 @@ def render_sweep(view: jobs.JobView) -> None:
 live.job_view(KS, render_sweep)
 
 st.header("4 · MAE vs contrastive encoders, same budget")
-picked = st.multiselect("Methods", list(NAMES), default=["mae", "simclr", "byol"], key=f"{KC}.methods", format_func=NAMES.get)
+picked = st.multiselect("Methods", COMPARED, default=[m for m in ("mae", "simclr", "byol") if m in COMPARED], key=f"{KC}.methods", format_func=methods.title)
 compare_seconds = st.slider("Seconds per method", 5, 60, 20, step=5, key=f"{KC}.seconds")
 st.caption(f"Each method trains with its tuned defaults on **{gs.dataset}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
            "so each is also compared with a random-init copy of its *own* backbone.")
 if not picked:
     st.info("Pick at least one method.")
 else:
-    live.train_button(KC, lambda: jobs.comparison_job({NAMES[m]: (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare")
+    live.train_button(KC, lambda: recipes.comparison_job({methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare")
 
 
 def render_comparison(view: jobs.JobView) -> None:

@@ -5,17 +5,15 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, losses, multimodal, viz
+from sslviz import data, jobs, losses, methods, recipes, viz
+from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
 from sslviz.methods.clip import CLIP
 from sslviz.methods.crossmodal import CrossModal
-from sslviz.methods.temporal import Temporal
-from sslviz.methods.virtex import VirTex
 from sslviz.ui import live, page, settings
 
 K = "mm"
 DATASET = "shapes"  # the only dataset with captions, clips, depth maps and sounds
 TABS = {"clip": "Image + text: CLIP", "virtex": "Image + text: VirTex", "temporal": "Image + video", "depth": "Image + depth", "audiovisual": "Image + audio"}
-NAMES = {"clip": "CLIP", "virtex": "VirTex", "temporal": "Temporal contrastive", "depth": "RGB ↔ depth", "audiovisual": "Audio-visual"}
 PARTNER = {"clip": "caption", "virtex": "caption", "temporal": "last frame of the clip", "depth": "depth map", "audiovisual": "sound"}
 SHOW = 8  # pairs shown side by side
 MAX_ERRORS = 5  # prompt lines reported one by one
@@ -77,10 +75,10 @@ def train_section(name: str, note: str, overrides: dict | None = None) -> None:
     """The Train button (with method settings ``overrides``), the live view of the run and its results."""
     key = f"{K}.{name}"
     st.subheader("Train live")
-    st.caption(f"{NAMES[name]} on shapes, seed {gs.seed}, {gs.seconds} s, device {gs.device} (sidebar). {note} Afterwards the image encoder is "
+    st.caption(f"{methods.title(name)} on shapes, seed {gs.seed}, {gs.seconds} s, device {gs.device} (sidebar). {note} Afterwards the image encoder is "
                "evaluated like every other encoder in the app: frozen features, linear probe and kNN on the shape class, against a random-init copy.")
-    options = {"live_snapshots": True, "few_labels": (), "label": NAMES[name]}
-    live.train_button(key, lambda: jobs.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, **options),
+    options = {"live_snapshots": True, "few_labels": (), "label": methods.title(name)}
+    live.train_button(key, lambda: recipes.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, **options),
                       pretrained=(name, DATASET, options))
     live.job_view(key, lambda view: render_run(name, view))
 
@@ -113,7 +111,7 @@ def render_run(name: str, view: jobs.JobView) -> None:
         st.caption(f"Step {snap['step']}: greedy captions of held-out images.")
     summary = view.state.get("summary")
     if summary and "probe_acc" in summary:
-        rows = {NAMES[name]: {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
+        rows = {methods.title(name): {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
                 "random-init CNN": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
                 "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]}}
         st.plotly_chart(viz.accuracy_bars(rows, "Downstream: shape class from the frozen image encoder (held-out test images)"), key=f"{key}.acc")
@@ -133,8 +131,8 @@ def retrieval_explorer(name: str, model) -> None:
     """Pick a held-out image, see the partners the model ranks first (and the other way round)."""
     key = f"{K}.{name}.query"
     st.subheader("Retrieval across modalities")
-    n = multimodal.RETRIEVAL_PAIRS
-    sim = multimodal.retrieval_similarity(model, test, n)
+    n = RETRIEVAL_PAIRS
+    sim = model.partner_similarity(test, n)
     i = int(st.number_input(f"Held-out image (0–{n - 1})", 0, n - 1, 0, key=key))
     top = sim[i].topk(5).indices
     hits = ", ".join(f"#{int(j)}{' (its own)' if int(j) == i else ''} {float(sim[i, j]):.2f}" for j in top)
@@ -228,7 +226,7 @@ def why_language() -> None:
                 "Train both for the same budget and read each attribute from their frozen features:")
     clip_model = finished_model("clip")
     trained = {"CLIP": clip_model} if clip_model is not None else {}
-    live.train_button(key, lambda: jobs.downstream_job({"CLIP": ("clip", {}), "SimCLR": ("simclr", {})}, DATASET, gs.seconds, gs.seed, gs.device,
+    live.train_button(key, lambda: recipes.downstream_job({"CLIP": ("clip", {}), "SimCLR": ("simclr", {})}, DATASET, gs.seconds, gs.seed, gs.device,
                                                        fractions=(), trained=trained), label="Compare CLIP and SimCLR")
     st.caption(("Your CLIP run above is reused; SimCLR trains" if trained else "CLIP and SimCLR each train") + f" {gs.seconds} s, seed {gs.seed}. "
                "Then linear probes and kNN read shape, colour, size and position (3×3 grid) from the frozen features, with a random-init CNN as reference.")

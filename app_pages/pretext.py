@@ -7,12 +7,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, methods, pretext, viz
-from sslviz.ui import live, page, settings
+from sslviz import data, jobs, recipes, methods, pretext, viz
+from sslviz.ui import controls, live, page, settings
 
 K = "pretext"
 KT = f"{K}.transfer"
-TITLES = {"autoencoder": "Autoencoder", "rotation": "Rotation", "jigsaw": "Jigsaw", "inpainting": "Inpainting", "colorization": "Colorization"}
 PSEUDO_LABEL = {
     "autoencoder": "the image itself: the input is the target (denoising: the input is a noisy copy, the target the clean image)",
     "rotation": "the rotation we applied — 0°, 90°, 180° or 270° — so each image yields four labelled examples",
@@ -48,6 +47,7 @@ page.formula(
 )
 
 gs = settings.current()
+TASKS = methods.of_family("pretext")
 test_set = data.load(gs.dataset, "test", gs.seed)
 demo = test_set.images[:8]
 gen = lambda: torch.Generator().manual_seed(gs.seed)  # noqa: E731  (the same pseudo-labels on every rerun)
@@ -71,31 +71,6 @@ def pseudo_label_demo(task: str) -> None:
         st.image(viz.tile(torch.cat([demo.masked_fill(mask, 0.5), demo]), cols=8, scale=3), caption="inputs with a hole (top) → targets (bottom): the missing pixels")
     elif task == "colorization":
         st.image(viz.tile(torch.cat([pretext.grey(demo).expand_as(demo), demo]), cols=8, scale=3), caption="grey inputs (top) → colour targets (bottom)")
-
-
-def task_settings(task: str) -> dict:
-    """The few settings worth changing for each task (the rest keep their tuned defaults)."""
-    d = methods.default_config(task, gs.dataset, in_channels=test_set.channels)
-    choices = {"layer": ("transfer_layer", [1, 2, 3]), **{"autoencoder": {"latent": ("latent_dim", [2, 8, 32, 128]), "noise": ("noise_std", [0.0, 0.1, 0.3, 0.5])},
-                                                          "jigsaw": {"gap": ("gap", [0, 2, 4])}, "inpainting": {"hole": ("hole", [0.2, 0.3, 0.4, 0.5, 0.6])}}.get(task, {})}
-    params = [settings.Param(f"{task}.{name}", f"{K}.{task}.{name}", options) for name, (_, options) in choices.items()]
-    settings.from_url(params, f"{K}.{task}")  # a shared link's settings, once per session
-
-    def pick(column, label: str, name: str, **kwargs):
-        field, options = choices[name]
-        return column.select_slider(label, options, key=f"{K}.{task}.{name}", **settings.default(f"{K}.{task}.{name}", getattr(d, field)), **kwargs)
-
-    c1, c2 = st.columns(2)
-    out = {"transfer_layer": pick(c1, "Transfer layer (block evaluated downstream)", "layer")}
-    if task == "autoencoder":
-        out["latent_dim"] = pick(c2, "Latent size", "latent")
-        out["noise_std"] = pick(c1, "Denoising: input noise σ", "noise")
-    elif task == "jigsaw":
-        out["gap"] = pick(c2, "Gap between tiles (pixels)", "gap", help="0: the network can cheat by matching pixels along tile edges.")
-    elif task == "inpainting":
-        out["hole"] = pick(c2, "Hole size (share of the side)", "hole")
-    settings.to_url(params)
-    return out
 
 
 def predictions(task: str, snap: dict) -> None:
@@ -169,12 +144,12 @@ def make_render(task: str):
             layer_chart(task, view.state["layers"])
         s = view.state.get("summary")
         if s:
-            rows = {TITLES[task]: {"linear probe": s["probe_acc"], "kNN (k=20)": s["knn_acc"]},
+            rows = {methods.title(task): {"linear probe": s["probe_acc"], "kNN (k=20)": s["knn_acc"]},
                     "random init (same block)": {"linear probe": s["random_init_probe_acc"], "kNN (k=20)": s["random_init_knn_acc"]},
                     "raw pixels": {"linear probe": s["raw_pixel_probe_acc"], "kNN (k=20)": s["raw_pixel_knn_acc"]}}
             st.plotly_chart(viz.accuracy_bars(rows, f"Transfer: held-out accuracy on {s['dataset']} from block {s['config']['transfer_layer']} (frozen)"), key=f"{K}.{task}.acc")
             if s["knn_acc"] <= s["random_init_knn_acc"]:
-                st.warning(f"**{TITLES[task]} did not beat the random network on {s['dataset']}** (kNN {s['knn_acc']:.3f} vs {s['random_init_knn_acc']:.3f} at block "
+                st.warning(f"**{methods.title(task)} did not beat the random network on {s['dataset']}** (kNN {s['knn_acc']:.3f} vs {s['random_init_knn_acc']:.3f} at block "
                            f"{s['config']['transfer_layer']}). " + WHY_IT_FAILS.get((task, s["dataset"]), "At this budget and block the pretext features are no better "
                                                                                    "than random ones: check the layer chart, or train longer."))
             st.caption(f"{s['steps']} steps in {s['seconds']} s. Protocol: frozen features, L2 logistic regression; kNN with cosine similarity, k = 20.")
@@ -182,32 +157,32 @@ def make_render(task: str):
     return render
 
 
-tabs = st.tabs([TITLES[t] for t in methods.PRETEXT_METHODS])
-for task, tab in zip(methods.PRETEXT_METHODS, tabs):
+tabs = st.tabs([methods.title(t) for t in TASKS])
+for task, tab in zip(TASKS, tabs):
     with tab:
         key = f"{K}.{task}"
-        with st.expander(f"How {TITLES[task].lower()} works"):
+        with st.expander(f"How {methods.title(task).lower()} works"):
             st.markdown(f"```text\n{inspect.getmodule(methods.spec(task).cls).__doc__.strip()}\n```")
-        st.markdown(f"**The pseudo-label:** {PSEUDO_LABEL[task]}.")
+        st.markdown(f"**The pseudo-label:** {PSEUDO_LABEL.get(task, methods.spec(task).summary)}.")
         if task == "colorization" and test_set.channels == 1:
             st.warning(f"**{gs.dataset}** images are grey: there is no colour to predict. Choose **shapes** or **photos** in the sidebar.")
             continue
         pseudo_label_demo(task)
-        overrides = task_settings(task)
+        overrides, _ = controls.method_settings(K, task, gs.dataset, url_prefix=f"{task}.", columns=3)
         page.show_code(methods.spec(task).cls.training_step)
-        live.train_button(key, lambda task=task, overrides=overrides: jobs.experiment_job(
-            task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=TITLES[task]),
-            pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": TITLES[task]}))
+        live.train_button(key, lambda task=task, overrides=overrides: recipes.experiment_job(
+            task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=methods.title(task)),
+            pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": methods.title(task)}))
         st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s (sidebar).")
         live.job_view(key, make_render(task))
 
 st.header("Transfer: which pretext task gives the best encoder?")
 transfer_seconds = st.slider("Seconds per task", 5, 60, 15, step=5, key=f"{KT}.seconds")
-runnable = [t for t in methods.PRETEXT_METHODS if not (t == "colorization" and test_set.channels == 1)]
-st.caption(f"Trains {', '.join(TITLES[t] for t in runnable)} one after another on **{gs.dataset}**, seed {gs.seed}, {transfer_seconds} s each, "
+runnable = [t for t in TASKS if not (t == "colorization" and test_set.channels == 1)]
+st.caption(f"Trains {', '.join(methods.title(t) for t in runnable)} one after another on **{gs.dataset}**, seed {gs.seed}, {transfer_seconds} s each, "
            "each evaluated at its own transfer layer against a random-init network at the same layer."
-           + (" Colorization is left out: digits have no colour." if len(runnable) < len(methods.PRETEXT_METHODS) else ""))
-live.train_button(KT, lambda: jobs.comparison_job({TITLES[t]: (t, {}) for t in runnable}, gs.dataset, transfer_seconds, gs.seed, gs.device), label="Compare the tasks")
+           + (" Colorization is left out: digits have no colour." if len(runnable) < len(TASKS) else ""))
+live.train_button(KT, lambda: recipes.comparison_job({methods.title(t): (t, {}) for t in runnable}, gs.dataset, transfer_seconds, gs.seed, gs.device), label="Compare the tasks")
 
 
 def render_transfer(view: jobs.JobView) -> None:
@@ -224,7 +199,7 @@ def render_transfer(view: jobs.JobView) -> None:
     st.dataframe(table.style.format({"block": "{:.0f}", "linear probe": "{:.3f}", "kNN": "{:.3f}", "random init kNN (same block)": "{:.3f}", "kNN gain": "{:+.3f}"}),
                  key=f"{KT}.table")
     for label, r in results.items():
-        task = next(t for t, title in TITLES.items() if title == label)
+        task = next(t for t in TASKS if methods.title(t) == label)
         if r["knn_acc"] <= r["random_init_knn_acc"]:
             st.warning(f"**{label}** does not beat its random network here (kNN {r['knn_acc']:.3f} vs {r['random_init_knn_acc']:.3f}). "
                        + WHY_IT_FAILS.get((task, r["dataset"]), "At this budget and block its features are no better than random ones."))

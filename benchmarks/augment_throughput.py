@@ -2,7 +2,7 @@
 
     python benchmarks/augment_throughput.py
 
-The same pipeline (random resized crop, flip, rotation, colour jitter, grayscale) on shapes
+The same pipeline (random resized crop, flip, rotation, colour jitter, greyscale) on shapes
 images, 32×32 RGB, float tensors in memory. torchvision applies it image by image, as a
 Dataset/DataLoader would; sslviz draws every image's parameters at once for the whole batch.
 """
@@ -30,7 +30,7 @@ def main() -> None:
         v2.RandomHorizontalFlip(cfg.flip_p),
         v2.RandomRotation(cfg.rotation),
         v2.RandomApply([v2.ColorJitter(cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue)], p=cfg.jitter_p),
-        v2.RandomGrayscale(cfg.grayscale_p),
+        v2.RandomGreyscale(cfg.greyscale_p),
     ])
     g = torch.Generator().manual_seed(0)
     ours, theirs = [], []

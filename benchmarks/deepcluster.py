@@ -4,7 +4,7 @@
     python benchmarks/deepcluster.py --runs shapes:30
 
 For each dataset: DeepCluster's per-round NMI/ARI of the pseudo-labels with the true class
-(the labels only score, never train), then ``jobs.clustering_comparison_job``: k-means with
+(the labels only score, never train), then ``recipes.clustering_comparison_job``: k-means with
 the same k, PCA-whitening and seed on raw pixels, a random-init CNN, SimCLR and DeepCluster,
 each trained for the same time. Rows replace the ``deepcluster`` section of RESULTS.md.
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 
 from _results import write_section
-from sslviz import jobs
+from sslviz import jobs, recipes
 from sslviz.train import configure_threads
 
 
 def per_round(dataset: str, seconds: float, seed: int) -> tuple[str, dict]:
     job = jobs.Job(name="bench")
-    jobs.experiment_job("deepcluster", dataset, seconds, seed, "auto", train_overrides={"num_threads": configure_threads()},
+    recipes.experiment_job("deepcluster", dataset, seconds, seed, "auto", train_overrides={"num_threads": configure_threads()},
                         track_rounds=True, few_labels=())(job)
     state = job.view().state
     rounds, s = state["rounds"], state["summary"]
@@ -42,7 +42,7 @@ def per_round(dataset: str, seconds: float, seed: int) -> tuple[str, dict]:
 
 def comparison(dataset: str, seconds: float, seed: int, k: int) -> str:
     job = jobs.Job(name="bench")
-    jobs.clustering_comparison_job(dataset, seconds, seed, "auto", k)(job)
+    recipes.clustering_comparison_job(dataset, seconds, seed, "auto", k)(job)
     rows = job.view().state["rows"]
     cues = [c for c in next(iter(rows.values())) if c.startswith("nmi_")]
     out = (f"k-means (k = {k}, PCA-whitened to 32 dims, seed {seed}) on the {dataset} training images:\n\n"

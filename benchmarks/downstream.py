@@ -2,7 +2,7 @@
 
     python benchmarks/downstream.py [--seconds 60] [--steps 1000] [--seeds 3]
 
-Runs the page's own job (``jobs.downstream_job``) on
+Runs the page's own job (``recipes.downstream_job``) on
 - digits: SimCLR vs the same CNN from scratch at 1, 5, 10, 25 and 100% of the labels (the
   page's one-click preset is this setting at 1, 10 and 100%);
 - shapes: SimCLR with and without colour jitter vs scratch, plus the attribute probes;
@@ -20,7 +20,8 @@ import torch
 
 from _results import write_section
 from sslviz import augment, data, evaluate
-from sslviz.jobs import JobRunner, backbone_factory, downstream_job, supervised_preset
+from sslviz.jobs import JobRunner
+from sslviz.recipes import backbone_factory, downstream_job, supervised_preset
 
 
 def run(runner: JobRunner, encoders: dict, dataset: str, args) -> dict:

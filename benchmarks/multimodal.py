@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 
 from _results import write_section
-from sslviz import data, evaluate, experiment, methods, multimodal
+import torch
+
+from sslviz import data, evaluate, experiment, methods
+from sslviz.methods import paired_scores
+from sslviz.nets import eval_mode
 from sslviz.train import configure_threads
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(methods.MULTIMODAL_METHODS), choices=methods.MULTIMODAL_METHODS)
+    parser.add_argument("--methods", nargs="+", default=methods.of_family("multi-modal"), choices=methods.of_family("multi-modal"))
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -28,7 +32,8 @@ def main() -> None:
     for name in args.methods:
         exp = experiment.run(name, "shapes", seconds=args.seconds, seed=args.seed)
         m = exp.metrics
-        reports[name] = multimodal.report(exp.method, exp.test_set)
+        with torch.no_grad(), eval_mode(exp.method):
+            reports[name] = exp.method.report(exp.test_set)["multimodal"]
         encoders[name] = exp.method.encoder
         r = reports[name]
         retrieval = f"{r['image_to_partner_r1']:.2f} / {r['partner_to_image_r1']:.2f}" if "image_to_partner_r1" in r else "—"
@@ -40,8 +45,8 @@ def main() -> None:
             + ", ".join(f"{c} {s}" for c, s in data.HELD_OUT_COMBOS) + "."]
     if "clip" in reports:
         r = reports["clip"]
-        body += ["", "**CLIP: zero-shot and retrieval** (prompts: " + ", ".join(f"“{p}”" for p in multimodal.ZERO_SHOT_PROMPTS["shape"].values())
-                 + "; " + ", ".join(f"“{p}”" for p in multimodal.ZERO_SHOT_PROMPTS["colour"].values()) + ")", "",
+        body += ["", "**CLIP: zero-shot and retrieval** (prompts: " + ", ".join(f"“{p}”" for p in paired_scores.ZERO_SHOT_PROMPTS["shape"].values())
+                 + "; " + ", ".join(f"“{p}”" for p in paired_scores.ZERO_SHOT_PROMPTS["colour"].values()) + ")", "",
                  "| score | all 1,000 test images | held-out combinations only | chance |", "|---|---|---|---|",
                  f"| zero-shot shape | **{r['zero_shot_shape_acc']:.3f}** | {r['zero_shot_shape_acc_held_out']:.3f} | 0.25 |",
                  f"| zero-shot colour | **{r['zero_shot_colour_acc']:.3f}** | {r['zero_shot_colour_acc_held_out']:.3f} | 0.167 |", "",

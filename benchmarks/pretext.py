@@ -31,7 +31,7 @@ def row(method: str, dataset: str, seconds: float, seed: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(methods.PRETEXT_METHODS))
+    parser.add_argument("--methods", nargs="+", default=methods.of_family("pretext"))
     parser.add_argument("--datasets", nargs="+", default=["digits", "shapes"])
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--seed", type=int, default=0)

@@ -36,7 +36,7 @@ def _non_negative_int(text: str) -> int:
 def _run_arguments(parser: argparse.ArgumentParser, dataset: str) -> None:
     """The flags of a training run: method, dataset, budget and seed."""
     parser.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
-    parser.add_argument("--dataset", default=dataset, choices=data.DATASETS)
+    parser.add_argument("--dataset", default=dataset, choices=data.names())
     parser.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
     parser.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
     parser.add_argument("--seed", type=_non_negative_int, default=0)
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     pre = sub.add_parser("pretrain", help="train a method's default configuration reproducibly (a step budget) and write its checkpoint and manifest entry")
     pre.add_argument("--method", choices=sorted(methods.REGISTRY))
-    pre.add_argument("--dataset", choices=data.DATASETS, help=f"default: {PRETRAIN_DATASET}")
+    pre.add_argument("--dataset", choices=data.names(), help=f"default: {PRETRAIN_DATASET}")
     pre.add_argument("--all", action="store_true", help=f"every method in the registry on {PRETRAIN_DATASET}")
     pre.add_argument("--steps", type=_non_negative_int, default=PRETRAIN_STEPS, help=f"training steps (default {PRETRAIN_STEPS})")
     pre.add_argument("--seed", type=_non_negative_int, default=0)

@@ -33,7 +33,7 @@ class AugmentConfig:
     contrast: float = 0.4
     saturation: float = 0.4
     hue: float = 0.1  # fraction of a full turn of the colour wheel
-    grayscale_p: float = 0.2
+    greyscale_p: float = 0.2
     blur_p: float = 0.0
     blur_sigma: Range = (0.1, 1.5)  # in pixels
     solarize_p: float = 0.0
@@ -63,22 +63,22 @@ class AugmentConfig:
 
 
 NO_AUGMENTATION = AugmentConfig(
-    crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, grayscale_p=0.0
+    crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, greyscale_p=0.0
 )
 
 PRESETS: dict[str, AugmentConfig] = {
     # SimCLR's CIFAR recipe (Chen et al. 2020, appendix B.9): crop, flip, strong jitter, grey.
     "SimCLR default": AugmentConfig(),
     # Shapes: the class is the shape, so colour, position and rotation are nuisances to ignore.
-    "SimCLR + rotation": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5, jitter_p=0.9, grayscale_p=0.3),
+    "SimCLR + rotation": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5, jitter_p=0.9, greyscale_p=0.3),
     # The same without colour jitter or grey: the encoder has no reason to drop colour (Downstream page).
-    "SimCLR + rotation, no colour": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, jitter_p=0.0, grayscale_p=0.0),
+    "SimCLR + rotation, no colour": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, jitter_p=0.0, greyscale_p=0.0),
     # Colour changes only, no geometry: for positives whose geometry already differs (two frames of a clip).
     "colour only": AugmentConfig(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5,
-                                 jitter_p=0.9, grayscale_p=0.3),
+                                 jitter_p=0.9, greyscale_p=0.3),
     # Digits: flips and big rotations change the class (a mirrored 2, a 6 turned into a 9).
-    "digits": AugmentConfig(crop_scale=(0.4, 1.0), flip_p=0.0, rotation=15.0, jitter_p=0.8, saturation=0.0, hue=0.0, grayscale_p=0.0, erase_p=0.3),
-    "weak": AugmentConfig(crop_scale=(0.8, 1.0), jitter_p=0.0, grayscale_p=0.0),
+    "digits": AugmentConfig(crop_scale=(0.4, 1.0), flip_p=0.0, rotation=15.0, jitter_p=0.8, saturation=0.0, hue=0.0, greyscale_p=0.0, erase_p=0.3),
+    "weak": AugmentConfig(crop_scale=(0.8, 1.0), jitter_p=0.0, greyscale_p=0.0),
     "strong": AugmentConfig(crop_scale=(0.08, 1.0), rotation=30.0, blur_p=0.5, solarize_p=0.2, erase_p=0.5),
     "none": NO_AUGMENTATION,
 }
@@ -141,7 +141,7 @@ def geometric(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | None 
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def _gray(x: torch.Tensor) -> torch.Tensor:
+def grey(x: torch.Tensor) -> torch.Tensor:
     """Luma (ITU-R 601) as B×1×H×W; a one-channel image is its own grey."""
     if x.shape[1] == 1:
         return x
@@ -158,11 +158,11 @@ def colour_jitter(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | N
     s = _uniform(n, 1 - config.saturation, 1 + config.saturation, g, dev).view(n, 1, 1, 1)
     h = _uniform(n, -config.hue, config.hue, g, dev)
     y = (x * b).clamp(0, 1)
-    mean = _gray(y).mean(dim=(1, 2, 3), keepdim=True)
+    mean = grey(y).mean(dim=(1, 2, 3), keepdim=True)
     y = ((y - mean) * c + mean).clamp(0, 1)
     if x.shape[1] == 3:
-        grey = _gray(y)
-        y = ((y - grey) * s + grey).clamp(0, 1)
+        luma = grey(y)
+        y = ((y - luma) * s + luma).clamp(0, 1)
         y = _rotate_hue(y, h).clamp(0, 1)
     return torch.where(apply, y, x)
 
@@ -181,10 +181,10 @@ def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
     return torch.einsum("nij,njhw->nihw", m, x)
 
 
-def random_grayscale(x: torch.Tensor, p: float, g: torch.Generator | None = None) -> torch.Tensor:
+def random_greyscale(x: torch.Tensor, p: float, g: torch.Generator | None = None) -> torch.Tensor:
     """Replace each image by its grey version with probability p."""
     apply = _chance(x.shape[0], p, g, x.device).view(-1, 1, 1, 1)
-    return torch.where(apply, _gray(x).expand_as(x), x)
+    return torch.where(apply, grey(x).expand_as(x), x)
 
 
 def gaussian_blur(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | None = None) -> torch.Tensor:
@@ -240,8 +240,8 @@ def augment(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator |
     x = geometric(x, config, generator)
     if config.jitter_p > 0:
         x = colour_jitter(x, config, generator)
-    if config.grayscale_p > 0:
-        x = random_grayscale(x, config.grayscale_p, generator)
+    if config.greyscale_p > 0:
+        x = random_greyscale(x, config.greyscale_p, generator)
     if config.blur_p > 0:
         x = gaussian_blur(x, config, generator)
     if config.solarize_p > 0:

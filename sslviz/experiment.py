@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from sslviz import checkpoints, data, evaluate, methods
-from sslviz.train import BatchCallback, Trainer, TrainConfig, TrainResult
+from sslviz.train import BatchCallback, TrainConfig, Trainer, TrainResult
 
 
 @dataclass
@@ -84,6 +84,7 @@ def run(
     stop_event: threading.Event | None = None,
     with_baselines: bool = True,
     few_labels: tuple[int, ...] = (),
+    evaluated: bool = True,
     on_status: Callable[[str], None] = lambda msg: None,
 ) -> Experiment:
     """Train ``method_name`` on ``dataset`` within the budget, then evaluate it.
@@ -92,7 +93,8 @@ def run(
     raw_pixel_probe_acc, raw_pixel_knn_acc, random_init_probe_acc, random_init_knn_acc; with
     ``few_labels=(k, ...)`` also probe_{k}_per_class_acc for each (mean over 3 label draws);
     plus the method's own ``test_metrics`` (e.g. MAE's held-out test_masked_mse).
-    A run that diverged is not evaluated: its summary carries the message instead.
+    A run that diverged is not evaluated: its summary carries the message instead; with
+    ``evaluated=False`` none is (a recipe that scores the features its own way).
     """
     method, train_set, test_set = prepare(method_name, dataset, seed, **(method_overrides or {}))
     train_config = TrainConfig(
@@ -102,7 +104,7 @@ def run(
     trainer = Trainer(method, method.inputs(train_set), train_config, on_batch_end, stop_event)
     result = trainer.fit()
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
-    if result.diverged:
+    if result.diverged or not evaluated:
         return exp
     exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)
     return exp

@@ -16,7 +16,7 @@ def _check_pair(z1: torch.Tensor, z2: torch.Tensor) -> None:
         raise ValueError("info_nce needs a batch of at least 2 images (the other images are the negatives).")
 
 
-def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     r"""NT-Xent / InfoNCE over the 2N views of a batch (SimCLR, Chen et al. 2020, eq. 1).
 
     z1[i] and z2[i] are embeddings of two augmented views of image i. For every one of the
@@ -40,7 +40,7 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> to
     return F.cross_entropy(sim, positive)  # softmax over the 2N - 1 others, mean over anchors
 
 
-def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature: float = 0.5) -> dict[str, torch.Tensor]:
+def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature: float) -> dict[str, torch.Tensor]:
     """One anchor's term of ``info_nce``, laid open for the InfoNCE explorer.
 
     Returns the cosine similarities of view ``anchor`` (an index into the 2N views) to the
@@ -63,7 +63,7 @@ def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature
     return {"others": others, "similarity": similarity, "probability": probability, "positive": torch.tensor(positive), "loss": -torch.log(probability[positive])}
 
 
-def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
     r"""MoCo's InfoNCE (He et al., 2020, eq. 1): the positive key against a queue of negatives.
 
         \mathcal{L}_q = -\log \frac{\exp(q\cdot k_+/\tau)}{\exp(q\cdot k_+/\tau) + \sum_{k_- \in \text{queue}} \exp(q\cdot k_-/\tau)}

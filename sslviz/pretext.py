@@ -11,6 +11,8 @@ import itertools
 
 import torch
 
+from sslviz.augment import grey  # noqa: F401  (the one luma function; pretext tasks use it as ``pretext.grey``)
+
 # All 24 orders of a 2×2 puzzle's tiles (tile i of the shuffled puzzle is original tile perm[i]).
 JIGSAW_PERMUTATIONS = torch.tensor(list(itertools.permutations(range(4))))
 
@@ -90,10 +92,3 @@ def box_masks(n: int, height: int, width: int, size: int, generator: torch.Gener
     inside = (rows >= top.view(n, 1, 1)) & (rows < (top + size).view(n, 1, 1)) & (cols >= left.view(n, 1, 1)) & (cols < (left + size).view(n, 1, 1))
     return inside.unsqueeze(1)
 
-
-def grey(images: torch.Tensor) -> torch.Tensor:
-    """N×C×H×W -> N×1×H×W luminance (ITU-R BT.601 weights for RGB; unchanged for one channel)."""
-    if images.shape[1] == 1:
-        return images
-    weights = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-    return (images * weights).sum(dim=1, keepdim=True)

@@ -20,7 +20,9 @@ from typing import Callable
 
 import torch
 
+from sslviz.data import Inputs, check_inputs, take, to_device  # noqa: F401  (re-exported: the Trainer's batch helpers)
 from sslviz.methods.base import Method
+from sslviz.setting import setting
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adamw", "sgd")
@@ -76,8 +78,9 @@ def _env_threads() -> int | None:
 class TrainConfig:
     """Optimisation settings and the budget; the run ends at whichever budget is hit first."""
 
-    batch_size: int = 256
-    lr: float = 1e-3
+    batch_size: int = setting(256, "Batch size N", (2, 4, 8, 32, 64, 128, 256, 512))
+    lr: float = setting(1e-3, "Learning rate", (1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1e-1, 1.0, 10.0, 1e12),
+                        "1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.", "{:g}")
     weight_decay: float = 1e-6
     max_steps: int | None = None
     max_seconds: float | None = 30.0
@@ -124,29 +127,6 @@ class TrainResult:
 
 
 BatchCallback = Callable[["Trainer", dict[str, float]], None]
-
-
-Inputs = torch.Tensor | dict[str, torch.Tensor]  # images, or aligned modalities (images, captions, ...) sharing the first dimension
-
-
-def check_inputs(inputs: Inputs) -> None:
-    """ValueError unless ``inputs`` is an N×C×H×W image tensor, or a dict of tensors with the same N >= 2 (paired modalities)."""
-    if isinstance(inputs, dict):
-        sizes = {k: v.shape[0] for k, v in inputs.items()}
-        if not sizes or len(set(sizes.values())) != 1 or min(sizes.values()) < 2:
-            raise ValueError(f"paired inputs must all have the same number N >= 2 of items, got {sizes}.")
-    elif inputs.ndim != 4 or inputs.shape[0] < 2:
-        raise ValueError(f"images must be N×C×H×W with N >= 2, got shape {tuple(inputs.shape)}.")
-
-
-def take(inputs: Inputs, index: torch.Tensor | slice) -> Inputs:
-    """The items ``index`` of an image tensor or of every modality of a dict."""
-    return {k: v[index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[index]
-
-
-def to_device(inputs: Inputs, device: torch.device | str) -> Inputs:
-    """``inputs`` (a tensor or a dict of them) on ``device``."""
-    return {k: v.to(device) for k, v in inputs.items()} if isinstance(inputs, dict) else inputs.to(device)
 
 
 class Trainer:

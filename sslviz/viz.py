@@ -137,32 +137,13 @@ def sphere_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence
     return fig
 
 
-_DIAGRAMS = {
-    "simclr": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂ "),
-               ("f, g → z₁", "InfoNCE\n(other images = negatives)"), ("f, g → z₂ ", "InfoNCE\n(other images = negatives)")],
-    "moco": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "query encoder → q"), ("view x₂", "momentum encoder → k"),
-             ("query encoder → q", "InfoNCE"), ("momentum encoder → k", "InfoNCE"), ("queue of old keys", "InfoNCE"),
-             ("momentum encoder → k", "queue of old keys"), ("query encoder → q", "momentum encoder → k")],
-    "byol": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "online f, g → z₁"), ("online f, g → z₁", "predictor → p₁"),
-             ("view x₂", "target f', g' → z₂'"), ("predictor → p₁", "2 − 2·cos(p₁, z₂')"), ("target f', g' → z₂'", "2 − 2·cos(p₁, z₂')"),
-             ("online f, g → z₁", "target f', g' → z₂'")],
-    "simsiam": [("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("f, g → z₁", "predictor → p₁"),
-                ("view x₂", "f, g → z₂"), ("f, g → z₂", "stop-gradient"), ("predictor → p₁", "−cos(p₁, sg(z₂))"), ("stop-gradient", "−cos(p₁, sg(z₂))")],
-}
-_DIAGRAMS["deepcluster"] = [("images x", "CNN f → features"), ("CNN f → features", "PCA-whiten + k-means"), ("PCA-whiten + k-means", "pseudo-labels y"),
-                            ("pseudo-labels y", "train f + fresh classifier\n(cross-entropy)"), ("images x", "train f + fresh classifier\n(cross-entropy)"),
-                            ("train f + fresh classifier\n(cross-entropy)", "CNN f → features")]
-_EDGE_LABELS = {("query encoder → q", "momentum encoder → k"): "EMA (no gradient)", ("online f, g → z₁", "target f', g' → z₂'"): "EMA (no gradient)",
-                ("momentum encoder → k", "queue of old keys"): "enqueue", ("train f + fresh classifier\n(cross-entropy)", "CNN f → features"): "next round"}
-
-
-def method_diagram(name: str) -> str:
-    """Graphviz DOT source of a method's data flow (views, encoders, loss), left to right."""
-    if name not in _DIAGRAMS:
-        raise ValueError(f"No diagram for {name!r}.")
+def method_diagram(edges: Sequence[tuple[str, ...]]) -> str:
+    """Graphviz DOT source of a method's data flow (a registry entry's ``diagram``: (from, to[, dashed-edge label]) edges), left to right."""
+    if not edges:
+        raise ValueError("A diagram needs at least one edge.")
     lines = ['digraph { rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#f3f6fa", fontname="Helvetica", fontsize=11];']
-    for a, b in _DIAGRAMS[name]:
-        label = _EDGE_LABELS.get((a, b))
+    for a, b, *rest in edges:
+        label = rest[0] if rest else None
         style = f' [label="{label}", style=dashed, fontsize=9]' if label else ""
         lines.append(f'  "{a}" -> "{b}"{style};')
     return "\n".join(lines + ["}"])

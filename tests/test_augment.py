@@ -35,8 +35,8 @@ def test_flip_always_mirrors(batch):
     assert torch.allclose(out, batch.flip(-1), atol=1e-5)
 
 
-def test_grayscale_makes_channels_equal(batch):
-    cfg = augment.with_changes(augment.NO_AUGMENTATION, grayscale_p=1.0)
+def test_greyscale_makes_channels_equal(batch):
+    cfg = augment.with_changes(augment.NO_AUGMENTATION, greyscale_p=1.0)
     out = augment.augment(batch, cfg)
     assert torch.allclose(out[:, 0], out[:, 1]) and torch.allclose(out[:, 1], out[:, 2])
 

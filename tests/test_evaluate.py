@@ -137,9 +137,9 @@ def test_label_efficiency_fits_on_train_labels_only_and_repeats_exactly(monkeypa
     train = data.Dataset("tiny", "train", train.images * 0.45, train.labels, train.class_names)
     seen = []
     real_train, real_probe = evaluate.train_classifier, evaluate.probe_predictions
-    monkeypatch.setattr(evaluate, "train_classifier", lambda enc, images, *a, **k: seen.append(images.max().item()) or real_train(enc, images, *a, **k))
+    monkeypatch.setattr(evaluate.supervised, "train_classifier", lambda enc, images, *a, **k: seen.append(images.max().item()) or real_train(enc, images, *a, **k))
     probed = []
-    monkeypatch.setattr(evaluate, "probe_predictions", lambda xtr, ytr, xte, *a: probed.append(len(xtr)) or real_probe(xtr, ytr, xte, *a))
+    monkeypatch.setattr(evaluate.frozen, "probe_predictions", lambda xtr, ytr, xte, *a: probed.append(len(xtr)) or real_probe(xtr, ytr, xte, *a))
     torch.manual_seed(0)
     encoders = {"enc": SmallCNN(1, 4)}
     run = lambda: evaluate.label_efficiency(encoders, lambda: SmallCNN(1, 4), train, test, NO_AUGMENTATION, fractions=(0.1, 1.0),  # noqa: E731

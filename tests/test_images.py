@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sslviz.images import ImageError, decode_image, to_tensor
+from sslviz.data.uploads import ImageError, decode_image, to_tensor
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

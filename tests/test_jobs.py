@@ -4,7 +4,8 @@ import time
 import pytest
 import torch
 
-from sslviz.jobs import JobRunner, experiment_job
+from sslviz.jobs import JobRunner
+from sslviz.recipes import experiment_job
 
 
 def wait(job, timeout=30.0):

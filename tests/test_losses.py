@@ -105,4 +105,4 @@ def test_negative_cosine_and_byol():
     with pytest.raises(ValueError):
         negative_cosine(torch.randn(3, 2), torch.randn(3, 3))
     with pytest.raises(ValueError):
-        moco_infonce(torch.randn(3, 2), torch.randn(3, 2), torch.randn(4, 3))
+        moco_infonce(torch.randn(3, 2), torch.randn(3, 2), torch.randn(4, 3), 0.2)

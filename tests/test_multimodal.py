@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from sslviz import data, losses, methods, multimodal
+from sslviz import data, losses, methods
+from sslviz.methods import paired_scores
+from sslviz.nets import eval_mode
 from sslviz.__main__ import main as cli
 from sslviz.train import Trainer, TrainConfig, check_inputs, take
 
@@ -150,7 +152,7 @@ def test_held_out_combinations_never_reach_clip_or_virtex_training(shapes, shape
 
 
 def test_multimodal_methods_train_only_where_their_pairs_exist():
-    for name in methods.MULTIMODAL_METHODS:
+    for name in methods.of_family("multi-modal"):
         with pytest.raises(ValueError, match="only the shapes dataset"):
             methods.create(name, "digits")
 
@@ -195,7 +197,7 @@ def test_clip_learns_colour_zero_shot_in_a_few_steps(shapes, shapes_test):
     inputs = take(m.inputs(shapes), slice(0, 1024))
     result = Trainer(m, inputs, TrainConfig(max_steps=80, max_seconds=None, batch_size=128, lr=2e-3, seed=0)).fit()
     assert result.history[-1]["loss"] < result.history[0]["loss"] - 0.5
-    scores = multimodal.zero_shot_scores(m, shapes_test)
+    scores = paired_scores.zero_shot_scores(m, shapes_test)
     assert scores["zero_shot_colour_acc"] > 0.5  # chance: 1/6
 
 
@@ -206,7 +208,7 @@ def test_virtex_captions_use_the_vocabulary_and_improve(shapes, shapes_test):
     assert result.history[-1]["word_acc"] > result.history[0]["word_acc"] + 0.2
     captions = m.caption(shapes_test.images[:10])
     assert len(captions) == 10 and all(set(c.split()) <= set(data.VOCAB[3:]) for c in captions)
-    scores = multimodal.caption_scores(m, shapes_test, n=100)
+    scores = paired_scores.caption_scores(m, shapes_test, n=100)
     assert 0 <= scores["caption_colour_acc"] <= 1 and all(e["true"] == shapes_test.captions[e["index"]] for e in scores["held_out_examples"])
 
 
@@ -221,10 +223,11 @@ def test_temporal_positives_are_two_different_frames_of_one_clip(shapes):
         assert i1 and i2 and set(i1) != set(i2)
 
 
-@pytest.mark.parametrize("name", methods.MULTIMODAL_METHODS)
+@pytest.mark.parametrize("name", methods.of_family("multi-modal"))
 def test_report_scores_each_pairing_on_held_out_data(name, shapes_test):
     m = methods.create(name, "shapes", width=4)
-    report = multimodal.report(m, shapes_test)
+    with torch.no_grad(), eval_mode(m):
+        report = m.report(shapes_test)["multimodal"]
     expected = {"clip": {"zero_shot_shape_acc", "partner_to_image_r1"}, "virtex": {"caption_shape_acc"}, "temporal": {"image_to_partner_r1"},
                 "depth": {"image_to_partner_r1"}, "audiovisual": {"partner_to_image_r5"}}[name]
     assert expected <= set(report)
@@ -232,8 +235,8 @@ def test_report_scores_each_pairing_on_held_out_data(name, shapes_test):
 
 
 def test_recall_at_k():
-    assert multimodal.recall_at_k(torch.eye(4)) == 1.0
-    assert multimodal.recall_at_k(torch.eye(4).flip(1)) == 0.0  # an even-sized anti-diagonal never hits
-    assert multimodal.recall_at_k(torch.eye(4).flip(1), k=4) == 1.0
+    assert paired_scores.recall_at_k(torch.eye(4)) == 1.0
+    assert paired_scores.recall_at_k(torch.eye(4).flip(1)) == 0.0  # an even-sized anti-diagonal never hits
+    assert paired_scores.recall_at_k(torch.eye(4).flip(1), k=4) == 1.0
     with pytest.raises(ValueError, match="square"):
-        multimodal.recall_at_k(torch.zeros(2, 3))
+        paired_scores.recall_at_k(torch.zeros(2, 3))

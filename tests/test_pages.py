@@ -390,7 +390,7 @@ def test_downstream_preset_sets_digits_and_starts_and_can_be_cancelled():
 
 @pytest.mark.parametrize("page_path", sorted(EXTREMES))
 def test_every_page_renders_on_every_dataset(page_path):
-    for dataset in data.DATASETS:
+    for dataset in data.names():
         at = open_page(page_path, **{"global.dataset": dataset})
         assert not at.exception, (dataset, [e.value for e in at.exception])
         assert not at.error or page_path.endswith("pretext.py"), (dataset, [e.value for e in at.error])  # pretext explains colorization on digits
@@ -429,7 +429,7 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     at = open_page("app_pages/multimodal.py", **{"global.dataset": "digits", "global.seconds": 5})
     assert [t.label for t in at.tabs] == ["Image + text: CLIP", "Image + text: VirTex", "Image + video", "Image + depth", "Image + audio"]
     assert "this page uses shapes" in texts(at) and "Train CLIP above" in texts(at)
-    for name in methods.MULTIMODAL_METHODS:
+    for name in methods.of_family("multi-modal"):
         at.button(key=f"mm.{name}.train").click().run()
         wait_for_job(at, f"mm.{name}")
         assert not at.exception, (name, [e.value for e in at.exception])

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from sslviz import viz
+from sslviz import methods, viz
 
 
 def test_tile_layout():
@@ -30,4 +30,4 @@ def test_figures_carry_the_data():
     assert [t.name for t in fig.data] == ["a", "b"] and list(fig.data[0].y) == [3.0, 1.0]
     assert len(viz.sphere_scatter(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]), ["x", "y"], "t").data) == 3
     assert viz.sphere_scatter(np.eye(3), np.array([0, 1, 1]), ["x", "y"], "t").data[0].type == "scatter3d"
-    assert "EMA" in viz.method_diagram("moco") and viz.method_diagram("simclr").startswith("digraph")
+    assert "EMA" in viz.method_diagram(methods.spec("moco").diagram) and viz.method_diagram(methods.spec("simclr").diagram).startswith("digraph")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, image_like_partner
+from sslviz.methods.registry import MethodSpec
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,12 @@ class AudioVisual(CrossModal):
 
     def make_partner_encoder(self) -> nn.Module:
         return image_like_partner(self.config)  # the spectrogram is a 1-channel image
+
+
+SPEC = MethodSpec(
+    "audiovisual", "Audio-visual", "multi-modal", AudioVisual, AudioVisualConfig,
+    "Multi-modal (audio): an image and the sound its object makes attract (cross-modal InfoNCE).",
+    train={"batch_size": 256, "lr": 2e-3},
+    pairs="audio",
+    code=(AudioVisual.training_step,),
+)

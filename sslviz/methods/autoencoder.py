@@ -16,14 +16,16 @@ import torch
 from torch import nn
 
 from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import ConvDecoder, eval_mode
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig(PretextConfig):
     image_size: int = 28
-    latent_dim: int = 32
-    noise_std: float = 0.0  # > 0: denoising autoencoder (Gaussian noise on the input, clean target)
+    latent_dim: int = setting(32, "Latent size", (2, 8, 32, 128))
+    noise_std: float = setting(0.0, "Denoising: input noise σ", (0.0, 0.1, 0.3, 0.5))  # > 0: denoising autoencoder (Gaussian noise on the input, clean target)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -64,3 +66,12 @@ class Autoencoder(PretextMethod):
         with eval_mode(self):
             out = self.reconstruct(batch, generator)
         return {"original": batch.cpu(), "input": out["input"].cpu(), "pred": out["pred"].cpu()}
+
+
+SPEC = MethodSpec(
+    "autoencoder", "Autoencoder", "pretext", Autoencoder, AutoencoderConfig,
+    "Pretext: compress the image into a small code and rebuild it (optionally from a noisy copy).",
+    train={"batch_size": 256, "lr": 1e-3},
+    overrides=transfer_layers(digits=3, shapes=2, photos=2),
+    code=(Autoencoder.training_step,),
+)

@@ -19,7 +19,14 @@ from torch import nn
 
 from sslviz import augment, data
 from sslviz.diagnostics import embedding_health
-from sslviz.nets import LayerFeatures, SmallCNN, eval_mode, frozen_features, projection_head
+from sslviz.nets import (
+    LayerFeatures,
+    SmallCNN,
+    eval_mode,
+    frozen_features,
+    projection_head,
+)
+from sslviz.setting import setting
 
 
 class Method(nn.Module):
@@ -54,16 +61,35 @@ class Method(nn.Module):
         """Method-specific scores on held-out ``images`` (e.g. reconstruction error); none by default."""
         return {}
 
+    # --- Hooks for what differs per method; the runner and the recipes call only these. ---
+    layers: ClassVar[tuple[int, ...]] = ()  # blocks that ``layer_encoder`` can read (pretext methods: 1, 2, 3)
+
+    def report(self, test: data.Dataset) -> dict[str, Any]:
+        """What a page shows about held-out ``test`` data beyond accuracies (the model is in eval mode); none by default."""
+        return {}
+
+    def layer_encoder(self, layer: int) -> nn.Module:
+        """Frozen features after block ``layer`` of the backbone (one of ``layers``): where do good features live?"""
+        raise ValueError(f"{self.name} has no layer-by-layer features.")
+
+    def rounds_so_far(self) -> list[dict[str, Any]]:
+        """Records of the rounds a round-based method has run (DeepCluster's clusterings); none by default."""
+        return []
+
+    def on_loaded(self, train_images: torch.Tensor, generator: torch.Generator) -> None:
+        """Called once when trained weights are loaded instead of trained (checkpoint, run bundle); most methods ignore it."""
+
 
 @dataclass(frozen=True)
 class TwoViewConfig:
     """Settings shared by every method trained on two augmented views of each image."""
 
     in_channels: int = 1
-    width: int = 16  # encoder width: features have 4·width dimensions
+    width: int = setting(16, "Encoder width (features = 4 × width)", (4, 8, 16, 32, 64))
     hidden_dim: int = 128
-    proj_dim: int = 64  # 2 or 3 puts the embeddings on a circle/sphere you can plot
-    augment: str = "digits"  # a preset name in sslviz.augment.PRESETS
+    proj_dim: int = setting(64, "Projection dim", (2, 3, 16, 64, 128),
+                            "2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).")
+    augment: str = setting("digits", "Augmentations", tuple(augment.PRESETS), "The dataset's own preset is the default (a preset in sslviz.augment.PRESETS).")
 
     def __post_init__(self) -> None:
         if self.proj_dim < 1 or self.hidden_dim < 1:
@@ -106,7 +132,15 @@ class TwoViewMethod(Method):
         with eval_mode(self):
             x1, x2 = augment.two_views(batch, self.augment, generator)
             z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
-        return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": getattr(self.config, "temperature", None)}
+        return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu()}
+
+    @torch.no_grad()
+    def report(self, test: data.Dataset, n: int = 500) -> dict[str, Any]:
+        """With a 2- or 3-D projection head: ``sphere``, the normalised projections of the first ``n`` test images (uniformity made visible)."""
+        if self.config.proj_dim not in (2, 3):
+            return {}
+        device = next(self.parameters()).device
+        return {"sphere": F.normalize(self.project(test.images[:n].to(device)), dim=1).cpu().numpy()}
 
 
 @torch.no_grad()
@@ -141,7 +175,7 @@ class PretextConfig:
 
     in_channels: int = 1
     width: int = 16
-    transfer_layer: int = 3  # which block's pooled output is evaluated downstream (1, 2 or 3)
+    transfer_layer: int = setting(3, "Transfer layer (block evaluated downstream)", (1, 2, 3), "Which block's pooled output the probe and kNN read.")
     augment: str = "none"  # a preset in sslviz.augment.PRESETS, applied before the pretext transform
 
     def __post_init__(self) -> None:
@@ -166,6 +200,11 @@ class PretextMethod(Method):
         self.augment = augment.preset(config.augment)
         self.backbone = SmallCNN(1 if self.grey_input else config.in_channels, config.width)
         self.encoder = LayerFeatures(self.backbone, config.transfer_layer, grey=self.grey_input)
+
+    layers: ClassVar[tuple[int, ...]] = (1, 2, 3)
+
+    def layer_encoder(self, layer: int) -> nn.Module:
+        return LayerFeatures(self.backbone, layer, grey=self.grey_input)
 
     def views(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The batch after the (optional) augmentation."""

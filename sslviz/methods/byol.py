@@ -17,16 +17,18 @@ import torch
 from torch import nn
 
 from sslviz import augment
-from sslviz.losses import byol_loss
+from sslviz.losses import byol_loss, negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod, ema_update, frozen_copy
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class BYOLConfig(TwoViewConfig):
-    momentum: float = 0.8  # the paper's 0.99+ barely moves in a 60-second run (measured: 0.8 best of 0.8-0.99)
+    momentum: float = setting(0.8, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "The target network's moving average.")  # the paper's 0.99+ barely moves in a 60-second run (measured: 0.8 best of 0.8-0.99)
     predictor_hidden: int = 128
-    use_predictor: bool = True
+    use_predictor: bool = setting(True, "Predictor", help="Off: the online network regresses the target directly — it collapses.")
 
 
 class BYOL(TwoViewMethod):
@@ -53,3 +55,15 @@ class BYOL(TwoViewMethod):
     def after_step(self) -> None:
         ema_update(self.target_encoder, self.encoder, self.config.momentum)
         ema_update(self.target_head, self.head, self.config.momentum)
+
+
+SPEC = MethodSpec(
+    "byol", "BYOL", "non-contrastive", BYOL, BYOLConfig,
+    "No negatives: an online network with a predictor regresses a moving-average target network.",
+    train={"batch_size": 128, "lr": 1e-3},
+    dataset_augment=True,
+    code=(byol_loss, negative_cosine, BYOL.training_step),
+    diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "online f, g → z₁"), ("online f, g → z₁", "predictor → p₁"),
+             ("view x₂", "target f', g' → z₂'"), ("predictor → p₁", "2 − 2·cos(p₁, z₂')"), ("target f', g' → z₂'", "2 − 2·cos(p₁, z₂')"),
+             ("online f, g → z₁", "target f', g' → z₂'", "EMA (no gradient)")),
+)

@@ -12,11 +12,19 @@ several phrasings; colour–shape combinations in ``data.HELD_OUT_COMBOS`` are n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from sslviz import data
+from sslviz.losses import clip_loss
 from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, without_held_out
+from sslviz.methods.paired_scores import (
+    RETRIEVAL_PAIRS,
+    retrieval_scores,
+    zero_shot_scores,
+)
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import TextEncoder, eval_mode
 
 
@@ -60,6 +68,17 @@ class CLIP(CrossModal):
             return self.embed_partners(ids)
 
     @torch.no_grad()
+    @torch.no_grad()
+    def partner_similarity(self, dataset: data.Dataset, n: int = RETRIEVAL_PAIRS) -> torch.Tensor:
+        """n×n cosine similarity of the first ``n`` images and their canonical captions, on the CPU."""
+        with eval_mode(self):
+            u = self.embed_images(dataset.images[:n].to(self.log_scale.device))
+            return (u @ self.embed_text(list(dataset.captions[:n])).T).cpu()
+
+    def report(self, test: data.Dataset) -> dict[str, Any]:
+        """``multimodal``: zero-shot accuracy (all test images and the held-out combinations) and retrieval recall."""
+        return {"multimodal": {**zero_shot_scores(self, test), **retrieval_scores(self.partner_similarity(test))}}
+
     def zero_shot(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         """N×P softmax over the prompts for each image: CLIP's zero-shot classifier, softmax(s·u·vᵀ)."""
         if not prompts:
@@ -68,3 +87,12 @@ class CLIP(CrossModal):
         with eval_mode(self):
             u = torch.cat([self.embed_images(chunk.to(v.device)) for chunk in images.split(1024)])
         return torch.softmax(self.scale * u @ v.T, dim=1).cpu()
+
+
+SPEC = MethodSpec(
+    "clip", "CLIP", "multi-modal", CLIP, CLIPConfig,
+    "Multi-modal: images and their captions meet in one space (symmetric InfoNCE); prompts then classify zero-shot.",
+    train={"batch_size": 256, "lr": 2e-3, "lr_schedule": "cosine"},  # cosine: zero-shot shape 0.93–0.95 at 60 s, constant lr 0.71–0.95
+    pairs="text",
+    code=(clip_loss, CrossModal.training_step, CLIP.zero_shot),
+)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import ConvDecoder, eval_mode
 from sslviz.pretext import grey
 
@@ -53,3 +54,12 @@ class Colorization(PretextMethod):
         with eval_mode(self):
             pred = self.colourise(batch)
         return {"original": batch.cpu(), "input": grey(batch).cpu(), "pred": pred.cpu()}
+
+
+SPEC = MethodSpec(
+    "colorization", "Colorization", "pretext", Colorization, ColorizationConfig,
+    "Pretext: see the grey image, predict its colours (needs colour images).",
+    train={"batch_size": 256, "lr": 1e-3},
+    overrides=transfer_layers(digits=3, shapes=3, photos=3),
+    code=(Colorization.training_step,),
+)

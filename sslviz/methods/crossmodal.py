@@ -21,8 +21,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from sslviz import augment, data
+from sslviz.data import take
 from sslviz.losses import clip_loss
 from sslviz.methods.base import Method, pair_scores
+from sslviz.methods.paired_scores import RETRIEVAL_PAIRS, retrieval_scores
 from sslviz.nets import SmallCNN, eval_mode, projection_head
 
 MAX_LOGIT_SCALE = 100.0  # CLIP clamps 1/τ at 100 so training stays stable
@@ -105,6 +107,15 @@ class CrossModal(Method):
         """B×B cosine similarities: image i (rows) against partner j (columns), eval mode."""
         with eval_mode(self):
             return self.embed_images(batch["images"]) @ self.embed_partners(self.partner_view(batch)).T
+
+    @torch.no_grad()
+    def partner_similarity(self, dataset: data.Dataset, n: int = RETRIEVAL_PAIRS) -> torch.Tensor:
+        """n×n cosine similarity of the first ``n`` images of ``dataset`` (rows) and their partners (columns), on the CPU."""
+        return self.similarity(take(self.inputs(dataset), slice(0, n))).cpu()
+
+    def report(self, test: data.Dataset) -> dict[str, Any]:
+        """``multimodal``: recall@1 and @5 both ways among held-out pairs."""
+        return {"multimodal": retrieval_scores(self.partner_similarity(test))}
 
     @torch.no_grad()
     def snapshot(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict[str, Any]:

@@ -24,7 +24,9 @@ from torch import nn
 from sslviz import augment
 from sslviz.cluster import kmeans, pca_whiten
 from sslviz.methods.base import Method
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import SmallCNN, SobelCNN, eval_mode, frozen_features
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
@@ -33,15 +35,15 @@ class DeepClusterConfig:
 
     in_channels: int = 1
     width: int = 16
-    k: int = 30  # more clusters than classes, as in the paper (k = 10,000 for 1,000 ImageNet classes)
+    k: int = setting(30, "Clusters k", tuple(range(2, 101)), "The paper over-clusters: more clusters than classes.")  # more clusters than classes, as in the paper (k = 10,000 for 1,000 ImageNet classes)
     pca_dim: int = 32
-    whiten: bool = True  # PCA-whiten + L2-normalise the features before k-means (as the paper); off: k-means on the raw features
-    steps_per_round: int = 50  # measured: 50-100 beat 25 (the classifier needs time after each reset)
+    whiten: bool = setting(True, "PCA-whiten features", help="Whiten + L2-normalise the features before k-means (as in the paper).")  # PCA-whiten + L2-normalise the features before k-means (as the paper); off: k-means on the raw features
+    steps_per_round: int = setting(50, "Steps per round", (10, 25, 50, 100, 200), "Training steps between two clusterings.")  # measured: 50-100 beat 25 (the classifier needs time after each reset)
     kmeans_iterations: int = 20
-    fix_empty: bool = True  # refill empty clusters
-    uniform_sampling: bool = True  # batches sample pseudo-labels uniformly, then an image of that cluster
-    sobel: bool = True  # grey-scale + Sobel edges in front of the CNN, as in the paper. Off, shapes cluster by colour (NMI with shape 0.16 vs 0.49, 30 s)
-    augment: str = "digits"
+    fix_empty: bool = setting(True, "Refill empty clusters")
+    uniform_sampling: bool = setting(True, "Sample uniformly over clusters", help="Off: batches sample images uniformly, so a huge cluster dominates the loss.")  # batches sample pseudo-labels uniformly, then an image of that cluster
+    sobel: bool = setting(True, "Sobel input", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.")  # grey-scale + Sobel edges in front of the CNN, as in the paper. Off, shapes cluster by colour (NMI with shape 0.16 vs 0.49, 30 s)
+    augment: str = setting("digits", "Augmentations", tuple(augment.PRESETS), "The dataset's own preset is the default.")
 
     def __post_init__(self) -> None:
         for name in ("k", "pca_dim", "steps_per_round", "kmeans_iterations", "width"):
@@ -123,8 +125,30 @@ class DeepCluster(Method):
                 "largest_cluster": torch.tensor(float(last["sizes"].max() / last["sizes"].sum()))}
 
     @torch.no_grad()
+    def rounds_so_far(self) -> list[dict[str, Any]]:
+        return self.rounds
+
+    def on_loaded(self, train_images: torch.Tensor, generator: torch.Generator) -> None:
+        """A loaded model kept no rounds: cluster its final features once, so the round views have one record."""
+        result = self.cluster(train_images, generator)
+        sizes = torch.bincount(result.labels, minlength=self.config.k)
+        self.rounds = [{"round": 1, "labels": result.labels.cpu().numpy(), "sizes": sizes.cpu().numpy(), "empty": result.empty, "refilled": result.refilled}]
+
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Cluster assignment of each image in ``batch`` by the current classifier."""
         with eval_mode(self):
             logits = self.classifier(self.encoder(batch))
         return {"images": batch.cpu(), "cluster": logits.argmax(1).cpu(), "rounds": len(self.rounds)}
+
+
+SPEC = MethodSpec(
+    "deepcluster", "DeepCluster", "clustering", DeepCluster, DeepClusterConfig,
+    "Deep clustering: k-means on the features gives pseudo-labels, the network learns to predict them, repeat.",
+    train={"batch_size": 256, "lr": 1e-3},
+    overrides={"digits": {"steps_per_round": 100}},
+    dataset_augment=True,
+    code=(DeepCluster.new_round, DeepCluster.sample, DeepCluster.training_step, kmeans),
+    diagram=(("images x", "CNN f → features"), ("CNN f → features", "PCA-whiten + k-means"), ("PCA-whiten + k-means", "pseudo-labels y"),
+             ("pseudo-labels y", "train f + fresh classifier\n(cross-entropy)"), ("images x", "train f + fresh classifier\n(cross-entropy)"),
+             ("train f + fresh classifier\n(cross-entropy)", "CNN f → features", "next round")),
+)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, image_like_partner
+from sslviz.methods.registry import MethodSpec
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,12 @@ class Depth(CrossModal):
 
     def make_partner_encoder(self) -> nn.Module:
         return image_like_partner(self.config)  # the depth map is a 1-channel image
+
+
+SPEC = MethodSpec(
+    "depth", "RGB ↔ depth", "multi-modal", Depth, DepthConfig,
+    "Multi-modal (3-D): an RGB image and its depth map attract (cross-modal InfoNCE).",
+    train={"batch_size": 256, "lr": 2e-3},
+    pairs="depth",
+    code=(Depth.training_step,),
+)

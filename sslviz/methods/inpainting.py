@@ -14,15 +14,17 @@ from typing import Any
 import torch
 
 from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import ConvDecoder, eval_mode
 from sslviz.pretext import box_masks
+from sslviz.setting import setting
 
 FILL = 0.5  # what the hole shows: mid grey, distinct from the dark backgrounds
 
 
 @dataclass(frozen=True)
 class InpaintingConfig(PretextConfig):
-    hole: float = 0.4  # side of the square hole as a fraction of the image side
+    hole: float = setting(0.4, "Hole size (share of the side)", (0.2, 0.3, 0.4, 0.5, 0.6))  # side of the square hole as a fraction of the image side
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -60,3 +62,12 @@ class Inpainting(PretextMethod):
             out = self.fill(batch, generator)
         pasted = torch.where(out["mask"], out["pred"], batch)
         return {"original": batch.cpu(), "input": out["input"].cpu(), "pred": out["pred"].cpu(), "pasted": pasted.cpu(), "mask": out["mask"].cpu()}
+
+
+SPEC = MethodSpec(
+    "inpainting", "Inpainting", "pretext", Inpainting, InpaintingConfig,
+    "Pretext (context encoder): paint back a square cut out of the image.",
+    train={"batch_size": 256, "lr": 1e-3},
+    overrides=transfer_layers(digits=3, shapes=2, photos=2),
+    code=(Inpainting.training_step,),
+)

@@ -16,13 +16,15 @@ import torch
 import torch.nn.functional as F
 
 from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import MLPHead, eval_mode
 from sslviz.pretext import JIGSAW_PERMUTATIONS, crop_tiles, shuffle_tiles, split_tiles
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class JigsawConfig(PretextConfig):
-    gap: int = 4  # pixels cut from each tile, at a random offset per tile
+    gap: int = setting(4, "Gap between tiles (pixels)", (0, 2, 4), "0: the network can cheat by matching pixels along tile edges.")  # pixels cut from each tile, at a random offset per tile
     hidden_dim: int = 256
 
     def __post_init__(self) -> None:
@@ -64,3 +66,12 @@ class Jigsaw(PretextMethod):
         with eval_mode(self):
             probs = self.logits(tiles).softmax(dim=1)
         return {"tiles": tiles.cpu(), "target": perm.cpu(), "probs": probs.cpu()}
+
+
+SPEC = MethodSpec(
+    "jigsaw", "Jigsaw", "pretext", Jigsaw, JigsawConfig,
+    "Pretext: the four tiles of the image were shuffled — predict which of the 24 orders was used.",
+    train={"batch_size": 256, "lr": 1e-3},
+    overrides=transfer_layers(digits=2, shapes=2, photos=2),
+    code=(Jigsaw.training_step,),
+)

@@ -20,7 +20,9 @@ from torch import nn
 from sslviz import augment
 from sslviz.losses import masked_reconstruction_loss
 from sslviz.methods.base import Method
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MAEDecoder, TinyViT, eval_mode, patchify, unpatchify
+from sslviz.setting import setting
 
 ENCODER_INPUTS = ("visible", "all")
 
@@ -31,16 +33,17 @@ class MAEConfig:
 
     in_channels: int = 1
     image_size: int = 28
-    patch_size: int = 4
-    mask_ratio: float = 0.75
-    width: int = 96  # encoder width = feature dimension
-    depth: int = 3
+    patch_size: int = setting(4, "Patch size (pixels)", (2, 4, 7, 8), "An image of side s gives (s/p)² tokens; only sizes that divide the image are offered.")
+    mask_ratio: float = setting(0.75, "Mask ratio", (0.1, 0.25, 0.5, 0.6, 0.75, 0.8, 0.9), format="{:.0%}")
+    width: int = setting(96, "Encoder width", (32, 64, 96, 128))  # = feature dimension
+    depth: int = setting(3, "Encoder depth (blocks)", (1, 2, 3, 4, 6))
     heads: int = 4
     decoder_width: int = 64
     decoder_depth: int = 1
-    masked_loss_only: bool = True  # False: the loss also counts the visible patches
-    norm_pix_loss: bool = True  # targets normalised per patch (mean 0, std 1); measured kNN 0.92 vs 0.86 without (digits, 60 s)
-    encoder_input: str = "visible"  # "all": the encoder also sees mask tokens (slower; for comparison)
+    masked_loss_only: bool = setting(True, "Loss on hidden patches only", help="Off: the loss also counts the visible patches, which the network can simply copy.")
+    norm_pix_loss: bool = setting(True, "Normalised pixel targets", help="MAE's per-patch normalisation of the targets.")  # targets normalised per patch (mean 0, std 1); measured kNN 0.92 vs 0.86 without (digits, 60 s)
+    encoder_input: str = setting("visible", "Encoder input", ("visible", "all"),
+                                 "all: hidden patches become a mask token instead of being dropped (as BERT does). Same task, 4× more tokens at 75%.")
     augment: str = "weak"  # MAE's own recipe is crop + flip only; a preset in sslviz.augment.PRESETS
 
     def __post_init__(self) -> None:
@@ -165,3 +168,11 @@ class MAE(Method):
         pasted = unpatchify(torch.where(hidden, predicted, out["target"]), c.patch_size, c.in_channels, h, w)
         return {"original": batch.cpu(), "masked": masked.cpu(), "reconstruction": recon.cpu(), "pasted": pasted.cpu(),
                 "hidden": out["hidden"].cpu(), "patch_size": c.patch_size}
+
+
+SPEC = MethodSpec(
+    "mae", "MAE", "masked", MAE, MAEConfig,
+    "Masked autoencoder: hide 75% of the patches, reconstruct them with a ViT that sees only the rest.",
+    train={"batch_size": 256, "lr": 1e-3, "weight_decay": 0.05},
+    code=(masked_reconstruction_loss, random_mask, MAE.reconstruct, TinyViT.tokens),
+)

@@ -21,13 +21,15 @@ import torch.nn.functional as F
 from sslviz import augment
 from sslviz.losses import moco_infonce
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod, ema_update, frozen_copy
+from sslviz.methods.registry import MethodSpec
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class MoCoConfig(TwoViewConfig):
-    temperature: float = 0.2
-    queue_size: int = 4096  # K: keys kept as negatives
-    momentum: float = 0.99  # m of the key encoder's moving average
+    temperature: float = setting(0.2, "Temperature τ", (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))
+    queue_size: int = setting(4096, "Queue size K", (16, 256, 1024, 4096, 16384), "Keys of earlier batches kept as negatives.")
+    momentum: float = setting(0.99, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "m of the key encoder's moving average: 0 makes it a copy of the query encoder.")
 
 
 class MoCo(TwoViewMethod):
@@ -63,3 +65,15 @@ class MoCo(TwoViewMethod):
     def after_step(self) -> None:
         ema_update(self.key_encoder, self.encoder, self.config.momentum)
         ema_update(self.key_head, self.head, self.config.momentum)
+
+
+SPEC = MethodSpec(
+    "moco", "MoCo", "contrastive", MoCo, MoCoConfig,
+    "Contrastive with a queue of negatives from a momentum (moving-average) key encoder.",
+    train={"batch_size": 256, "lr": 2e-3},
+    dataset_augment=True,
+    code=(moco_infonce, MoCo.training_step),
+    diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "query encoder → q"), ("view x₂", "momentum encoder → k"),
+             ("query encoder → q", "InfoNCE"), ("momentum encoder → k", "InfoNCE"), ("queue of old keys", "InfoNCE"),
+             ("momentum encoder → k", "queue of old keys", "enqueue"), ("query encoder → q", "momentum encoder → k", "EMA (no gradient)")),
+)

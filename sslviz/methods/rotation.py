@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import MLPHead, eval_mode
 from sslviz.pretext import all_rotations, rotate
 
@@ -48,3 +49,12 @@ class Rotation(PretextMethod):
         with eval_mode(self):
             probs = self.head(self.backbone(x)).softmax(dim=1)
         return {"input": x.cpu(), "target": k.cpu(), "probs": probs.cpu()}
+
+
+SPEC = MethodSpec(
+    "rotation", "Rotation", "pretext", Rotation, RotationConfig,
+    "Pretext (RotNet): predict whether the image was rotated by 0°, 90°, 180° or 270°.",
+    train={"batch_size": 128, "lr": 1e-3},
+    overrides=transfer_layers(digits=3, shapes=2, photos=2),
+    code=(Rotation.training_step,),
+)

@@ -16,13 +16,15 @@ import torch
 from sslviz import augment
 from sslviz.losses import info_nce
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
+from sslviz.methods.registry import MethodSpec
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class SimCLRConfig(TwoViewConfig):
     """Hyper-parameters; the defaults train well on ``digits`` within seconds."""
 
-    temperature: float = 0.2
+    temperature: float = setting(0.2, "Temperature τ", (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0), "Low τ: the hardest negatives dominate; high τ: all negatives weigh alike.")
 
 
 class SimCLR(TwoViewMethod):
@@ -39,3 +41,14 @@ class SimCLR(TwoViewMethod):
         z1, z2 = z.chunk(2)
         loss = info_nce(z1, z2, self.config.temperature)
         return {"loss": loss, **self.pair_metrics(z1, z2)}
+
+
+SPEC = MethodSpec(
+    "simclr", "SimCLR", "contrastive", SimCLR, SimCLRConfig,
+    "Contrastive: two views of an image attract, other images in the batch repel (InfoNCE).",
+    train={"batch_size": 256, "lr": 2e-3},
+    dataset_augment=True,
+    code=(info_nce, SimCLR.training_step),
+    diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂ "),
+             ("f, g → z₁", "InfoNCE\n(other images = negatives)"), ("f, g → z₂ ", "InfoNCE\n(other images = negatives)")),
+)

@@ -17,14 +17,16 @@ import torch
 from sslviz import augment
 from sslviz.losses import negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
 class SimSiamConfig(TwoViewConfig):
-    predictor_hidden: int = 32  # a bottleneck, as in the paper
-    stop_gradient: bool = True
-    projector_output_norm: bool = True  # batch norm on the projector output, as in the paper
+    predictor_hidden: int = 64  # as wide as the projection (the paper uses a 2048→512→2048 bottleneck)
+    stop_gradient: bool = setting(True, "Stop-gradient", help="Off: both branches get gradients — the constant solution appears.")
+    projector_output_norm: bool = setting(True, "Batch norm on the projector output", help="As in the paper; on its own it already forbids a constant output.")
 
 
 class SimSiam(TwoViewMethod):
@@ -46,3 +48,14 @@ class SimSiam(TwoViewMethod):
         t1, t2 = (z1.detach(), z2.detach()) if self.config.stop_gradient else (z1, z2)
         loss = negative_cosine(p1, t2) / 2 + negative_cosine(p2, t1) / 2
         return {"loss": loss, **self.pair_metrics(z1, z2)}
+
+
+SPEC = MethodSpec(
+    "simsiam", "SimSiam", "non-contrastive", SimSiam, SimSiamConfig,
+    "No negatives, no momentum: a predictor and a stop-gradient prevent collapse.",
+    train={"batch_size": 128, "lr": 1e-3},
+    dataset_augment=True,
+    code=(negative_cosine, SimSiam.training_step),
+    diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("f, g → z₁", "predictor → p₁"),
+             ("view x₂", "f, g → z₂"), ("f, g → z₂", "stop-gradient"), ("predictor → p₁", "−cos(p₁, sg(z₂))"), ("stop-gradient", "−cos(p₁, sg(z₂))")),
+)

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from sslviz import augment, data
 from sslviz.losses import info_nce
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
+from sslviz.methods.paired_scores import RETRIEVAL_PAIRS, retrieval_scores
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import eval_mode
 
 
@@ -29,7 +31,7 @@ class TemporalConfig(TwoViewConfig):
     in_channels: int = 3
     temperature: float = 0.2
     max_gap: int = data.CLIP_FRAMES - 1
-    augment: str = "none"
+    augment: str = "colour only"  # time never changes an object's colour: without jitter, frames are matched by colour (kNN 0.67-0.73 vs 0.94-0.98)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -65,6 +67,18 @@ class Temporal(TwoViewMethod):
         return {"loss": loss, **self.pair_metrics(z1, z2)}
 
     @torch.no_grad()
+    @torch.no_grad()
+    def partner_similarity(self, dataset: data.Dataset, n: int = RETRIEVAL_PAIRS) -> torch.Tensor:
+        """n×n cosine similarity of the first frames (rows; the dataset images) and the *last* frames (columns) of ``n`` clips."""
+        clips = data.pairs(dataset, "video")["clips"][:n].to(next(self.parameters()).device)
+        with eval_mode(self):
+            first, last = (F.normalize(self.project(clips[:, t].float() / 255), dim=1) for t in (0, -1))
+        return (first @ last.T).cpu()
+
+    def report(self, test: data.Dataset) -> dict[str, Any]:
+        """``multimodal``: first-frame → last-frame retrieval recall among held-out clips."""
+        return {"multimodal": retrieval_scores(self.partner_similarity(test))}
+
     def snapshot(self, batch: dict[str, torch.Tensor] | torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Two frames per clip (or two copies of plain images) and their normalised projections."""
         if not isinstance(batch, dict):
@@ -73,3 +87,12 @@ class Temporal(TwoViewMethod):
             x1, x2 = self.frames(batch["clips"], generator)
             z = F.normalize(self.project(torch.cat([x1, x2])), dim=1)
         return {"view1": x1.cpu(), "view2": x2.cpu(), "z": z.cpu(), "temperature": self.config.temperature}
+
+
+SPEC = MethodSpec(
+    "temporal", "Temporal (video)", "multi-modal", Temporal, TemporalConfig,
+    "Multi-modal (video): two frames of the same clip are positives, frames of other clips negatives.",
+    train={"batch_size": 256, "lr": 2e-3},
+    pairs="video",
+    code=(Temporal.training_step,),
+)

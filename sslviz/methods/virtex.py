@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from sslviz import augment, data
 from sslviz.methods.base import Method
 from sslviz.methods.crossmodal import without_held_out
+from sslviz.methods.paired_scores import caption_scores
+from sslviz.methods.registry import MethodSpec
 from sslviz.nets import CaptionDecoder, SmallCNN, eval_mode
 
 
@@ -72,6 +74,10 @@ class VirTex(Method):
         return [data.detokenize(row) for row in ids.cpu()]
 
     @torch.no_grad()
+    def report(self, test: data.Dataset) -> dict[str, Any]:
+        """``multimodal``: how often the generated captions name the true shape, colour, size and position."""
+        return {"multimodal": caption_scores(self, test)}
+
     def snapshot(self, batch: dict[str, torch.Tensor] | torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Generated captions for the batch's images (with the true ones when the batch has them)."""
         images = batch["images"] if isinstance(batch, dict) else batch
@@ -79,3 +85,12 @@ class VirTex(Method):
         if isinstance(batch, dict) and "caption" in batch:
             out["true"] = [data.detokenize(row[1:]) for row in batch["caption"].cpu()]
         return out
+
+
+SPEC = MethodSpec(
+    "virtex", "VirTex", "multi-modal", VirTex, VirTexConfig,
+    "Multi-modal: pre-train the image encoder by generating the image's caption word by word.",
+    train={"batch_size": 128, "lr": 2e-3},
+    pairs="text",
+    code=(VirTex.training_step,),
+)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from sslviz import bundles, checkpoints, jobs
+from sslviz import bundles, checkpoints, jobs, recipes
 from sslviz.jobs import RUNNER, Job, JobView
 
 POLL_SECONDS = 1.0
@@ -57,8 +57,8 @@ def _manifest() -> dict[str, dict[str, Any]]:
 def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tuple) -> Job:
     # ``sha`` keys the cache: a regenerated checkpoint is loaded afresh.
     opts = dict(options)
-    source = jobs.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
-    return jobs.run_now(jobs.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
+    source = recipes.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
+    return jobs.run_now(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
 
 
 def shipped(dataset: str) -> dict[str, dict[str, Any]]:
@@ -107,7 +107,7 @@ def import_run(key: str, method: str, options: dict[str, Any]) -> None:
         except ValueError as err:
             st.error(str(err), icon=":material/error:")
             return
-        job = jobs.run_now(jobs.experiment_job(method, exp.dataset, 0, exp.seed, "cpu", loaded=lambda on_status: exp, **options), f"imported {method}")
+        job = jobs.run_now(recipes.experiment_job(method, exp.dataset, 0, exp.seed, "cpu", loaded=lambda on_status: exp, **options), f"imported {method}")
         st.session_state[f"{key}.job"], st.session_state[f"{key}.imported"] = job, upload.file_id
         st.success(f"Restored {upload.name}: {exp.result.message}")
 

@@ -56,7 +56,7 @@ class Param:
         raise ValueError(f"{self.name}={text[:40]!r} is not one of {shown}")
 
 
-GLOBAL_PARAMS = (Param("dataset", "global.dataset", data.DATASETS), Param("seed", "global.seed", range(0, 10_001)),
+GLOBAL_PARAMS = (Param("dataset", "global.dataset", data.names()), Param("seed", "global.seed", range(0, 10_001)),
                  Param("seconds", "global.seconds", range(BUDGET_RANGE[0], BUDGET_RANGE[1] + 1, 5)))
 
 
@@ -102,7 +102,7 @@ def sidebar() -> GlobalSettings:
     with st.sidebar:
         st.header("Settings")
         dataset = st.selectbox(
-            "Dataset", data.DATASETS, key="global.dataset",
+            "Dataset", data.names(), key="global.dataset",
             help="shapes: coloured shapes where pixels alone do not reveal the class (SSL wins clearly). digits: 8×8 handwritten digits, upscaled. "
             "photos: crops of two colour photographs (for colorization and inpainting; the label is which photo). "
             "clutter: six shapes on random colour textures with small distractor shapes and noise — hard; 6,000 training images.",

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sslviz.project import pca_2d, project_2d, tsne_2d
+from sslviz.reduce import pca_2d, project_2d, tsne_2d
 
 
 def test_pca_finds_the_main_axis():

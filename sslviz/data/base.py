@@ -1,0 +1,128 @@
+"""The dataset type, the per-dataset facts (:class:`DatasetInfo`) and the registry that ``load`` reads.
+
+A dataset is one module in ``sslviz/data/`` that builds its splits and calls :func:`register`
+once; ``sslviz/data/__init__.py`` imports it (one line). Everything else — the methods' channels,
+image size and augmentation preset, the sidebar's choices and help, the CLI — reads the
+registration instead of restating it (docs/ARCHITECTURE.md, "Add a dataset in one file").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images with labels, attributes and captions.
+
+    images: float32 tensor N×C×H×W in [0, 1]; labels: int64 tensor N;
+    attributes: name -> array of N values; captions: N strings; class_names: label -> name.
+    """
+
+    name: str
+    split: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    class_names: tuple[str, ...]
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)
+    captions: tuple[str, ...] = ()
+    seed: int = 0  # what generated it (0 for bundled data): paired modalities are regenerated from it
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.images.shape[-1]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the rest of sslviz needs to know about a dataset, declared once where it is built.
+
+    ``augment`` is the preset (``sslviz.augment.PRESETS``) that keeps its class (digits must not
+    be flipped; shapes may spin and change colour); ``modalities`` the paired modalities generated
+    for it (``sslviz.data.paired``); ``load(split, seed)`` builds a split.
+    """
+
+    name: str
+    channels: int
+    size: int
+    classes: tuple[str, ...]
+    augment: str
+    summary: str
+    load: Callable[[str, int], Dataset]
+    modalities: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3) or self.size < 8:
+            raise ValueError(f"{self.name}: channels must be 1 or 3 and size >= 8, got {self.channels} and {self.size}.")
+
+
+REGISTRY: dict[str, DatasetInfo] = {}
+
+
+def register(info: DatasetInfo) -> DatasetInfo:
+    """Add ``info`` to the registry (a module-level call in the dataset's own file); returns it."""
+    if info.name in REGISTRY and REGISTRY[info.name] != info:
+        raise ValueError(f"A dataset named {info.name!r} is already registered.")
+    REGISTRY[info.name] = info
+    return info
+
+
+def names() -> tuple[str, ...]:
+    """The registered dataset names, in registration order."""
+    return tuple(REGISTRY)
+
+
+def info(name: str) -> DatasetInfo:
+    """The registration of dataset ``name``; ValueError lists the known datasets."""
+    if name not in REGISTRY:
+        raise ValueError(f"Unknown dataset {name!r}. Available datasets: {', '.join(REGISTRY)}.")
+    return REGISTRY[name]
+
+
+def load(name: str = "digits", split: str = "train", seed: int = 0) -> Dataset:
+    """Return the ``split`` of dataset ``name``; ``seed`` only affects generated datasets.
+
+    Raises ValueError naming the valid choices for an unknown dataset or split.
+    """
+    entry = info(name)
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}. Use one of: {', '.join(SPLITS)}.")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    return entry.load(split, seed)
+
+
+Inputs = torch.Tensor | dict[str, torch.Tensor]  # images, or aligned modalities (images, captions, ...) sharing the first dimension
+
+
+def check_inputs(inputs: Inputs) -> None:
+    """ValueError unless ``inputs`` is an N×C×H×W image tensor, or a dict of tensors with the same N >= 2 (paired modalities)."""
+    if isinstance(inputs, dict):
+        sizes = {k: v.shape[0] for k, v in inputs.items()}
+        if not sizes or len(set(sizes.values())) != 1 or min(sizes.values()) < 2:
+            raise ValueError(f"paired inputs must all have the same number N >= 2 of items, got {sizes}.")
+    elif inputs.ndim != 4 or inputs.shape[0] < 2:
+        raise ValueError(f"images must be N×C×H×W with N >= 2, got shape {tuple(inputs.shape)}.")
+
+
+def take(inputs: Inputs, index: torch.Tensor | slice) -> Inputs:
+    """The items ``index`` of an image tensor or of every modality of a dict."""
+    return {k: v[index] for k, v in inputs.items()} if isinstance(inputs, dict) else inputs[index]
+
+
+def to_device(inputs: Inputs, device: torch.device | str) -> Inputs:
+    """``inputs`` (a tensor or a dict of them) on ``device``."""
+    return {k: v.to(device) for k, v in inputs.items()} if isinstance(inputs, dict) else inputs.to(device)

@@ -1,0 +1,150 @@
+"""The method registry: one :class:`MethodSpec` per method, declared in the method's own file.
+
+A method module ends with ``SPEC = MethodSpec(...)``: its display name, family, one-line summary,
+data-flow diagram, the functions "show the code" displays, its training defaults and any
+per-dataset tuning. ``sslviz/methods/__init__.py`` registers it with one line; a method defined
+anywhere else (a test fixture, a plug-in) registers itself with :func:`register`. Pages, the CLI
+and the benchmarks read names, families, settings and defaults from here and restate none.
+
+Defaults live in one place: the config dataclass (fields made with ``sslviz.setting.setting``
+are the ones pages expose). What a dataset implies — channels, image size, its augmentation
+preset — comes from its ``DatasetInfo``; ``overrides`` holds only real per-dataset tuning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+from sslviz import data
+from sslviz.methods.base import Method
+from sslviz.setting import Setting, exposed
+
+# Family -> what it means; pages list the methods of the families they teach, in this order.
+FAMILIES = {
+    "contrastive": "Contrastive: other images are negatives",
+    "non-contrastive": "Non-contrastive: no negatives; an asymmetry prevents collapse",
+    "clustering": "Clustering: pseudo-labels from k-means",
+    "masked": "Masked image modelling",
+    "pretext": "Pretext task: a made-up problem with free labels",
+    "multi-modal": "Multi-modal: a second modality is the supervision",
+}
+Edge = tuple[str, str] | tuple[str, str, str]  # (from, to) or (from, to, label of a dashed edge)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Everything the app needs to know about one method, besides its code."""
+
+    name: str  # the registry key, CLI flag and URL value
+    title: str  # display name
+    family: str  # a key of FAMILIES
+    cls: type[Method]
+    config_cls: type
+    summary: str  # one line
+    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig values tuned for this method (batch size, lr, ...)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> config values tuned for that dataset
+    dataset_augment: bool = False  # True: the dataset's own augmentation preset (DatasetInfo.augment) is the default
+    pairs: str = ""  # multi-modal: the modality paired with the images; it trains only on datasets that have it
+    code: tuple[Callable, ...] = ()  # what "show the code" displays, the loss first
+    diagram: tuple[Edge, ...] = ()  # the data flow, for a graphviz chart
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.name}: unknown family {self.family!r}. Choose one of: {', '.join(FAMILIES)}.")
+        if not (dataclasses.is_dataclass(self.config_cls) and issubclass(self.cls, Method)):
+            raise ValueError(f"{self.name}: cls must be a Method and config_cls a dataclass.")
+
+    def supports(self, dataset: str) -> bool:
+        """Whether the method can train on ``dataset`` (paired methods need its modality; colorization needs colour)."""
+        try:
+            self.config_for(dataset)
+            replace(self.config_cls(), **self.config_for(dataset))
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    def config_for(self, dataset: str) -> dict[str, Any]:
+        """The config values ``dataset`` implies (channels, size, augmentation) plus this method's tuning for it."""
+        info = data.info(dataset)
+        if self.pairs and self.pairs not in info.modalities:
+            having = [d.name for d in data.REGISTRY.values() if self.pairs in d.modalities]
+            raise ValueError(f"{self.title} pairs images with {self.pairs}, which only the {', '.join(having)} dataset has — not {dataset!r}.")
+        fields = {f.name for f in dataclasses.fields(self.config_cls)}
+        implied = {"in_channels": info.channels, "image_size": info.size, **({"augment": info.augment} if self.dataset_augment else {})}
+        return {**{k: v for k, v in implied.items() if k in fields}, **self.overrides.get(dataset, {})}
+
+    def settings(self) -> dict[str, Setting]:
+        """The config fields a page exposes (label, options, help), by name."""
+        return exposed(self.config_cls)
+
+
+REGISTRY: dict[str, MethodSpec] = {}
+
+
+def register(method_spec: MethodSpec) -> MethodSpec:
+    """Add a method to the registry (idempotent for the same spec); every page, the CLI and the benchmarks then offer it."""
+    known = REGISTRY.get(method_spec.name)
+    if known is not None and known.cls is not method_spec.cls:
+        raise ValueError(f"A different method named {method_spec.name!r} is already registered.")
+    REGISTRY[method_spec.name] = method_spec
+    return method_spec
+
+
+def register_module(module: str) -> MethodSpec:
+    """Import ``sslviz.methods.<module>`` (or a dotted path) and register its ``SPEC``."""
+    return register(importlib.import_module(module if "." in module else f"sslviz.methods.{module}").SPEC)
+
+
+def unregister(name: str) -> None:
+    """Remove a method (tests that register a temporary one)."""
+    REGISTRY.pop(name, None)
+
+
+def spec(name: str) -> MethodSpec:
+    """The registry entry for ``name``; ValueError lists the known methods."""
+    if name not in REGISTRY:
+        raise ValueError(f"Unknown method {name!r}. Available methods: {', '.join(REGISTRY)}.")
+    return REGISTRY[name]
+
+
+def of_family(*families: str, dataset: str | None = None) -> list[str]:
+    """Names of the registered methods in ``families`` (in FAMILIES order), optionally only those that train on ``dataset``."""
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"Unknown families {sorted(unknown)}. Choose from: {', '.join(FAMILIES)}.")
+    order = [f for f in FAMILIES if f in families]
+    names = [s.name for f in order for s in REGISTRY.values() if s.family == f]
+    return [n for n in names if dataset is None or REGISTRY[n].supports(dataset)]
+
+
+def title(name: str) -> str:
+    """The display name of method ``name``."""
+    return spec(name).title
+
+
+def default_config(name: str, dataset: str, **overrides: Any) -> Any:
+    """The config of method ``name`` on ``dataset``: dataclass defaults, what the dataset implies, tuning, then ``overrides``."""
+    s = spec(name)
+    try:
+        return replace(s.config_cls(), **{**s.config_for(dataset), **overrides})
+    except TypeError as err:  # an override the method does not have
+        raise ValueError(f"{name}: {err}") from None
+
+
+def train_defaults(name: str, dataset: str) -> dict[str, Any]:
+    """Batch size, learning rate etc. tuned for method ``name`` (``dataset`` reserved for per-data tuning)."""
+    return dict(spec(name).train)
+
+
+def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
+    """A fresh, randomly initialised method with the defaults for ``dataset``."""
+    return spec(name).cls(default_config(name, dataset, **overrides))
+
+
+def transfer_layers(**layers: int) -> dict[str, dict[str, int]]:
+    """A pretext method's transfer block per dataset (selected in benchmarks/RESULTS.md, "pretext"); clutter takes shapes' block."""
+    layers.setdefault("clutter", layers["shapes"])  # not measured apart
+    return {dataset: {"transfer_layer": layer} for dataset, layer in layers.items()}

@@ -1,0 +1,13 @@
+"""What each page runs and publishes, built on :func:`sslviz.experiment.run` and submitted to the runner (:mod:`sslviz.jobs`).
+
+- :mod:`sslviz.recipes.experiment`: one live run (or a loaded checkpoint/bundle) with its live views;
+- :mod:`sslviz.recipes.compare`: several runs under one budget; k-means on four feature sets;
+- :mod:`sslviz.recipes.downstream`: label efficiency, attribute probes, weak supervision.
+"""
+
+from sslviz.recipes.compare import clustering_comparison_job, comparison_job, same_settings
+from sslviz.recipes.downstream import backbone_factory, downstream_job, supervised_preset, weak_supervision_job
+from sslviz.recipes.experiment import LivePublisher, Target, experiment_job, pretrained_source, round_tracker
+
+__all__ = ["LivePublisher", "Target", "backbone_factory", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job",
+           "pretrained_source", "round_tracker", "same_settings", "supervised_preset", "weak_supervision_job"]

@@ -1,0 +1,90 @@
+"""Comparison recipes: several runs with the same budget, seed and data, one after another, in one job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from sslviz import data, evaluate, experiment, methods
+from sslviz.jobs import Job
+from sslviz.recipes.experiment import Target
+from sslviz.train import app_threads
+
+
+def comparison_job(
+    runs: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int = 0, device: str = "auto"
+) -> Target:
+    """Train several runs one after another with the same budget, seed and data.
+
+    ``runs`` maps a label to (method name, method settings), e.g. {"SimCLR": ("simclr", {})} or
+    {"mask 0.5": ("mae", {"mask_ratio": 0.5})}; use :func:`same_settings` for plain methods.
+    Every history row carries a "method" key (the label); ``state["results"]`` maps each finished
+    label to its summary (accuracies vs baselines; a diverged run's summary has only its message).
+    """
+
+    def target(job: Job) -> str | None:
+        results: dict[str, dict] = {}
+        for i, (label, (name, overrides)) in enumerate(runs.items()):
+            if job.stop_event.is_set():
+                break
+
+            def on_batch_end(trainer, metrics, label=label, i=i) -> None:
+                job.log({**metrics, "method": label})
+                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(runs)
+                job.update(progress=done, message=f"Training {label} ({i + 1}/{len(runs)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+
+            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides,
+                                 train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+                                 on_status=lambda s, label=label: job.update(message=f"{label}: {s}..."))
+            results[label] = exp.summary()
+            job.update(results=dict(results))
+        job.update(progress=1.0, message=f"Compared {len(results)} runs, {seconds:g} s each, seed {seed}, on {dataset}.")
+        return "stopped" if job.stop_event.is_set() else "done"
+
+    return target
+
+
+def same_settings(method_names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Comparison runs for ``method_names``, each with its tuned defaults, labelled by name."""
+    return {name: (name, {}) for name in method_names}
+
+
+def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, device: str = "auto", k: int = 30) -> Target:
+    """k-means with the same k, PCA-whitening and seed on four feature sets of the training images.
+
+    Raw pixels, a random-init CNN, a SimCLR encoder and a DeepCluster encoder (each trained
+    ``seconds``). ``state["rows"]`` maps each, in that order, to NMI/ARI with the class (and NMI
+    with colour and size on shapes).
+    """
+
+    def target(job: Job) -> str | None:
+        train = data.load(dataset, "train", seed)
+        cues = evaluate.cluster_cues(train)
+        rows: dict[str, dict[str, float]] = {}
+
+        def score(name: str, features) -> None:
+            rows[name] = evaluate.kmeans_scores(features, cues, k, seed=seed)
+            job.update(rows=dict(rows))
+
+        job.update(message="k-means on raw pixels...", k=k, dataset=dataset)
+        score("raw pixels", train.images.flatten(1))
+        torch.manual_seed(seed)
+        score("random-init CNN", evaluate.extract_features(methods.create("simclr", dataset, in_channels=train.channels).encoder, train.images))
+        for i, (label, name, overrides) in enumerate((("SimCLR", "simclr", {}), ("DeepCluster", "deepcluster", {"k": k}))):
+            if job.stop_event.is_set():
+                break
+
+            def on_batch_end(trainer, metrics, label=label, i=i) -> None:
+                job.update(progress=(i + min(1.0, metrics["seconds"] / seconds)) / 2, message=f"Training {label}: {metrics['seconds']:.0f} s of {seconds:g} s")
+
+            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, evaluated=False,
+                                 train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
+            if exp.result.diverged:
+                job.update(message=exp.result.message)
+                continue
+            score(f"{label} ({seconds:g} s)", evaluate.extract_features(exp.method.encoder, train.images))
+        job.update(progress=1.0, message=f"k-means with k = {k} on {len(rows)} feature sets of the {len(train)} {dataset} training images, seed {seed}.")
+        return "stopped" if job.stop_event.is_set() else "done"
+
+    return target

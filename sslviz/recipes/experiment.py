@@ -1,0 +1,164 @@
+"""The live-run recipe every page uses: train (or load) one method and publish what the page draws while it runs.
+
+Nothing here names a method: what differs per method comes from its hooks (``report``,
+``layers``/``layer_encoder``, ``rounds_so_far``, ``on_loaded``) and its registry entry.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from sslviz import data, evaluate, experiment, methods
+from sslviz.jobs import Job, fail
+from sslviz.nets import eval_mode
+from sslviz.reduce import pca_2d
+from sslviz.train import app_threads
+
+Target = Callable[[Job], "str | None"]
+Loader = Callable[[Callable[[str], None]], experiment.Experiment]
+
+
+def pretrained_source(method_name: str, dataset: str, few_labels: tuple[int, ...] = ()) -> Loader:
+    """``loaded`` for :func:`experiment_job`: the shipped checkpoint of ``method_name`` on ``dataset``, evaluated now."""
+    return lambda on_status: experiment.from_checkpoint(method_name, dataset, few_labels, on_status=on_status)
+
+
+class LivePublisher:
+    """Publishes a run's live views into ``job.state``: a 2-D PCA of test features (and optionally snapshots) every ``every`` seconds."""
+
+    def __init__(self, job: Job, test: data.Dataset, seed: int, every: float = 1.0, n_embed: int = 500,
+                 snapshots: bool = False, snapshot_size: int = 16) -> None:
+        self.job, self.test, self.seed, self.every, self.snapshots, self.snapshot_size = job, test, seed, every, snapshots, snapshot_size
+        self.subset, self.labels = test.images[:n_embed], test.labels[:n_embed].numpy()
+        self.last_time, self.last_coords = -float("inf"), None
+
+    def __call__(self, trainer, metrics: dict[str, float]) -> None:
+        """The Trainer callback: log the step and refresh the views when they are due."""
+        self.job.log(metrics)
+        seconds = self.job.state.get("seconds") or 1.0
+        self.job.update(progress=min(1.0, metrics["seconds"] / seconds),
+                        message=f"Training: step {int(metrics['step'])}, {metrics['seconds']:.1f} s of {seconds:g} s")
+        self.publish(trainer.method, int(metrics["step"]))
+
+    def publish(self, method: methods.Method, step: int, force: bool = False) -> None:
+        """Embed the test subset (PCA, sign-stable between updates) and, with ``snapshots``, the method's snapshot."""
+        now = time.perf_counter()
+        if not force and now - self.last_time < self.every:
+            return
+        device = next(method.parameters()).device
+        features = method.embed(self.subset.to(device))
+        if not torch.isfinite(features).all():
+            return  # weights just blew up: the next step's NaN guard ends the run with a message
+        coords = pca_2d(features)
+        if self.last_coords is not None:  # PCA's sign is arbitrary: keep the picture from flipping
+            coords *= np.where((coords * self.last_coords).sum(0) < 0, -1.0, 1.0)
+        self.last_time, self.last_coords = now, coords
+        self.job.update(embedding=coords, embedding_labels=self.labels, embedding_step=step, features=features.cpu().numpy())
+        if self.snapshots:
+            batch = data.to_device(data.take(method.inputs(self.test), slice(0, self.snapshot_size)), device)
+            self.job.update(snapshot={**method.snapshot(batch, torch.Generator(device=device).manual_seed(self.seed)), "step": step})
+
+
+def round_tracker(job: Job, train: data.Dataset, n_points: int = 500) -> Callable[[Any, dict[str, float]], None]:
+    """A Trainer callback that scores every new round of a round-based method against the truth (for display only).
+
+    ``state["rounds"]`` gets one record per round (:func:`sslviz.evaluate.score_round`) plus a 2-D
+    PCA of the features of the first ``n_points`` training images. The labels never reach the method.
+    """
+    records: list[dict[str, Any]] = []
+    cues = evaluate.cluster_cues(train)
+
+    def callback(trainer, metrics: dict[str, float]) -> None:
+        rounds = trainer.method.rounds_so_far()
+        if len(rounds) == len(records):
+            return
+        rec = evaluate.score_round(rounds[-1], cues, records[-1] if records else None)
+        rec.update(step=int(metrics["step"]), seconds=metrics["seconds"],
+                   coords=pca_2d(trainer.method.embed(train.images[:n_points].to(trainer.device))))
+        records.append(rec)
+        job.update(rounds=list(records))
+
+    return callback
+
+
+def publish_layers(job: Job, exp: experiment.Experiment) -> None:
+    """``state["layers"]``: probe and kNN after each block of the backbone, trained vs random init (same seed)."""
+    job.update(message="Scoring every layer of the backbone (trained and random init)...")
+    torch.manual_seed(exp.seed)
+    random_init = methods.spec(exp.method_name).cls(exp.method.config)
+    job.update(layers={"trained": evaluate.layer_scores(exp.method.layer_encoder, exp.train_set, exp.test_set, exp.method.layers),
+                       "random init": evaluate.layer_scores(random_init.layer_encoder, exp.train_set, exp.test_set, random_init.layers),
+                       "transfer_layer": exp.method.config.transfer_layer})
+
+
+def publish_results(job: Job, exp: experiment.Experiment, snapshot_size: int) -> None:
+    """The final state: the method's own report on the test set, snapshot, summary and the model (CPU, eval mode)."""
+    method = exp.method.cpu().eval()
+    snap = method.snapshot(data.take(method.inputs(exp.test_set), slice(0, snapshot_size)), torch.Generator().manual_seed(exp.seed))
+    job.update(message="Measuring what this method reports on held-out data...")
+    with torch.no_grad(), eval_mode(method):
+        job.update(**method.report(exp.test_set))
+    job.update(summary=exp.summary(), snapshot={**snap, "step": exp.result.steps}, model=method, progress=1.0, message=exp.result.message)
+
+
+def load_into(job: Job, loaded: Loader, track_rounds: bool) -> experiment.Experiment:
+    """Run ``loaded`` (a checkpoint or a bundle) and publish its recorded history, as if it had trained now."""
+    exp = loaded(lambda s: job.update(message=f"{s.capitalize()}..."))
+    for row in exp.result.history:
+        job.log(row)
+    job.update(config=asdict(exp.method.config))
+    exp.method.on_loaded(exp.train_set.images, torch.Generator().manual_seed(exp.seed))
+    if track_rounds:
+        tracker = round_tracker(job, exp.train_set)
+        tracker(type("Loaded", (), {"method": exp.method, "device": torch.device("cpu")})(), {"step": exp.result.steps, "seconds": exp.result.seconds})
+        job.update(rounds_final=True)
+    return exp
+
+
+def experiment_job(
+    method_name: str, dataset: str, seconds: float, seed: int = 0, device: str = "auto",
+    method_overrides: dict[str, Any] | None = None, train_overrides: dict[str, Any] | None = None,
+    embed_every: float = 1.0, n_embed: int = 500, snapshot_size: int = 16, few_labels: tuple[int, ...] = (1, 2, 5, 10),
+    label: str = "", live_snapshots: bool = False, track_rounds: bool = False, score_layers: bool = False, loaded: Loader | None = None,
+) -> Target:
+    """A job target that trains a method live and publishes what a page shows while it runs.
+
+    The history gets every step's metrics; ``state["embedding"]`` a 2-D PCA of test-image features
+    (``state["features"]``) about every ``embed_every`` seconds (with ``live_snapshots`` also
+    ``state["snapshot"]``, e.g. MAE's reconstructions); at the end ``state["summary"]`` (accuracies vs
+    baselines), ``state["snapshot"]``, ``state["model"]`` (CPU, eval mode) and whatever the method's
+    ``report`` hook adds (e.g. "sphere", "multimodal"). ``track_rounds`` adds ``state["rounds"]``
+    (:func:`round_tracker`); ``score_layers`` adds ``state["layers"]`` for methods with layers.
+    ``loaded(on_status)`` replaces training with an already trained Experiment (a shipped checkpoint,
+    :func:`pretrained_source`, or an imported run bundle) whose history and final state are published the same way.
+    """
+
+    def target(job: Job) -> str | None:
+        test = data.load(dataset, "test", seed)
+        config = methods.default_config(method_name, dataset, in_channels=test.channels, **(method_overrides or {}))
+        job.update(method=method_name, dataset=dataset, class_names=list(test.class_names), seconds=seconds, config=asdict(config),
+                   label=label or methods.title(method_name))
+        publisher = LivePublisher(job, test, seed, embed_every, n_embed, live_snapshots, snapshot_size)
+        if loaded is not None:
+            exp = load_into(job, loaded, track_rounds)
+        else:
+            callbacks = (publisher, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (publisher,)
+            exp = experiment.run(method_name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=method_overrides,
+                                 train_overrides={"num_threads": app_threads(), **(train_overrides or {})}, on_batch_end=callbacks,
+                                 stop_event=job.stop_event, few_labels=few_labels, on_status=lambda s: job.update(message=f"{s.capitalize()}..."))
+        if exp.result.diverged:
+            fail(job, exp.result.message)
+            return None
+        if exp.result.steps:
+            publisher.publish(exp.method, exp.result.steps, force=True)  # the final picture
+        if score_layers and exp.method.layers:
+            publish_layers(job, exp)
+        publish_results(job, exp, snapshot_size)
+        return "stopped" if exp.result.stopped_by == "stop" else "done"
+
+    return target
