@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import augment, cluster, data, evaluate, jobs, recipes, methods, viz
+from sslviz import augment, data, evaluate, jobs, methods, recipes, viz
 from sslviz.ui import live, page, settings
 
 K = "cluster"
@@ -146,23 +146,10 @@ collapsed = c1.slider("Share of collapsed images", 0.0, 0.99, 0.9, step=0.01, ke
 k_demo = c2.slider("k", 2, 100, 30, key=f"{K}.k_demo")
 
 
-@st.cache_data(show_spinner="Features of a random network...", max_entries=4)
-def random_features(dataset: str, seed: int) -> torch.Tensor:
-    images = data.load(dataset, "train", seed).images
-    torch.manual_seed(seed)
-    return evaluate.extract_features(methods.create("deepcluster", dataset, in_channels=images.shape[1]).encoder, images)
-
-
-@st.cache_data(show_spinner="k-means with and without the fix...", max_entries=16)
+@st.cache_data(show_spinner="k-means on random-network features, with and without the fix...", max_entries=16)
 def collapse_demo(dataset: str, seed: int, share: float, k: int) -> dict[str, np.ndarray]:
-    features = random_features(dataset, seed).clone()
-    n_collapsed = int(share * len(features))
-    features[:n_collapsed] = features[0]  # these images now all look the same to k-means
-    out = {}
-    for fix in (False, True):
-        result = cluster.kmeans(features, k, fix_empty=fix, generator=torch.Generator().manual_seed(seed))
-        out[str(fix)] = torch.bincount(result.labels, minlength=k).numpy()
-    return out
+    sizes = evaluate.empty_cluster_demo(recipes.random_init_features("deepcluster", dataset, seed), share, k, seed)
+    return {str(fix): counts for fix, counts in sizes.items()}
 
 
 demo = collapse_demo(gs.dataset, gs.seed, collapsed, k_demo)

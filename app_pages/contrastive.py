@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, diagnostics, jobs, recipes, methods, reduce, viz
+from sslviz import data, diagnostics, jobs, methods, recipes, reduce, viz
 from sslviz.losses import info_nce, info_nce_anchor
 from sslviz.ui import controls, live, page, settings
 

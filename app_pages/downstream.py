@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sslviz import evaluate, jobs, recipes, methods, reduce, viz
+from sslviz import evaluate, jobs, methods, recipes, reduce, viz
 from sslviz.ui import live, page, settings
 
 K = "down"
@@ -44,15 +44,6 @@ for key, value in DEFAULTS.items():  # widgets take their values from here (the 
     st.session_state.setdefault(key, value)
 
 
-def usable(name: str) -> bool:
-    """Whether method ``name`` can train on the sidebar's dataset (colorization needs colour images)."""
-    try:
-        methods.default_config(name, gs.dataset, **methods.CHANNELS[gs.dataset])
-    except ValueError:
-        return False
-    return True
-
-
 def trained_elsewhere() -> dict:
     """Encoders this session trained on other pages, on the current dataset: label -> (method name, model)."""
     found = {}
@@ -88,7 +79,7 @@ st.button(":material/bolt: Run the preset", key=f"{K}.preset", on_click=apply_pr
 st.header("1 · Choose the encoders and the evaluation")
 elsewhere = trained_elsewhere()
 pretrained = {f"{methods.title(m)} (pretrained, {e['steps']} steps)": m for m, e in live.shipped(gs.dataset).items()}  # no waiting: models/
-options = [methods.title(n) for n in methods.REGISTRY if usable(n)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(pretrained) + list(elsewhere)
+options = [methods.title(n) for n in methods.REGISTRY if methods.spec(n).supports(gs.dataset)] + ([NO_COLOUR] if gs.dataset in ("shapes", "clutter") else []) + list(pretrained) + list(elsewhere)
 if f"{K}.encoders" in st.session_state:  # a dataset change may remove a choice (colorization on digits)
     st.session_state[f"{K}.encoders"] = [e for e in st.session_state[f"{K}.encoders"] if e in options]
 with st.container(border=True):

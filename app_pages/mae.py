@@ -4,10 +4,9 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, recipes, losses, methods, viz
+from sslviz import data, jobs, losses, methods, recipes, viz
 from sslviz.methods.mae import MAE, masked_count, random_mask
 from sslviz.nets import TinyViT, patchify
-from sslviz.train import seconds_per_step
 from sslviz.ui import live, page, settings
 
 K = "mae"
@@ -160,9 +159,8 @@ st.markdown(f"At a {ratio:.0%} mask ratio the encoder processes **{num_patches -
 
 
 @st.cache_data(show_spinner="Timing 3 training steps each way...", max_entries=8)
-def step_times(dataset: str, config: dict, batch: int = 256) -> dict[str, float]:
-    images = data.load(dataset, "train", 0).images[:batch]
-    return {mode: seconds_per_step(methods.create("mae", dataset, **{**config, "encoder_input": mode}), images) for mode in ("visible", "all")}
+def step_times(dataset: str, config: dict) -> dict[str, float]:
+    return recipes.step_seconds("mae", dataset, {mode: {**config, "encoder_input": mode} for mode in ("visible", "all")})
 
 
 timed = {k: v for k, v in overrides.items() if k != "encoder_input"}

@@ -6,9 +6,9 @@ import streamlit as st
 import torch
 
 from sslviz import data, jobs, losses, methods, recipes, viz
-from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
 from sslviz.methods.clip import CLIP
 from sslviz.methods.crossmodal import CrossModal
+from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
 from sslviz.ui import live, page, settings
 
 K = "mm"

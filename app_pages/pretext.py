@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, recipes, methods, pretext, viz
+from sslviz import data, jobs, methods, pretext, recipes, viz
 from sslviz.ui import controls, live, page, settings
 
 K = "pretext"

@@ -46,7 +46,7 @@ def main() -> None:
                 rows.append(row)
     header = "| method | dataset | budget s | seed | steps | probe | kNN | raw-pixel probe | raw-pixel kNN | random-init probe | random-init kNN | command |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     lines = [f"| {r['method']} | {r['dataset']} | {r['train_config']['max_seconds']:g} | {r['seed']} | {r['steps']} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | `{r['command']}` |" for r in rows]
-    write_section(args.section, f"## {', '.join(args.methods)}: accuracy within a time budget ({args.section})\n\nHeld-out test split; frozen features; linear probe and kNN (k = 20, cosine) as in DESIGN.md.\n\n" + header + "\n".join(lines))
+    write_section(args.section, f"## {', '.join(args.methods)}: accuracy within a time budget ({args.section})\n\nHeld-out test split; frozen features; linear probe and kNN (k = 20, cosine) as in docs/ARCHITECTURE.md.\n\n" + header + "\n".join(lines))
 
 
 if __name__ == "__main__":

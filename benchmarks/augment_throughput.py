@@ -12,9 +12,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from _results import write_section
-
 import torch
+from _results import write_section
 from torchvision.transforms import v2
 
 from sslviz import augment, data

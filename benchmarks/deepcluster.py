@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from _results import write_section
+
 from sslviz import jobs, recipes
 from sslviz.train import configure_threads
 

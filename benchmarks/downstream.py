@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 import torch
-
 from _results import write_section
+
 from sslviz import augment, data, evaluate
 from sslviz.jobs import JobRunner
 from sslviz.recipes import backbone_factory, downstream_job, supervised_preset

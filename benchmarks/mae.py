@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-
 from _results import write_section
+
 from sslviz import data, experiment, methods
 from sslviz.train import configure_threads, seconds_per_step
 
@@ -61,7 +61,7 @@ def main() -> None:
         "## MAE (mae)\n\n"
         f"`python benchmarks/mae.py --runs {' '.join(args.runs)} --sweep-seconds {args.sweep_seconds:g}` — {threads} torch threads, seed {args.seed}, "
         "default config (ViT patch 4, width 96, depth 3, mask 75%, norm-pix loss, decoder width 64 × 1 block). "
-        "Protocol of DESIGN.md on mean-pooled encoder tokens; random-init = the same ViT untrained.\n\n"
+        "Protocol of docs/ARCHITECTURE.md on mean-pooled encoder tokens; random-init = the same ViT untrained.\n\n"
         "| data | s | steps | probe | kNN | random-init probe | random-init kNN | raw probe | raw kNN | test hidden-patch MSE (init → trained) | train MSE (first 10 → last 10 steps) |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(acc) + "\n\n"
         "Visible-only encoding vs encoding all tokens (batch 256, median of 5 steps, forward + backward + AdamW):\n\n"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from _results import write_section
 import torch
+from _results import write_section
 
 from sslviz import data, evaluate, experiment, methods
 from sslviz.methods import paired_scores

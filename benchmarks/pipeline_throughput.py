@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from _results import write_section
-
 import torch
+from _results import write_section
 from PIL import Image
 
 from sslviz import data, losses, methods
-from sslviz.train import Trainer, TrainConfig, configure_threads
+from sslviz.train import TrainConfig, Trainer, configure_threads
 
 
 def sslviz_images_per_second(images: torch.Tensor, batch: int, steps: int, warmup: int) -> float:

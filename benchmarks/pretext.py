@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from _results import write_section
+
 from sslviz import experiment, methods
 from sslviz.train import configure_threads
 
@@ -44,7 +45,7 @@ def main() -> None:
     text = (
         f"## Pretext tasks (pretext)\n\n`python benchmarks/pretext.py --seconds {args.seconds:g}` — {threads} torch threads, seed {args.seed}, "
         f"{args.seconds:g} s each, default settings. Features: the backbone's block `layer`, average-pooled; random init = the same "
-        "network untrained, evaluated at the same block. Probe/kNN per DESIGN.md; few labels = probe on 5 labelled images per class (mean of 3 draws). "
+        "network untrained, evaluated at the same block. Probe/kNN per docs/ARCHITECTURE.md; few labels = probe on 5 labelled images per class (mean of 3 draws). "
         "`photos` has two classes (which photograph), so its accuracies are high for any encoder.\n\n"
         "| task | data | layer | steps | pretext metric (last step) | probe | kNN | random-init probe | random-init kNN | kNN gain | 5-per-class probe vs random |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"

@@ -3,7 +3,7 @@
     python benchmarks/time_to_accuracy.py                      # every method, shapes, 120 s, seed 0
     python benchmarks/time_to_accuracy.py --methods simclr --dataset digits
 
-Trains each method for ``--seconds`` and evaluates the frozen encoder (linear probe, DESIGN.md
+Trains each method for ``--seconds`` and evaluates the frozen encoder (linear probe, docs/ARCHITECTURE.md
 protocol) every ``--every`` seconds of *training* time — evaluation time is not charged to
 the budget. Reports the seconds until the probe first reaches 90% and 97% of its accuracy at
 the end of the run, and the probe accuracy at 10, 30 and 60 s.
@@ -17,7 +17,7 @@ import json
 from _results import write_section
 
 from sslviz import evaluate, experiment, methods
-from sslviz.train import Trainer, TrainConfig
+from sslviz.train import TrainConfig, Trainer
 
 
 def curve(method_name: str, dataset: str, seconds: float, every: float, seed: int) -> list[tuple[float, float]]:
@@ -66,7 +66,7 @@ def main() -> None:
     table = "| method | probe at {s:g} s | s to 90% of it | s to 97% of it | probe at 10 s | at 30 s | at 60 s |\n|---|---|---|---|---|---|---|\n".format(s=args.seconds)
     table += "\n".join(f"| {r['method']} | {r['final']:.3f} | {r['t90']:.0f} | {r['t97']:.0f} | {r['at10']:.3f} | {r['at30']:.3f} | {r['at60']:.3f} |" for r in rows)
     write_section(f"time-to-accuracy-{args.dataset}", f"## Time to accuracy on {args.dataset} (time-to-accuracy-{args.dataset})\n\n"
-                  f"Linear probe (DESIGN.md protocol) every {args.every:g} s of training time; evaluation time not charged; seed {args.seed}.\n\n" + table)
+                  f"Linear probe (docs/ARCHITECTURE.md protocol) every {args.every:g} s of training time; evaluation time not charged; seed {args.seed}.\n\n" + table)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from _results import write_section
-
 import torch
+from _results import write_section
 from torch.utils.flop_counter import FlopCounterMode
 
 from sslviz import augment, data, losses, methods

@@ -28,8 +28,6 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-
-
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
 

@@ -183,8 +183,8 @@ def test_every_page_then_train_and_stop(page, server):
 
 def test_upload_fuzz_through_the_browser(page, server):
     """The fuzz files of tests/test_images.py, uploaded at once through the real uploader widget."""
-    from test_images import BAD, GOOD, encode
     from PIL import Image
+    from test_images import BAD, GOOD, encode
 
     pg = page
     pg.goto(server)

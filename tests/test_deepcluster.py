@@ -5,7 +5,7 @@ import torch
 
 from sslviz import methods
 from sslviz.methods.deepcluster import DeepClusterConfig
-from sslviz.train import Trainer, TrainConfig
+from sslviz.train import TrainConfig, Trainer
 
 
 def small(**overrides):

@@ -116,7 +116,7 @@ def test_snapshot_pastes_visible_patches_back():
 
 
 def test_reconstruction_error_falls_with_training():
-    from sslviz.train import Trainer, TrainConfig
+    from sslviz.train import TrainConfig, Trainer
 
     torch.manual_seed(0)
     images = torch.zeros(64, 1, 28, 28)

@@ -96,7 +96,7 @@ def test_moco_training_step_enqueues_this_steps_keys():
 @pytest.mark.parametrize("name, pairs", [("moco", [("key_encoder", "encoder"), ("key_head", "head")]),
                                           ("byol", [("target_encoder", "encoder"), ("target_head", "head")])])
 def test_momentum_network_changes_only_by_ema(name, pairs):
-    from sslviz.train import Trainer, TrainConfig
+    from sslviz.train import TrainConfig, Trainer
 
     m = methods.create(name, "digits", width=4, momentum=0.8)
     images = torch.rand(32, 1, 28, 28)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from sslviz import data, losses, methods
+from sslviz.__main__ import main as cli
 from sslviz.methods import paired_scores
 from sslviz.nets import eval_mode
-from sslviz.__main__ import main as cli
-from sslviz.train import Trainer, TrainConfig, check_inputs, take
+from sslviz.train import TrainConfig, Trainer, check_inputs, take
 
 
 @pytest.fixture(scope="module")

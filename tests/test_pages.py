@@ -110,7 +110,7 @@ def test_contrastive_train_live_and_results():
     at.button(key="contrastive.train").click().run()
     job = at.session_state["contrastive.job"]
     # changing a setting while training neither kills nor restarts the run
-    at.select_slider(key="contrastive.temperature.simclr").set_value(0.5).run()
+    at.select_slider(key="contrastive.simclr.temperature").set_value(0.5).run()
     assert at.session_state["contrastive.job"] is job and job.view().status in ("queued", "running", "done")
     wait_for_job(at)
     assert job.view().status == "done", job.view().message
@@ -125,7 +125,7 @@ def test_contrastive_train_live_and_results():
 
 def test_contrastive_nan_setting_gives_clear_message_and_page_keeps_working():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
-    at.select_slider(key="contrastive.lr.simclr").set_value(1e12).run()
+    at.select_slider(key="contrastive.simclr.lr").set_value(1e12).run()
     at.button(key="contrastive.train").click().run()
     wait_for_job(at)
     assert not at.exception
@@ -165,9 +165,9 @@ def test_every_method_has_its_controls(method):
     at.selectbox(key="contrastive.method").set_value(method).run()
     assert not at.exception
     keys = {w.key for w in at.select_slider} | {w.key for w in at.toggle}
-    expected = {"moco": {"contrastive.queue", "contrastive.momentum.moco", "contrastive.temperature.moco"},
-                "byol": {"contrastive.momentum.byol", "contrastive.predictor"},
-                "simsiam": {"contrastive.stopgrad", "contrastive.outnorm"}}[method]
+    expected = {"moco": {"contrastive.moco.queue_size", "contrastive.moco.momentum", "contrastive.moco.temperature"},
+                "byol": {"contrastive.byol.momentum", "contrastive.byol.use_predictor"},
+                "simsiam": {"contrastive.simsiam.stop_gradient", "contrastive.simsiam.projector_output_norm"}}[method]
     assert expected <= keys
 
 
@@ -287,9 +287,9 @@ def test_pretext_settings_digits_colorization_and_transfer_panel():
     at = open_page("app_pages/pretext.py", **{"global.dataset": "digits"})
     assert any("there is no colour to predict" in w.value for w in at.warning)  # colorization explains instead of crashing
     assert "pretext.colorization.train" not in {b.key for b in at.button}
-    at.select_slider(key="pretext.autoencoder.latent").set_value(2).run()
+    at.select_slider(key="pretext.autoencoder.latent_dim").set_value(2).run()
     at.select_slider(key="pretext.jigsaw.gap").set_value(0).run()
-    at.select_slider(key="pretext.rotation.layer").set_value(1).run()
+    at.select_slider(key="pretext.rotation.transfer_layer").set_value(1).run()
     assert not at.exception
     at.slider(key="pretext.transfer.seconds").set_value(5).run()
     at.button(key="pretext.transfer.train").click().run()
@@ -304,17 +304,17 @@ def test_pretext_settings_digits_colorization_and_transfer_panel():
 EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None: the first/last option
     "app_pages/augmentations.py": [("slider", "aug.crop", 0.05, 1.0), ("slider", "aug.rotation", 0.0, 180.0), ("slider", "aug.jitter", 0.0, 1.0),
                                    ("slider", "aug.blur", 0.0, 1.0), ("slider", "aug.solarize", 0.0, 1.0), ("slider", "aug.erase", 0.0, 1.0)],
-    "app_pages/contrastive.py": [("select_slider", "contrastive.batch.simclr", 2, 512), ("select_slider", "contrastive.lr.simclr", 1e-4, 10.0),
-                                 ("select_slider", "contrastive.width.simclr", 4, 64), ("select_slider", "contrastive.proj.simclr", 2, 128),
-                                 ("select_slider", "contrastive.temperature.simclr", 0.01, 2.0)],
+    "app_pages/contrastive.py": [("select_slider", "contrastive.simclr.batch_size", 2, 512), ("select_slider", "contrastive.simclr.lr", 1e-4, 10.0),
+                                 ("select_slider", "contrastive.simclr.width", 4, 64), ("select_slider", "contrastive.simclr.proj_dim", 2, 128),
+                                 ("select_slider", "contrastive.simclr.temperature", 0.01, 2.0)],
     "app_pages/mae.py": [("select_slider", "mae.patch.{dataset}", None, None), ("select_slider", "mae.ratio", 0.1, 0.9),
                          ("select_slider", "mae.depth", 1, 6), ("select_slider", "mae.width", 32, 128)],
     "app_pages/clustering.py": [("slider", "cluster.k", 2, 100), ("select_slider", "cluster.steps.{dataset}", 10, 200)],
     "app_pages/downstream.py": [("slider", "down.seeds", 1, 5), ("select_slider", "down.steps", 100, 3000), ("slider", "down.weak.noise", 0.0, 0.9)],
     "app_pages/multimodal.py": [("number_input", "mm.audio.index", 0, 999), ("text_area", "mm.prompts", "", "a red dog " * 2000)],
-    "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent", 2, 128), ("select_slider", "pretext.autoencoder.noise", 0.0, 0.5),
+    "app_pages/pretext.py": [("select_slider", "pretext.autoencoder.latent_dim", 2, 128), ("select_slider", "pretext.autoencoder.noise_std", 0.0, 0.5),
                              ("select_slider", "pretext.jigsaw.gap", 0, 4), ("select_slider", "pretext.inpainting.hole", 0.2, 0.6),
-                             ("select_slider", "pretext.rotation.layer", 1, 3)],
+                             ("select_slider", "pretext.rotation.transfer_layer", 1, 3)],
 }
 # The downstream and multi-modal pages train in their own tests, with small budgets.
 TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/multimodal.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"],
@@ -491,7 +491,7 @@ def test_use_pretrained_on_the_multimodal_tabs():
 
 def test_a_shared_link_restores_the_settings_and_names_the_ones_it_cannot_use():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update({"dataset": "digits", "seed": "7", "seconds": "abc", "method": "moco", "batch": "64", "temperature": "0.5", "lr": "99"})
+    at.query_params.update({"dataset": "digits", "seed": "7", "seconds": "abc", "method": "moco", "batch_size": "64", "temperature": "0.5", "lr": "99"})
     at.run()
     assert any("seconds='abc' is not one of 5…120" in w.value for w in at.warning)
     at.switch_page("app_pages/contrastive.py")
@@ -500,24 +500,24 @@ def test_a_shared_link_restores_the_settings_and_names_the_ones_it_cannot_use():
     assert any("lr='99' is not one of" in w.value for w in at.warning)
     s = at.session_state
     assert (s["global.dataset"], s["global.seed"], s["global.seconds"]) == ("digits", 7, 30)  # the bad budget kept its default
-    assert (s["contrastive.method"], s["contrastive.batch.moco"], s["contrastive.temperature.moco"], s["contrastive.lr.moco"]) == ("moco", 64, 0.5, 0.002)
-    assert at.selectbox(key="contrastive.method").value == "moco" and at.select_slider(key="contrastive.batch.moco").value == 64
-    shared = {k: at.query_params[k] for k in ("dataset", "seed", "seconds", "method", "batch", "temperature", "lr")}
-    assert shared == {"dataset": "digits", "seed": "7", "seconds": "30", "method": "moco", "batch": "64", "temperature": "0.5", "lr": "0.002"}
+    assert (s["contrastive.method"], s["contrastive.moco.batch_size"], s["contrastive.moco.temperature"], s["contrastive.moco.lr"]) == ("moco", 64, 0.5, 0.002)
+    assert at.selectbox(key="contrastive.method").value == "moco" and at.select_slider(key="contrastive.moco.batch_size").value == 64
+    shared = {k: at.query_params[k] for k in ("dataset", "seed", "seconds", "method", "batch_size", "temperature", "lr")}
+    assert shared == {"dataset": "digits", "seed": "7", "seconds": "30", "method": "moco", "batch_size": "64", "temperature": "0.5", "lr": "0.002"}
     # the corrected link now opens the same setup in a new session, without notices
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     again.query_params.update(shared)
     again.run()
     again.switch_page("app_pages/contrastive.py")
     again.run()
-    assert not again.warning and again.session_state["contrastive.batch.moco"] == 64 and again.session_state["global.seed"] == 7
+    assert not again.warning and again.session_state["contrastive.moco.batch_size"] == 64 and again.session_state["global.seed"] == 7
 
 
 @pytest.mark.parametrize("page_path, link, expected", [
     ("app_pages/mae.py", {"ratio": "0.5", "depth": "2", "norm_pix": "False", "width": "7"}, {"mae.ratio": 0.5, "mae.depth": 2, "mae.norm_pix": False, "mae.width": 96}),
     ("app_pages/clustering.py", {"k": "12", "sobel": "False", "steps_per_round": "25"}, {"cluster.k": 12, "cluster.sobel": False, "cluster.steps.shapes": 25}),
-    ("app_pages/pretext.py", {"rotation.layer": "3", "autoencoder.latent": "8", "jigsaw.gap": "9"},
-     {"pretext.rotation.layer": 3, "pretext.autoencoder.latent": 8, "pretext.jigsaw.gap": methods.default_config("jigsaw", "shapes").gap}),
+    ("app_pages/pretext.py", {"rotation.transfer_layer": "3", "autoencoder.latent_dim": "8", "jigsaw.gap": "9"},
+     {"pretext.rotation.transfer_layer": 3, "pretext.autoencoder.latent_dim": 8, "pretext.jigsaw.gap": methods.default_config("jigsaw", "shapes").gap}),
     ("app_pages/downstream.py", {"seeds": "1", "steps": "300", "finetune": "False"}, {"down.seeds": 1, "down.steps": 300, "down.finetune": False}),
     ("app_pages/multimodal.py", {"jitter": "False"}, {"mm.temporal.jitter": False}),
 ])

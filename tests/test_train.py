@@ -7,7 +7,7 @@ from torch import nn
 
 from sslviz import data, methods
 from sslviz.methods.base import Method
-from sslviz.train import Trainer, TrainConfig, resolve_device
+from sslviz.train import TrainConfig, Trainer, resolve_device
 
 
 class Quadratic(Method):

@@ -37,8 +37,8 @@ def _photos(split: str, seed: int) -> Dataset:
         side = rng.integers(40, min(region.shape[1], region.shape[2], 128) + 1, count)
         top = (rng.random(count) * (region.shape[1] - side + 1)).astype(int)
         left = (rng.random(count) * (region.shape[2] - side + 1)).astype(int)
-        for t, l, s in zip(top, left, side):  # a few thousand crops, once per process (cached)
-            crops.append(F.interpolate(region[None, :, t : t + s, l : l + s], size=PHOTOS_SIZE, mode="bilinear", antialias=True, align_corners=False)[0])
+        for t, x0, s in zip(top, left, side):  # a few thousand crops, once per process (cached)
+            crops.append(F.interpolate(region[None, :, t : t + s, x0 : x0 + s], size=PHOTOS_SIZE, mode="bilinear", antialias=True, align_corners=False)[0])
     order = np.argsort(labels, kind="stable")  # crops were made photo by photo
     images = torch.empty(n, 3, PHOTOS_SIZE, PHOTOS_SIZE)
     images[torch.from_numpy(order)] = torch.stack(crops)

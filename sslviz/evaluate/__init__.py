@@ -12,6 +12,7 @@ from sslviz.evaluate.clustering import (
     changed_fraction,
     cluster_cues,
     contingency,
+    empty_cluster_demo,
     kmeans_scores,
     nmi,
     score_round,
@@ -56,7 +57,7 @@ from sslviz.evaluate.supervised import (
 __all__ = [
     "ATTRIBUTE_READERS", "FINE_TUNE_ENCODER_LR_SCALE", "KNN_K", "LABEL_FRACTIONS", "MODES", "PROBE_C", "PROBE_MAX_ITER", "SCRATCH",
     "SupervisedConfig", "ari", "as_numpy", "attribute_probes", "attribute_targets", "chance_levels", "changed_fraction", "cluster_cues",
-    "confusion_matrix", "contingency", "evaluate_encoder", "evaluate_features", "extract_features", "few_label_probe", "fine_tune",
+    "confusion_matrix", "contingency", "empty_cluster_demo", "evaluate_encoder", "evaluate_features", "extract_features", "few_label_probe", "fine_tune",
     "kmeans_scores", "knn_accuracy", "label_efficiency", "label_subset", "layer_scores", "linear_probe", "nmi", "noisy_labels",
     "probe_predictions", "random_init_baseline", "raw_pixel_baseline", "score_round", "summarise", "supervised_from_scratch",
     "train_classifier", "weakly_supervised",

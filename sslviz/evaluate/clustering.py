@@ -90,3 +90,13 @@ def score_round(record: dict, cues: dict[str, np.ndarray], previous: dict | None
         out["changed"] = changed_fraction(previous["labels"], labels)
         out["nmi_previous"] = nmi(previous["labels"], labels)
     return out
+
+
+def empty_cluster_demo(features: torch.Tensor, share: float, k: int, seed: int = 0) -> dict[bool, np.ndarray]:
+    """Cluster sizes from k-means with and without the empty-cluster fix, after forcing a ``share`` of the points onto one point."""
+    if not 0 <= share < 1 or k < 2:
+        raise ValueError(f"share must be in [0, 1) and k >= 2, got {share} and {k}.")
+    features = features.clone()
+    features[: int(share * len(features))] = features[0]  # these images now all look the same to k-means
+    return {fix: torch.bincount(kmeans(features, k, fix_empty=fix, generator=torch.Generator().manual_seed(seed)).labels, minlength=k).numpy()
+            for fix in (False, True)}

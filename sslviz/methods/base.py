@@ -1,4 +1,4 @@
-"""The small interface every self-supervised method implements (see DESIGN.md).
+"""The small interface every self-supervised method implements (docs/ARCHITECTURE.md).
 
 A method is an ``nn.Module`` with a config dataclass, an ``encoder`` (the backbone whose
 features are evaluated downstream), ``training_step(batch)`` returning the loss and scalar

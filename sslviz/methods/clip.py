@@ -68,7 +68,6 @@ class CLIP(CrossModal):
             return self.embed_partners(ids)
 
     @torch.no_grad()
-    @torch.no_grad()
     def partner_similarity(self, dataset: data.Dataset, n: int = RETRIEVAL_PAIRS) -> torch.Tensor:
         """n×n cosine similarity of the first ``n`` images and their canonical captions, on the CPU."""
         with eval_mode(self):
@@ -79,6 +78,7 @@ class CLIP(CrossModal):
         """``multimodal``: zero-shot accuracy (all test images and the held-out combinations) and retrieval recall."""
         return {"multimodal": {**zero_shot_scores(self, test), **retrieval_scores(self.partner_similarity(test))}}
 
+    @torch.no_grad()
     def zero_shot(self, images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
         """N×P softmax over the prompts for each image: CLIP's zero-shot classifier, softmax(s·u·vᵀ)."""
         if not prompts:

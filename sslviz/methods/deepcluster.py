@@ -124,7 +124,6 @@ class DeepCluster(Method):
                 "round": torch.tensor(float(last["round"])), "empty_clusters": torch.tensor(float(last["empty"])),
                 "largest_cluster": torch.tensor(float(last["sizes"].max() / last["sizes"].sum()))}
 
-    @torch.no_grad()
     def rounds_so_far(self) -> list[dict[str, Any]]:
         return self.rounds
 
@@ -134,6 +133,7 @@ class DeepCluster(Method):
         sizes = torch.bincount(result.labels, minlength=self.config.k)
         self.rounds = [{"round": 1, "labels": result.labels.cpu().numpy(), "sizes": sizes.cpu().numpy(), "empty": result.empty, "refilled": result.refilled}]
 
+    @torch.no_grad()
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Cluster assignment of each image in ``batch`` by the current classifier."""
         with eval_mode(self):

@@ -67,7 +67,6 @@ class Temporal(TwoViewMethod):
         return {"loss": loss, **self.pair_metrics(z1, z2)}
 
     @torch.no_grad()
-    @torch.no_grad()
     def partner_similarity(self, dataset: data.Dataset, n: int = RETRIEVAL_PAIRS) -> torch.Tensor:
         """n×n cosine similarity of the first frames (rows; the dataset images) and the *last* frames (columns) of ``n`` clips."""
         clips = data.pairs(dataset, "video")["clips"][:n].to(next(self.parameters()).device)
@@ -79,6 +78,7 @@ class Temporal(TwoViewMethod):
         """``multimodal``: first-frame → last-frame retrieval recall among held-out clips."""
         return {"multimodal": retrieval_scores(self.partner_similarity(test))}
 
+    @torch.no_grad()
     def snapshot(self, batch: dict[str, torch.Tensor] | torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Two frames per clip (or two copies of plain images) and their normalised projections."""
         if not isinstance(batch, dict):

@@ -73,11 +73,11 @@ class VirTex(Method):
             ids = self.decoder.generate(self.encoder(images.to(device)), data.BOS, data.EOS, data.CAPTION_LENGTH - 1)
         return [data.detokenize(row) for row in ids.cpu()]
 
-    @torch.no_grad()
     def report(self, test: data.Dataset) -> dict[str, Any]:
         """``multimodal``: how often the generated captions name the true shape, colour, size and position."""
         return {"multimodal": caption_scores(self, test)}
 
+    @torch.no_grad()
     def snapshot(self, batch: dict[str, torch.Tensor] | torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Generated captions for the batch's images (with the true ones when the batch has them)."""
         images = batch["images"] if isinstance(batch, dict) else batch

@@ -5,9 +5,15 @@
 - :mod:`sslviz.recipes.downstream`: label efficiency, attribute probes, weak supervision.
 """
 
-from sslviz.recipes.compare import clustering_comparison_job, comparison_job, same_settings
+from sslviz.recipes.compare import (
+           clustering_comparison_job,
+           comparison_job,
+           random_init_features,
+           same_settings,
+           step_seconds,
+)
 from sslviz.recipes.downstream import backbone_factory, downstream_job, supervised_preset, weak_supervision_job
 from sslviz.recipes.experiment import LivePublisher, Target, experiment_job, pretrained_source, round_tracker
 
 __all__ = ["LivePublisher", "Target", "backbone_factory", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job",
-           "pretrained_source", "round_tracker", "same_settings", "supervised_preset", "weak_supervision_job"]
+           "pretrained_source", "random_init_features", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]

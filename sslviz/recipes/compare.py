@@ -9,7 +9,7 @@ import torch
 from sslviz import data, evaluate, experiment, methods
 from sslviz.jobs import Job
 from sslviz.recipes.experiment import Target
-from sslviz.train import app_threads
+from sslviz.train import app_threads, seconds_per_step
 
 
 def comparison_job(
@@ -88,3 +88,16 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
         return "stopped" if job.stop_event.is_set() else "done"
 
     return target
+
+
+def random_init_features(method_name: str, dataset: str, seed: int = 0) -> torch.Tensor:
+    """Frozen features of the training images under a randomly initialised ``method_name`` encoder (seeded)."""
+    images = data.load(dataset, "train", seed).images
+    torch.manual_seed(seed)
+    return evaluate.extract_features(methods.create(method_name, dataset, in_channels=images.shape[1]).encoder, images)
+
+
+def step_seconds(method_name: str, dataset: str, variants: dict[str, dict[str, Any]], batch: int = 256) -> dict[str, float]:
+    """Seconds per training step (median of 3 after a warm-up) of each variant (label -> config overrides) on ``batch`` training images."""
+    images = data.load(dataset, "train", 0).images[:batch]
+    return {label: seconds_per_step(methods.create(method_name, dataset, **overrides), images) for label, overrides in variants.items()}

@@ -23,6 +23,47 @@ def backbone_factory(channels: int) -> Callable[[], torch.nn.Module]:
     return lambda: SmallCNN(channels, methods.spec("simclr").config_cls().width)
 
 
+def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int, device: str,
+                      trained: dict[str, methods.Method], share: float) -> dict[str, torch.nn.Module] | None:
+    """Pre-train each encoder without labels (or take it from ``trained``), publishing "pretrain"; None (job failed) if one diverged."""
+    models: dict[str, torch.nn.Module] = {}
+    for i, (label, (name, overrides)) in enumerate(encoders.items()):
+        if job.stop_event.is_set():
+            break
+        if label in trained:
+            models[label] = trained[label].encoder
+            job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "not pre-trained here: from another page or models/"}})
+            continue
+
+        def on_batch_end(trainer, metrics, label=label, i=i) -> None:
+            done = (i + min(1.0, metrics["seconds"] / seconds)) / len(encoders)
+            job.update(progress=share * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+
+        exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
+                             train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
+        if exp.result.diverged:
+            fail(job, f"{label}: {exp.result.message}")
+            return None
+        models[label] = exp.method.cpu().eval().encoder
+        job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps,
+                                                              "probe": exp.metrics["probe_acc"], "knn": exp.metrics["knn_acc"]}})
+    return models
+
+
+def probe_what_they_keep(job: Job, models: dict[str, torch.nn.Module], train: data.Dataset, test: data.Dataset, seed: int, n_embed: int) -> None:
+    """Attribute probes for every encoder and a random-init one; the probe's confusion matrix and test features for the trained ones."""
+    torch.manual_seed(seed)
+    random_init = backbone_factory(train.channels)()
+    for label, encoder in {**models, "random init": random_init}.items():
+        job.update(message=f"Probing what {label} keeps (attributes, confusion matrix, PCA)...")
+        xtr, xte = evaluate.extract_features(encoder, train.images), evaluate.extract_features(encoder, test.images)
+        job.update(attributes={**job.state["attributes"], label: {how: evaluate.attribute_probes(xtr, xte, train, test, how) for how in evaluate.ATTRIBUTE_READERS}})
+        if label in models:
+            predicted = evaluate.probe_predictions(xtr, train.labels, xte)
+            job.update(confusion={**job.state["confusion"], label: evaluate.confusion_matrix(test.labels, predicted, len(test.class_names))},
+                       features={**job.state["features"], label: xte[:n_embed].numpy()})
+
+
 def downstream_job(
     encoders: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int = 0, device: str = "auto",
     fractions: tuple[float, ...] = evaluate.LABEL_FRACTIONS, seeds: tuple[int, ...] = (0, 1, 2), modes: tuple[str, ...] = evaluate.MODES,
@@ -45,41 +86,13 @@ def downstream_job(
                    embedding_labels=test.labels[:n_embed].numpy(), chance=evaluate.chance_levels(train, test),
                    settings={"seconds": seconds, "seed": seed, "steps": steps, "fractions": list(fractions), "seeds": list(seeds),
                              "augment": preset})
-        models: dict[str, torch.nn.Module] = {}
-        for i, (label, (name, overrides)) in enumerate(encoders.items()):
-            if job.stop_event.is_set():
-                break
-            if trained and label in trained:
-                models[label] = trained[label].encoder
-                job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "not pre-trained here: from another page or models/"}})
-                continue
-
-            def on_batch_end(trainer, metrics, label=label, i=i) -> None:
-                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(encoders)
-                job.update(progress=(0.3 if fractions else 0.9) * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
-
-            exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
-                                 train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
-            if exp.result.diverged:
-                fail(job, f"{label}: {exp.result.message}")
-                return None
-            models[label] = exp.method.cpu().eval().encoder
-            job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps,
-                                                                  "probe": exp.metrics["probe_acc"], "knn": exp.metrics["knn_acc"]}})
+        models = pretrain_encoders(job, encoders, dataset, seconds, seed, device, trained or {}, 0.3 if fractions else 0.9)
+        if models is None:
+            return None
         if job.stop_event.is_set():
             job.update(message=f"Stopped {job.stop_event.reason} during pre-training, before any evaluation.")
             return "stopped"
-        torch.manual_seed(seed)
-        random_init = backbone_factory(train.channels)()
-        for label, encoder in {**models, "random init": random_init}.items():
-            job.update(message=f"Probing what {label} keeps (attributes, confusion matrix, PCA)...")
-            xtr, xte = evaluate.extract_features(encoder, train.images), evaluate.extract_features(encoder, test.images)
-            job.update(attributes={**job.state["attributes"], label: {how: evaluate.attribute_probes(xtr, xte, train, test, how) for how in evaluate.ATTRIBUTE_READERS}})
-            if label in models:
-                predicted = evaluate.probe_predictions(xtr, train.labels, xte)
-                job.update(confusion={**job.state["confusion"], label: evaluate.confusion_matrix(test.labels, predicted, len(test.class_names))},
-                           features={**job.state["features"], label: xte[:n_embed].numpy()})
-
+        probe_what_they_keep(job, models, train, test, seed, n_embed)
         def on_row(row: dict, progress: float) -> None:
             job.update(rows=job.state["rows"] + [row], progress=0.3 + 0.7 * progress,
                        message=f"{row['encoder']} · {row['mode']} · {row['labels']} labels · seed {row['seed']}: {row['accuracy']:.3f}")

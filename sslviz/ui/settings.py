@@ -103,9 +103,7 @@ def sidebar() -> GlobalSettings:
         st.header("Settings")
         dataset = st.selectbox(
             "Dataset", data.names(), key="global.dataset",
-            help="shapes: coloured shapes where pixels alone do not reveal the class (SSL wins clearly). digits: 8×8 handwritten digits, upscaled. "
-            "photos: crops of two colour photographs (for colorization and inpainting; the label is which photo). "
-            "clutter: six shapes on random colour textures with small distractor shapes and noise — hard; 6,000 training images.",
+            help=" ".join(f"{d.name}: {d.summary}" for d in data.REGISTRY.values()),
         )
         seed = st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="global.seed", help="Same seed and settings, same run.")
         devices = available_devices()
