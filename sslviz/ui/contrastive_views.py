@@ -1,0 +1,130 @@
+"""The Contrastive learning page's views of a run and of a comparison (layout only: the numbers come from the job)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sslviz import diagnostics, jobs, methods, reduce, viz
+
+K = "contrastive"
+KC = f"{K}.compare"
+
+
+def interpretation(m: dict, dataset: str, name: str) -> str:
+    """A plain reading of a run's accuracies against raw pixels and a random-init CNN."""
+    probe, knn = m["probe_acc"], m["knn_acc"]
+    lines = []
+    verdict = lambda a, b: "beats" if a > b + 0.005 else ("ties with" if abs(a - b) <= 0.005 else "loses to")  # noqa: E731
+    for base, key in (("raw pixels", "raw_pixel"), ("a random-init CNN", "random_init")):
+        bp, bk = m[f"{key}_probe_acc"], m[f"{key}_knn_acc"]
+        lines.append(f"- Linear probe: {name} {probe:.3f} {verdict(probe, bp)} {base} ({bp:.3f}); kNN: {knn:.3f} {verdict(knn, bk)} {base} ({bk:.3f}).")
+    if "probe_2_per_class_acc" in m:
+        lines.append(f"- With only **2 labels per class**: {name} {m['probe_2_per_class_acc']:.3f}, random-init CNN "
+                     f"{m['random_init_probe_2_per_class_acc']:.3f}, raw pixels {m['raw_pixel_probe_2_per_class_acc']:.3f} — "
+                     "few labels is where a good representation saves the most.")
+    if dataset == "digits":
+        lines.append("- On digits, a linear probe on raw pixels or on a *random* CNN is already strong: digits are easy. "
+                     "The gain of SSL shows mostly in **kNN** (is the geometry of the space meaningful?) and with few labels.")
+    else:
+        lines.append("- On shapes, colour, size, position and rotation vary at random, so pixels say little about the shape. "
+                     "The augmentations taught the encoder to ignore exactly those nuisances.")
+    return "\n".join(lines)
+
+
+@st.cache_data(show_spinner="Computing t-SNE (a few seconds)...", max_entries=4)
+def tsne(job_id: str, step: int, features: np.ndarray) -> np.ndarray:
+    return reduce.tsne_2d(features)
+
+
+def health(view: jobs.JobView) -> None:
+    """The collapse banner and the embedding-health charts."""
+    h = view.history
+    dim = view.state.get("config", {}).get("proj_dim", 64)
+    if diagnostics.is_collapsed(h, dim):
+        last = h[-1]
+        st.error(f"**Collapse detected** at step {int(last['step'])}: the embeddings have (almost) stopped varying — "
+                 f"std × √d = {last['embedding_std'] * dim ** 0.5:.3f} (≈ 1 when spread over the sphere), effective rank "
+                 f"{last['effective_rank']:.1f} of {dim}. Every image maps to nearly the same point, so the features carry no information.",
+                 icon=":material/warning:")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment, uniformity (lower = better; 0 = collapsed)"), key=f"{K}.au")
+    c2.plotly_chart(viz.line_chart([{**r, "std × √d": r["embedding_std"] * dim ** 0.5} for r in h], ["std × √d", "effective_rank"],
+                                   f"Spread of the normalised embedding (d = {dim})", right=["effective_rank"]), key=f"{K}.spread")
+
+
+def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
+    """A contrastive run: curves, health, the embedding, and its accuracies against both baselines; ``expectations``: run label -> what it should show."""
+    h = view.history
+    name = view.state.get("label", "")
+    class_names = view.state.get("class_names", [])
+    if name:
+        expect = expectations.get(name, "")
+        st.markdown(f"**Run: {name}** on {view.state.get('dataset')}" + (f" — *{expect}*" if expect else ""))
+    c1, c2 = st.columns(2)
+    if h:
+        c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss"), key=f"{K}.loss_chart")
+        c2.plotly_chart(viz.line_chart(h, ["positive_sim", "negative_sim"], "Mean cosine similarity: positives vs negatives"), key=f"{K}.sim_chart")
+        first, last = h[0], h[-1]
+        st.caption(f"Text summary: {len(h)} steps so far; loss {first['loss']:.3f} → {last['loss']:.3f}; positive-pair similarity "
+                   f"{last['positive_sim']:.2f}, negatives {last['negative_sim']:.2f}; uniformity {last['uniformity']:.2f}; "
+                   f"effective rank {last['effective_rank']:.1f}.")
+        health(view)
+    if "embedding" in view.state:
+        coords, how = view.state["embedding"], "PCA"
+        if not view.active and st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
+                                        help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
+            coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
+        st.plotly_chart(viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
+                                              f"Encoder features of {len(coords)} test images ({how}), step {view.state['embedding_step']} — coloured by the true label the method never saw"),
+                        key=f"{K}.embedding")
+    if "sphere" in view.state:
+        pts = view.state["sphere"]
+        st.plotly_chart(viz.sphere_scatter(pts, view.state["embedding_labels"], class_names,
+                                           f"The {pts.shape[1]}-D projection head's output on the unit {'circle' if pts.shape[1] == 2 else 'sphere'}: uniformity made visible"),
+                        key=f"{K}.sphere")
+    summary = view.state.get("summary")
+    if summary:
+        st.subheader("Is the representation any good?")
+        rows = {
+            name or "SSL": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
+            "random-init CNN": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
+            "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]},
+        }
+        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features)"), key=f"{K}.acc")
+        st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
+        ks = sorted(int(k.split("_")[1]) for k in summary if k.startswith("probe_") and k.endswith("_per_class_acc"))
+        if ks:
+            names = {name or "SSL": "", "random-init CNN": "random_init_", "raw pixels": "raw_pixel_"}
+            few = [{"labels per class": k, **{n: summary[f"{p}probe_{k}_per_class_acc"] for n, p in names.items()}} for k in ks]
+            st.plotly_chart(viz.line_chart(few, list(names), "Few labels: linear probe trained on k labelled images per class (mean of 3 draws)",
+                                           x="labels per class"), key=f"{K}.few")
+            st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
+        st.markdown(interpretation(summary, summary["dataset"], name or "SSL"))
+        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {summary['dataset']}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
+                   "kNN with cosine similarity, k = 20; the same test split for all three.")
+
+
+def render_comparison(view: jobs.JobView) -> None:
+    """Several methods trained under one budget: their curves and accuracies side by side."""
+    if view.history:
+        st.plotly_chart(viz.grouped_lines(view.history, "method", "loss", "Training loss (each method has its own loss: compare shapes, not levels)"), key=f"{KC}.loss")
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(viz.grouped_lines(view.history, "method", "uniformity", "Uniformity while training (lower = more spread)"), key=f"{KC}.uniformity")
+        c2.plotly_chart(viz.grouped_lines(view.history, "method", "alignment", "Alignment while training (lower = views closer)"), key=f"{KC}.alignment")
+    results = view.state.get("results", {})
+    for m, r in results.items():
+        if "probe_acc" not in r:
+            st.warning(f"{methods.title(m)}: {r['message']}")
+    results = {m: r for m, r in results.items() if "probe_acc" in r}
+    if results:
+        table = pd.DataFrame({methods.title(m): {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
+                                         "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}
+                              for m, r in results.items()}).T
+        any_result = next(iter(results.values()))
+        table.loc["random-init CNN"] = [any_result["random_init_probe_acc"], any_result["random_init_knn_acc"], 0, float("nan")]
+        table.loc["raw pixels"] = [any_result["raw_pixel_probe_acc"], any_result["raw_pixel_knn_acc"], 0, float("nan")]
+        st.plotly_chart(viz.accuracy_bars({k: {"linear probe": v["linear probe"], "kNN": v["kNN"]} for k, v in table.iterrows()},
+                                          "Held-out accuracy, same budget per method"), key=f"{KC}.bars")
+        st.dataframe(table.style.format({"linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}", "final uniformity": "{:.2f}"}), key=f"{KC}.table")
