@@ -1,0 +1,126 @@
+"""The Downstream evaluation page's views of a finished (or running) evaluation job (layout only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from sslviz import evaluate, jobs, reduce, viz
+
+K = "down"
+KW = f"{K}.weak"
+
+
+def verdict(summary: list[dict]) -> str:
+    """When SSL pays off, in this run's numbers: the best SSL result vs scratch at the fewest and the most labels."""
+    scratch_rows = {r["fraction"]: r for r in summary if r["mode"] == evaluate.SCRATCH}
+    ssl_rows = [r for r in summary if r["mode"] != evaluate.SCRATCH]
+    if not scratch_rows or not ssl_rows:
+        return ""
+    lines = []
+    for fraction in sorted({min(scratch_rows), max(scratch_rows)}):
+        best = max((r for r in ssl_rows if r["fraction"] == fraction), key=lambda r: r["mean"], default=None)
+        if best is None:
+            continue
+        s, gap = scratch_rows[fraction], best["mean"] - scratch_rows[fraction]["mean"]
+        word = "helps" if gap > 0.02 else ("makes no real difference" if gap > -0.02 else "hurts")
+        lines.append(f"- With **{100 * fraction:g}%** of the labels ({s['labels']} images): best SSL = {best['encoder']} · {best['mode']} "
+                     f"{best['mean']:.3f} ± {best['std']:.3f} vs from scratch {s['mean']:.3f} ± {s['std']:.3f} → **{gap * 100:+.1f} points**: pre-training {word}.")
+    return "\n".join(lines)
+
+
+@st.cache_data(show_spinner="Projecting the features (t-SNE takes a few seconds)...", max_entries=16)
+def projection(job_id: str, encoder: str, how: str, features: np.ndarray) -> np.ndarray:
+    return reduce.project_2d(features, how)
+
+
+def render(view: jobs.JobView) -> None:
+    st_ = view.state
+    if not st_.get("settings"):
+        return
+    cfg, recipe = st_["settings"], evaluate.SupervisedConfig()
+    st.caption(f"Same for every encoder: the CNN backbone (SmallCNN), {cfg['seconds']} s of pre-training with seed {cfg['seed']}, the label draws "
+               f"(seeds {', '.join(map(str, cfg['seeds']))}), {cfg['steps']} supervised steps of batch {recipe.batch_size} (AdamW, lr {recipe.lr:g}; "
+               f"fine-tuning moves the pre-trained encoder {1 / evaluate.FINE_TUNE_ENCODER_LR_SCALE:g}× slower than its new head), "
+               f"augmentations '{cfg['augment']}', and the test split, which never trains anything. "
+               "MAE's encoder is a small ViT, not the CNN.")
+    summary = evaluate.summarise(st_.get("rows", []))
+    if summary:
+        st.subheader("Label efficiency")
+        st.plotly_chart(viz.efficiency_chart(summary, f"Test accuracy vs labels used on {st_['dataset']} (mean ± std over label draws)"), key=f"{K}.curves")
+        table = pd.DataFrame(summary)
+        table["labels used"] = [f"{100 * f:g}% ({n})" for f, n in zip(table["fraction"], table["labels"])]
+        pivot = table.assign(result=[f"{m:.3f} ± {s:.3f}" for m, s in zip(table["mean"], table["std"])]).pivot_table(
+            index=["encoder", "mode"], columns="labels used", values="result", aggfunc="first", sort=False)
+        st.dataframe(pivot, key=f"{K}.curve_table")
+        text = verdict(summary)
+        if text:
+            st.markdown(text)
+            st.caption("SSL pays off when labels are few and the unlabelled images are many: the encoder arrives already knowing what varies "
+                       "between images. With all the labels, the network from scratch catches up — and given enough steps and strong "
+                       "augmentations it can catch up earlier (see benchmarks/RESULTS.md).")
+    pre = st_.get("pretrain", {})
+    if pre:
+        st.subheader("Leaderboard")
+        spent = {}
+        for r in st_.get("rows", []):
+            spent[r["encoder"]] = spent.get(r["encoder"], 0.0) + r["seconds"]
+        most = max((r["fraction"] for r in summary), default=None)
+        best = {(r["encoder"], r["mode"]): r["mean"] for r in summary if r["fraction"] == most}
+        board = [{"encoder": label, "pre-training (s)": round(p.get("seconds", 0.0), 1), "steps": p.get("steps", 0),
+                  "probe, all labels": p.get("probe"), "kNN, all labels": p.get("knn"),
+                  "fine-tune, most labels": best.get((label, "fine-tune")), "evaluation time (s)": round(spent.get(label, 0.0), 1)}
+                 for label, p in pre.items()]
+        if (evaluate.SCRATCH, evaluate.SCRATCH) in best:
+            board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
+                          "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
+        st.dataframe(pd.DataFrame(board).set_index("encoder").style.format(precision=3, na_rep="—"), key=f"{K}.board")
+    attributes = st_.get("attributes", {})
+    if attributes and len(st_["chance"]) > 1:
+        st.subheader("What each encoder keeps: attribute probes")
+        how = st.radio("Read each attribute with", evaluate.ATTRIBUTE_READERS, horizontal=True, key=f"{K}.attr_how",
+                       help="A linear probe finds almost anything still in the features; kNN asks whether the attribute shapes their geometry "
+                            "(are an image's nearest neighbours the same colour?). Invariances show most clearly with kNN.")
+        rows = {**{enc: scores[how] for enc, scores in attributes.items()}, "chance (most frequent value)": st_["chance"]}
+        st.plotly_chart(viz.score_heatmap(rows, f"Reading each attribute from the frozen features ({how}, test images)"), key=f"{K}.attributes")
+        st.caption("Each cell: how well that attribute (shape class, colour, size, 3×3 position) can be read from the encoder's features. "
+                   "An augmentation teaches invariance: colour jitter makes the features care less about colour; crops and rotations blur position. "
+                   "Text summary: " + "; ".join(f"{enc}: " + ", ".join(f"{a} {v:.2f}" for a, v in vals.items()) for enc, vals in rows.items()) + ".")
+    features = st_.get("features", {})
+    if features:
+        st.subheader("Features side by side")
+        how = st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
+                       help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better (a few seconds per encoder).")
+        names = list(features)
+        for start in range(0, len(names), 3):
+            cols = st.columns(3)
+            for col, name in zip(cols, names[start : start + 3]):
+                coords = projection(view.id, name, how, features[name])
+                col.plotly_chart(viz.embedding_scatter(coords, st_["embedding_labels"], st_["class_names"], f"{name} ({how} of {len(coords)} test images)"),
+                                 key=f"{K}.pca.{name}")
+    confusion = st_.get("confusion", {})
+    if confusion:
+        st.subheader("Confusion matrix of the linear probe (all labels)")
+        which = st.selectbox("Encoder", list(confusion), key=f"{K}.confusion_pick")
+        table = confusion[which]
+        st.plotly_chart(viz.count_heatmap(table, [f"true {c}" for c in st_["class_names"]], [f"said {c}" for c in st_["class_names"]],
+                                          f"{which}: test images by true and predicted class"), key=f"{K}.confusion")
+        off = table - np.diag(np.diag(table))
+        i, j = np.unravel_index(off.argmax(), off.shape)
+        st.caption(f"Accuracy {np.trace(table) / table.sum():.3f}. The most common mistake: {off[i, j]} test images of "
+                   f"'{st_['class_names'][i]}' called '{st_['class_names'][j]}'.")
+
+
+def render_weak(view: jobs.JobView) -> None:
+    result = view.state.get("result")
+    if result is None:
+        return
+    points = st.session_state.setdefault(f"{KW}.points", {})
+    points[(result["dataset"], result["encoder"], result["noise"])] = result
+    mine = sorted((r for (d, e, _), r in points.items() if d == result["dataset"] and e == result["encoder"]), key=lambda r: r["noise"])
+    rows = [{"noise": r["noise"], "from scratch, all labels noisy": r["weak"],
+             **{f"{result['encoder']} probe, {n} clean labels": acc for n, acc in r["clean"].values()}} for r in mine]
+    st.plotly_chart(viz.line_chart(rows, [k for k in rows[0] if k != "noise"], f"Weak vs few clean labels on {result['dataset']}", x="noise"), key=f"{KW}.chart")
+    st.caption("Text summary: " + "; ".join(f"{r['noise']:.0%} wrong → {r['weak']:.3f}" for r in mine) + ". Clean: "
+               + ", ".join(f"{n} labels → {acc:.3f}" for n, acc in result["clean"].values()) + ".")
