@@ -1,13 +1,12 @@
 """Masked autoencoders: patchify, mask, encode the visible patches, reconstruct the rest."""
 
-import pandas as pd
 import streamlit as st
 import torch
 
-from sslviz import data, jobs, losses, methods, recipes, viz
+from sslviz import data, losses, methods, recipes, viz
 from sslviz.methods.mae import MAE, masked_count, random_mask
 from sslviz.nets import TinyViT, patchify
-from sslviz.ui import live, page, settings
+from sslviz.ui import live, mae_views, page, settings
 
 K = "mae"
 KS, KC = f"{K}.sweep", f"{K}.compare"
@@ -109,49 +108,11 @@ live.train_button(K, lambda: recipes.experiment_job("mae", gs.dataset, gs.second
                   pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
 
 
-def interpretation(s: dict) -> str:
-    gain_knn, gain_probe = s["knn_acc"] - s["random_init_knn_acc"], s["probe_acc"] - s["random_init_probe_acc"]
-    return (
-        f"- **kNN** (does the geometry of the frozen feature space group the classes?): MAE {s['knn_acc']:.3f} vs a random-init ViT "
-        f"{s['random_init_knn_acc']:.3f} ({gain_knn:+.3f}) and raw pixels {s['raw_pixel_knn_acc']:.3f}.\n"
-        f"- **Linear probe** (is the class linearly readable?): MAE {s['probe_acc']:.3f} vs random-init ViT {s['random_init_probe_acc']:.3f} "
-        f"({gain_probe:+.3f}) and raw pixels {s['raw_pixel_probe_acc']:.3f}.\n"
-        "- What this says: reconstruction forces the encoder to keep *everything* about the image — stroke thickness, position, colour — "
-        "not just what separates classes. Contrastive methods are trained to throw the nuisances away, so their frozen features usually "
-        "probe better at equal budget. MAE's strength shows when the whole encoder is **fine-tuned** on labels (how the MAE paper reports it), "
-        "and with big models and data. A frozen probe undersells MAE; it does not measure what fine-tuning would reach."
-    )
 
 
-def render(view: jobs.JobView) -> None:
-    h = view.history
-    if h:
-        c1, c2 = st.columns(2)
-        c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss (on the normalised targets when 'norm pix' is on)"), key=f"{K}.loss")
-        c2.plotly_chart(viz.line_chart(h, ["masked_mse", "visible_mse"], "Pixel MSE: hidden patches vs visible patches"), key=f"{K}.mse")
-        first, last = h[0], h[-1]
-        st.caption(f"Text summary: {len(h)} steps; hidden-patch pixel MSE {first['masked_mse']:.4f} → {last['masked_mse']:.4f}; "
-                   f"the encoder processed {int(last['encoder_tokens'])} tokens per image; {last['seconds'] / last['step'] * 1000:.0f} ms per step.")
-    snap = view.state.get("snapshot")
-    if snap is not None and "original" in snap:
-        n = min(8, len(snap["original"]))
-        grid = torch.cat([snap[k][:n] for k in ("original", "masked", "reconstruction", "pasted")])
-        st.image(viz.tile(grid, cols=n, scale=4), caption=f"Step {snap['step']} — rows: original · masked input · reconstruction · hidden patches pasted in "
-                 "(held-out test images, the same mask every time)")
-    summary = view.state.get("summary")
-    if summary:
-        st.subheader("What do the frozen features say?")
-        rows = {"MAE": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
-                "random-init ViT": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
-                "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]}}
-        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features, mean-pooled tokens)"), key=f"{K}.acc")
-        st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
-        st.markdown(interpretation(summary))
-        st.caption(f"Held-out reconstruction error (pixel MSE on hidden patches): {summary['test_masked_mse']:.4f}. "
-                   f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; kNN with cosine similarity, k = 20.")
 
 
-live.job_view(K, render)
+live.job_view(K, mae_views.render)
 
 st.subheader("Why encode only the visible patches?")
 st.markdown(f"At a {ratio:.0%} mask ratio the encoder processes **{num_patches - hidden_n}** instead of **{num_patches}** tokens, and "
@@ -187,21 +148,9 @@ else:
                                                       gs.dataset, sweep_seconds, gs.seed, gs.device), label="Run the sweep")
 
 
-def render_sweep(view: jobs.JobView) -> None:
-    if view.history:
-        st.plotly_chart(viz.grouped_lines(view.history, "method", "masked_mse", "Hidden-patch pixel MSE while training, per mask ratio"), key=f"{KS}.curves")
-    results = {label: r for label, r in view.state.get("results", {}).items() if "probe_acc" in r}
-    if results:
-        rows = [{"mask ratio": label, "hidden-patch MSE (test)": r["test_masked_mse"], "linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"]}
-                for label, r in results.items()]
-        st.plotly_chart(viz.line_chart(rows, ["linear probe", "kNN"], "Frozen-feature accuracy per mask ratio", x="mask ratio"), key=f"{KS}.acc")
-        st.dataframe(pd.DataFrame(rows).set_index("mask ratio").style.format({"hidden-patch MSE (test)": "{:.4f}", "linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}"}),
-                     key=f"{KS}.table")
-        st.caption("Reconstruction error alone cannot pick the ratio: a low ratio makes the task easier (lower error) but the features worse. "
-                   "A high ratio removes the redundancy between neighbouring patches, so the task can only be solved by understanding the whole image.")
 
 
-live.job_view(KS, render_sweep)
+live.job_view(KS, mae_views.render_sweep)
 
 st.header("4 · MAE vs contrastive encoders, same budget")
 picked = st.multiselect("Methods", COMPARED, default=[m for m in ("mae", "simclr", "byol") if m in COMPARED], key=f"{KC}.methods", format_func=methods.title)
@@ -214,24 +163,9 @@ else:
     live.train_button(KC, lambda: recipes.comparison_job({methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare")
 
 
-def render_comparison(view: jobs.JobView) -> None:
-    results = {label: r for label, r in view.state.get("results", {}).items() if "probe_acc" in r}
-    for label, r in view.state.get("results", {}).items():
-        if "probe_acc" not in r:
-            st.warning(f"{label}: {r['message']}")
-    if results:
-        table = pd.DataFrame({label: {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "probe gain over random init": r["probe_acc"] - r["random_init_probe_acc"],
-                                      "kNN gain over random init": r["knn_acc"] - r["random_init_knn_acc"], "steps": r["steps"]} for label, r in results.items()}).T
-        st.plotly_chart(viz.accuracy_bars({k: {"linear probe": v["linear probe"], "kNN": v["kNN"]} for k, v in table.iterrows()},
-                                          "Held-out accuracy, frozen features, same budget"), key=f"{KC}.bars")
-        st.dataframe(table.style.format({c: "{:.3f}" for c in table.columns if c != "steps"} | {"steps": "{:.0f}"}), key=f"{KC}.table")
-        st.markdown("The lecture says MAE **scales well and often beats contrastive methods** — on ImageNet-sized data, with large ViTs, "
-                    "long training and **fine-tuning**. Here everything is small: a few thousand images, a 3-block ViT, seconds of training and "
-                    "frozen features. Small budgets favour the method that gets the most signal per step, and frozen probes favour features "
-                    "that already discard nuisances — both favour contrastive learning. Read the table with that in mind.")
 
 
-live.job_view(KC, render_comparison)
+live.job_view(KC, mae_views.render_comparison)
 
 page.try_this([
     "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",

@@ -27,6 +27,7 @@ from sslviz.data.paired import (
     CLIP_FRAMES,
     HELD_OUT_COMBOS,
     MODALITIES,
+    PARTNER_NAMES,
     SOUND_RATE,
     SOUND_SAMPLES,
     SPECTROGRAM_FFT,
@@ -35,6 +36,7 @@ from sslviz.data.paired import (
     check_pairable,
     held_out_mask,
     pairs,
+    partner_pictures,
     spectrogram,
 )
 from sslviz.data.render import (
@@ -66,8 +68,8 @@ from sslviz.data.text import (
 
 __all__ = [
     "BOS", "CAPTION_LENGTH", "CAPTION_TEMPLATES", "CAPTION_VARIANTS", "CLIP_FRAMES", "COLOURS", "Dataset", "DatasetInfo", "EOS",
-    "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
+    "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
     "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
-    "held_out_mask", "info", "load", "names", "pairs", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
+    "held_out_mask", "info", "load", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
     "spectrogram", "text_problem", "tokenize", "unknown_words", "words",
 ]

@@ -23,6 +23,7 @@ from sslviz.data.text import (
 )
 
 MODALITIES = ("text", "video", "depth", "audio")
+PARTNER_NAMES = {"text": "caption", "video": "last frame of the clip", "depth": "depth map", "audio": "sound"}  # what one partner is called
 # Colour–shape combinations that never appear in CLIP's training pairs: does it compose
 # "purple" and "cross" into an image it has never seen?
 HELD_OUT_COMBOS = (("purple", "cross"), ("green", "circle"), ("yellow", "triangle"), ("blue", "square"))
@@ -151,3 +152,16 @@ def spectrogram(sound: torch.Tensor, n_fft: int = SPECTROGRAM_FFT, hop: int = SP
     """N×1×F×T log-magnitude spectrogram of N waveforms (F = n_fft/2 + 1 frequency bins)."""
     spec = torch.stft(sound, n_fft, hop, window=torch.hann_window(n_fft), return_complex=True).abs()
     return torch.log1p(spec * 4).unsqueeze(1).float()
+
+
+def partner_pictures(dataset: Dataset, modality: str, index: torch.Tensor) -> torch.Tensor:
+    """The partners of items ``index`` drawn as images in [0, 1]: depth maps, spectrograms (low pitch at the bottom) or clips' last frames."""
+    if modality == "text":
+        raise ValueError("Captions are text, not pictures: show them as text.")
+    partners = pairs(dataset, modality)
+    if modality == "depth":
+        return partners["depth"][index]
+    if modality == "audio":
+        spec = partners["spectrogram"][index].flip(-2)
+        return spec / spec.amax(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
+    return partners["clips"][index, -1].float() / 255

@@ -46,6 +46,15 @@ def render(view: jobs.JobView) -> None:
                f"augmentations '{cfg['augment']}', and the test split, which never trains anything. "
                "MAE's encoder is a small ViT, not the CNN.")
     summary = evaluate.summarise(st_.get("rows", []))
+    render_efficiency(st_, summary)
+    render_leaderboard(st_, summary)
+    render_attributes(st_)
+    render_features(view)
+    render_confusion(st_)
+
+
+def render_efficiency(st_: dict, summary: list[dict]) -> None:
+    """Label-efficiency curves, their table and the verdict computed from them."""
     if summary:
         st.subheader("Label efficiency")
         st.plotly_chart(viz.efficiency_chart(summary, f"Test accuracy vs labels used on {st_['dataset']} (mean ± std over label draws)"), key=f"{K}.curves")
@@ -60,6 +69,10 @@ def render(view: jobs.JobView) -> None:
             st.caption("SSL pays off when labels are few and the unlabelled images are many: the encoder arrives already knowing what varies "
                        "between images. With all the labels, the network from scratch catches up — and given enough steps and strong "
                        "augmentations it can catch up earlier (see benchmarks/RESULTS.md).")
+
+
+def render_leaderboard(st_: dict, summary: list[dict]) -> None:
+    """One row per encoder: its pre-training budget and its scores."""
     pre = st_.get("pretrain", {})
     if pre:
         st.subheader("Leaderboard")
@@ -76,6 +89,10 @@ def render(view: jobs.JobView) -> None:
             board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
                           "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
         st.dataframe(pd.DataFrame(board).set_index("encoder").style.format(precision=3, na_rep="—"), key=f"{K}.board")
+
+
+def render_attributes(st_: dict) -> None:
+    """Which image attributes each frozen encoder still carries."""
     attributes = st_.get("attributes", {})
     if attributes and len(st_["chance"]) > 1:
         st.subheader("What each encoder keeps: attribute probes")
@@ -87,6 +104,11 @@ def render(view: jobs.JobView) -> None:
         st.caption("Each cell: how well that attribute (shape class, colour, size, 3×3 position) can be read from the encoder's features. "
                    "An augmentation teaches invariance: colour jitter makes the features care less about colour; crops and rotations blur position. "
                    "Text summary: " + "; ".join(f"{enc}: " + ", ".join(f"{a} {v:.2f}" for a, v in vals.items()) for enc, vals in rows.items()) + ".")
+
+
+def render_features(view: jobs.JobView) -> None:
+    """Each encoder's test features, projected to 2-D side by side."""
+    st_ = view.state
     features = st_.get("features", {})
     if features:
         st.subheader("Features side by side")
@@ -99,6 +121,10 @@ def render(view: jobs.JobView) -> None:
                 coords = projection(view.id, name, how, features[name])
                 col.plotly_chart(viz.embedding_scatter(coords, st_["embedding_labels"], st_["class_names"], f"{name} ({how} of {len(coords)} test images)"),
                                  key=f"{K}.pca.{name}")
+
+
+def render_confusion(st_: dict) -> None:
+    """The all-labels probe's confusion matrix and its most common mistake."""
     confusion = st_.get("confusion", {})
     if confusion:
         st.subheader("Confusion matrix of the linear probe (all labels)")
