@@ -60,11 +60,6 @@ live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, g
                   pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}))
 page.show_code(*methods.spec("deepcluster").code)
 
-
-
-
-
-
 live.job_view(K, lambda view: clustering_views.render(view, train_set))
 
 st.header("2 · Trivial solutions, and their fixes")
@@ -103,9 +98,6 @@ compare_seconds = st.slider("Training seconds for SimCLR and DeepCluster", 5, 60
 st.caption(f"k-means with k = {k}, PCA-whitening to 32 dimensions and seed {gs.seed} on the features of the {len(train_set)} training images of **{gs.dataset}**: "
            "raw pixels, a random-init CNN, SimCLR and DeepCluster (its default settings), each trained for the same time.")
 live.train_button(KC, lambda: recipes.clustering_comparison_job(gs.dataset, compare_seconds, gs.seed, gs.device, k), label="Compare")
-
-
-
 
 live.job_view(KC, clustering_views.render_comparison)
 

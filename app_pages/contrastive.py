@@ -5,7 +5,7 @@ import inspect
 import streamlit as st
 import torch
 
-from sslviz import data, methods, recipes, viz
+from sslviz import methods, recipes, viz
 from sslviz.losses import info_nce, info_nce_anchor
 from sslviz.ui import contrastive_views, controls, live, page, settings
 
@@ -28,8 +28,6 @@ BREAK_IT = {
     "SimCLR, batch 512": ("simclr", {}, {"batch_size": 512}, "1,022 negatives per anchor, fewer steps in the same time."),
     "MoCo, batch 4, queue 4096": ("moco", {}, {"batch_size": 4}, "Tiny batches, yet 4,096 negatives from the queue."),
 }
-
-
 
 page.header(
     "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam — live",
@@ -84,10 +82,7 @@ st.header("2 · InfoNCE explorer: what does τ do?")
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def random_init_snapshot(dataset: str, seed: int) -> dict:
-    test = data.load(dataset, "test", seed)
-    torch.manual_seed(seed)
-    model = methods.create("simclr", dataset, in_channels=test.channels)
-    return model.snapshot(test.images[:16], torch.Generator().manual_seed(seed))
+    return recipes.random_init_snapshot("simclr", dataset, seed)
 
 
 job = live.current_job(K)
@@ -127,10 +122,8 @@ KC = f"{K}.compare"
 compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
 st.caption(f"Trains {', '.join(methods.title(m) for m in FAMILY)} one after another on **{gs.dataset}** with seed {gs.seed}, "
            f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
-live.train_button(KC, lambda: recipes.comparison_job(recipes.same_settings(FAMILY), gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare the family")
-
-
-live.job_view(KC, contrastive_views.render_comparison)
+live.comparison(KC, recipes.same_settings(FAMILY), gs.dataset, compare_seconds, gs.seed, gs.device, contrastive_views.render_comparison,
+                label="Compare the family")
 
 page.try_this([
     "Train SimCLR with the defaults on **shapes**, then on **digits**: where does it beat the random network by most, and in which metric?",

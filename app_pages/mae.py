@@ -107,11 +107,6 @@ st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, de
 live.train_button(K, lambda: recipes.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
                   pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
 
-
-
-
-
-
 live.job_view(K, mae_views.render)
 
 st.subheader("Why encode only the visible patches?")
@@ -141,31 +136,15 @@ sweep_ratios = st.multiselect("Mask ratios", RATIOS, default=[0.25, 0.5, 0.75, 0
 sweep_seconds = st.slider("Seconds per ratio", 5, 60, 15, step=5, key=f"{KS}.seconds")
 st.caption(f"Trains MAE once per ratio on **{gs.dataset}** (seed {gs.seed}, your other settings above), each for {sweep_seconds} s, "
            "then measures reconstruction error on held-out images and the frozen-feature probe and kNN.")
-if not sweep_ratios:
-    st.info("Pick at least one mask ratio.")
-else:
-    live.train_button(KS, lambda: recipes.comparison_job({f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)},
-                                                      gs.dataset, sweep_seconds, gs.seed, gs.device), label="Run the sweep")
-
-
-
-
-live.job_view(KS, mae_views.render_sweep)
+live.comparison(KS, {f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)}, gs.dataset, sweep_seconds, gs.seed,
+                gs.device, mae_views.render_sweep, label="Run the sweep", empty="Pick at least one mask ratio.")
 
 st.header("4 · MAE vs contrastive encoders, same budget")
 picked = st.multiselect("Methods", COMPARED, default=[m for m in ("mae", "simclr", "byol") if m in COMPARED], key=f"{KC}.methods", format_func=methods.title)
 compare_seconds = st.slider("Seconds per method", 5, 60, 20, step=5, key=f"{KC}.seconds")
 st.caption(f"Each method trains with its tuned defaults on **{gs.dataset}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
            "so each is also compared with a random-init copy of its *own* backbone.")
-if not picked:
-    st.info("Pick at least one method.")
-else:
-    live.train_button(KC, lambda: recipes.comparison_job({methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device), label="Compare")
-
-
-
-
-live.job_view(KC, mae_views.render_comparison)
+live.comparison(KC, {methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device, mae_views.render_comparison)
 
 page.try_this([
     "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",

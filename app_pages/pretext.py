@@ -60,13 +60,6 @@ def pseudo_label_demo(task: str) -> None:
     elif task == "colorization":
         st.image(viz.tile(torch.cat([pretext.grey(demo).expand_as(demo), demo]), cols=8, scale=3), caption="grey inputs (top) → colour targets (bottom)")
 
-
-
-
-
-
-
-
 tabs = st.tabs([methods.title(t) for t in TASKS])
 for task, tab in zip(TASKS, tabs):
     with tab:
@@ -92,12 +85,8 @@ runnable = [t for t in TASKS if not (t == "colorization" and test_set.channels =
 st.caption(f"Trains {', '.join(methods.title(t) for t in runnable)} one after another on **{gs.dataset}**, seed {gs.seed}, {transfer_seconds} s each, "
            "each evaluated at its own transfer layer against a random-init network at the same layer."
            + (" Colorization is left out: digits have no colour." if len(runnable) < len(TASKS) else ""))
-live.train_button(KT, lambda: recipes.comparison_job({methods.title(t): (t, {}) for t in runnable}, gs.dataset, transfer_seconds, gs.seed, gs.device), label="Compare the tasks")
-
-
-
-
-live.job_view(KT, pretext_views.render_transfer)
+live.comparison(KT, {methods.title(t): (t, {}) for t in runnable}, gs.dataset, transfer_seconds, gs.seed, gs.device, pretext_views.render_transfer,
+                label="Compare the tasks")
 
 page.try_this([
     "Train **Rotation** on digits, then on shapes: compare the per-class pretext accuracy. Which shapes can never be solved, and why?",

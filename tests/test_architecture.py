@@ -54,3 +54,21 @@ def test_layers_point_one_way():
             for name in names:
                 if name in rank and name not in ("jobs",) and top != "recipes":
                     assert rank[name] <= rank[top], f"{p.relative_to(ROOT)} (layer {top}) imports the higher layer {name}"
+
+
+PAGES = sorted((ROOT / "app_pages").glob("*.py"))
+
+
+def test_pages_only_lay_out():
+    # A page builds no model, trains nothing, clusters nothing and times nothing: that is library work.
+    ml = re.compile(r"methods\.create\(|Trainer\(|\.fit\(|kmeans|perf_counter|\.backward\(|optim\.")
+    long_pages = {p.name: n for p in PAGES if (n := len(p.read_text().splitlines())) > 200}
+    running_ml = [f"{p.name}:{i}" for p in PAGES for i, line in enumerate(p.read_text().splitlines(), 1) if ml.search(line)]
+    assert PAGES and not long_pages and not running_ml, (long_pages, running_ml)
+
+
+def test_the_architecture_document_names_every_module():
+    doc = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    unnamed = [str(p.relative_to(ROOT)) for p in PACKAGE
+               if p.name != "__init__.py" and not re.search(rf"(?<![\w/]){re.escape(p.name)}", doc)]
+    assert not unnamed, f"docs/ARCHITECTURE.md does not name {unnamed}"

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from sslviz import checkpoints, data, methods
+from sslviz.jobs import JobView
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -104,6 +105,19 @@ def wait_for_job(at: AppTest, key: str = "contrastive", timeout: float = 120) ->
     at.run()
 
 
+def train(at: AppTest, key: str, timeout: float = 120) -> JobView:
+    """Press the Train button of ``key``, wait for its job to end and return what it left."""
+    at.button(key=f"{key}.train").click().run()
+    wait_for_job(at, key, timeout)
+    return at.session_state[f"{key}.job"].view()
+
+
+def answer_quiz(at: AppTest, key: str, answer: str) -> None:
+    """Pick ``answer`` in the page's knowledge check and expect it marked correct."""
+    at.radio(key=f"{key}.quiz").set_value(answer).run()
+    assert "Correct" in at.success[-1].value
+
+
 def test_contrastive_train_live_and_results():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
     assert "InfoNCE explorer" in "\n".join(h.value for h in at.header)
@@ -126,8 +140,7 @@ def test_contrastive_train_live_and_results():
 def test_contrastive_nan_setting_gives_clear_message_and_page_keeps_working():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
     at.select_slider(key="contrastive.simclr.lr").set_value(1e12).run()
-    at.button(key="contrastive.train").click().run()
-    wait_for_job(at)
+    train(at, "contrastive")
     assert not at.exception
     assert any("diverged" in e.value and "learning rate" in e.value for e in at.error)
     at.select_slider(key="contrastive.tau").set_value(1.0).run()  # the explorer still works
@@ -184,8 +197,7 @@ def test_break_it_collapse_is_flagged_on_the_page():
 def test_compare_all_four():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
     at.slider(key="contrastive.compare.seconds").set_value(5).run()
-    at.button(key="contrastive.compare.train").click().run()
-    wait_for_job(at, "contrastive.compare", timeout=240)
+    train(at, "contrastive.compare", timeout=240)
     assert not at.exception
     results = at.session_state["contrastive.compare.job"].view().state["results"]
     assert set(results) == {"simclr", "moco", "byol", "simsiam"}
@@ -202,8 +214,7 @@ def test_mae_pipeline_train_and_reconstruct():
     at.select_slider(key="mae.patch.digits").set_value(7).run()
     assert "16 patches" in texts(at)
     at.select_slider(key="mae.patch.digits").set_value(4).run()
-    at.button(key="mae.train").click().run()
-    wait_for_job(at, "mae")
+    train(at, "mae")
     view = at.session_state["mae.job"].view()
     assert view.status == "done", view.message
     assert view.state["summary"]["config"]["mask_ratio"] == 0.5 and "test_masked_mse" in view.state["summary"]
@@ -215,23 +226,20 @@ def test_mae_pipeline_train_and_reconstruct():
     at.toggle(key="mae.encode_all").set_value(True).run()
     at.button(key="mae.time").click().run()
     assert not at.exception and [m.label for m in at.metric][-1] == "Speed-up" and float(at.metric[-1].value.rstrip("×")) > 0
-    at.radio(key="mae.quiz").set_value("Because visible patches can be copied from the input, which teaches nothing").run()
-    assert "Correct" in at.success[-1].value
+    answer_quiz(at, "mae", "Because visible patches can be copied from the input, which teaches nothing")
 
 
 def test_mae_sweep_and_comparison():
     at = open_page("app_pages/mae.py", **{"global.dataset": "digits"})
     at.multiselect(key="mae.sweep.ratios").set_value([0.5, 0.9]).run()
     at.slider(key="mae.sweep.seconds").set_value(5).run()
-    at.button(key="mae.sweep.train").click().run()
-    wait_for_job(at, "mae.sweep")
+    train(at, "mae.sweep")
     results = at.session_state["mae.sweep.job"].view().state["results"]
     assert list(results) == ["50%", "90%"] and [r["config"]["mask_ratio"] for r in results.values()] == [0.5, 0.9]
     assert not at.exception and "Reconstruction error alone cannot pick the ratio" in texts(at)
     at.multiselect(key="mae.compare.methods").set_value(["mae", "simclr"]).run()
     at.slider(key="mae.compare.seconds").set_value(5).run()
-    at.button(key="mae.compare.train").click().run()
-    wait_for_job(at, "mae.compare")
+    train(at, "mae.compare")
     results = at.session_state["mae.compare.job"].view().state["results"]
     assert set(results) == {"MAE", "SimCLR"} and not at.exception and "fine-tuning" in texts(at)
     at.multiselect(key="mae.compare.methods").set_value([]).run()
@@ -243,8 +251,7 @@ def test_clustering_rounds_galleries_and_scores():
     assert not at.exception and "Trivial solutions" in "\n".join(h.value for h in at.header)
     at.select_slider(key="cluster.steps.digits").set_value(10).run()
     at.slider(key="cluster.k").set_value(12).run()
-    at.button(key="cluster.train").click().run()
-    wait_for_job(at, "cluster")
+    train(at, "cluster")
     view = at.session_state["cluster.job"].view()
     assert view.status == "done", view.message
     rounds = view.state["rounds"]
@@ -262,21 +269,17 @@ def test_clustering_collapse_demo_and_comparison():
     at.slider(key="cluster.collapsed").set_value(0.95).run()
     assert not at.exception
     at.slider(key="cluster.compare.seconds").set_value(5).run()
-    at.button(key="cluster.compare.train").click().run()
-    wait_for_job(at, "cluster.compare", timeout=180)
-    rows = at.session_state["cluster.compare.job"].view().state["rows"]
+    rows = train(at, "cluster.compare", timeout=180).state["rows"]
     assert list(rows) == ["raw pixels", "random-init CNN", "SimCLR (5 s)", "DeepCluster (5 s)"]
     assert all(0 <= r["nmi"] <= 1 for r in rows.values())
-    at.radio(key="cluster.quiz").set_value("So that a few huge clusters cannot dominate the loss and let the network predict one cluster for everything").run()
-    assert "Correct" in at.success[-1].value
+    answer_quiz(at, "cluster", "So that a few huge clusters cannot dominate the loss and let the network predict one cluster for everything")
 
 
 @pytest.mark.parametrize("task", ["autoencoder", "rotation", "jigsaw", "inpainting", "colorization"])
 def test_pretext_tab_trains_and_shows_predictions_and_layers(task):
     at = open_page("app_pages/pretext.py", **{"global.dataset": "shapes", "global.seconds": 5})
     assert len(at.tabs) == 5 and "The pseudo-label:" in texts(at)
-    at.button(key=f"pretext.{task}.train").click().run()
-    wait_for_job(at, f"pretext.{task}")
+    train(at, f"pretext.{task}")
     view = at.session_state[f"pretext.{task}.job"].view()
     assert view.status == "done", view.message
     assert set(view.state["layers"]["trained"]) == {1, 2, 3} and "knn_acc" in view.state["summary"]
@@ -292,13 +295,10 @@ def test_pretext_settings_digits_colorization_and_transfer_panel():
     at.select_slider(key="pretext.rotation.transfer_layer").set_value(1).run()
     assert not at.exception
     at.slider(key="pretext.transfer.seconds").set_value(5).run()
-    at.button(key="pretext.transfer.train").click().run()
-    wait_for_job(at, "pretext.transfer", timeout=240)
-    results = at.session_state["pretext.transfer.job"].view().state["results"]
+    results = train(at, "pretext.transfer", timeout=240).state["results"]
     assert list(results) == ["Autoencoder", "Rotation", "Jigsaw", "Inpainting"]
     assert not at.exception and "hand-designed" in texts(at)
-    at.radio(key="pretext.quiz").set_value("The shapes are drawn at random angles and many are symmetric, so the rotation cannot be inferred from the image").run()
-    assert "Correct" in at.success[-1].value
+    answer_quiz(at, "pretext", "The shapes are drawn at random angles and many are symmetric, so the rotation cannot be inferred from the image")
 
 
 EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None: the first/last option
@@ -354,8 +354,7 @@ def test_downstream_page_evaluates_compares_and_weak_supervision():
     at.multiselect(key="down.fractions").set_value(["1%", "100%"]).run()
     at.slider(key="down.seeds").set_value(1).run()
     at.select_slider(key="down.steps").set_value(100).run()
-    at.button(key="down.train").click().run()
-    wait_for_job(at, "down", timeout=300)
+    train(at, "down", timeout=300)
     assert not at.exception, [e.value for e in at.exception]
     view = at.session_state["down.job"].view()
     assert view.status == "done", view.message
@@ -370,8 +369,7 @@ def test_downstream_page_evaluates_compares_and_weak_supervision():
     assert not at.exception and any("t-SNE of 500 test images" in str(c.proto.spec) for c in at.get("plotly_chart"))
     # weak supervision with the encoder just trained
     at.slider(key="down.weak.noise").set_value(0.9).run()
-    at.button(key="down.weak.train").click().run()
-    wait_for_job(at, "down.weak", timeout=120)
+    train(at, "down.weak", timeout=120)
     assert "90% wrong →" in texts(at) and "Clean: 30 labels →" in texts(at)
 
 
@@ -398,8 +396,7 @@ def test_every_page_renders_on_every_dataset(page_path):
 
 def test_downstream_reuses_an_encoder_trained_on_another_page():
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
-    at.button(key="contrastive.train").click().run()
-    wait_for_job(at, "contrastive")
+    train(at, "contrastive")
     at.switch_page("app_pages/downstream.py").run()
     reused = [o for o in at.multiselect(key="down.encoders").options if "trained on another page" in o]
     assert len(reused) == 1 and reused[0].startswith("SimCLR"), at.multiselect(key="down.encoders").options
@@ -409,8 +406,7 @@ def test_downstream_reuses_an_encoder_trained_on_another_page():
     at.select_slider(key="down.steps").set_value(100).run()
     at.checkbox(key="down.scratch").uncheck().run()
     assert "0 encoder" not in texts(at) and "pre-training" in texts(at)
-    at.button(key="down.train").click().run()
-    wait_for_job(at, "down", timeout=120)
+    train(at, "down", timeout=120)
     view = at.session_state["down.job"].view()
     assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "not pre-trained here: from another page or models/"
     assert {r["encoder"] for r in view.state["rows"]} == {reused[0]} and not at.exception
@@ -430,8 +426,7 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     assert [t.label for t in at.tabs] == ["Image + text: CLIP", "Image + text: VirTex", "Image + video", "Image + depth", "Image + audio"]
     assert "this page uses shapes" in texts(at) and "Train CLIP above" in texts(at)
     for name in methods.of_family("multi-modal"):
-        at.button(key=f"mm.{name}.train").click().run()
-        wait_for_job(at, f"mm.{name}")
+        train(at, f"mm.{name}")
         assert not at.exception, (name, [e.value for e in at.exception])
         view = at.session_state[f"mm.{name}.job"].view()
         assert view.status == "done" and view.state["summary"]["dataset"] == "shapes", (name, view.message)
@@ -456,8 +451,7 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     at.text_input(key="mm.query").input("something " * 2000).run()
     assert any("too long" in w.value for w in at.warning) and not at.exception
     # why language: the CLIP run above is reused, SimCLR trains
-    at.button(key="mm.why.train").click().run()
-    wait_for_job(at, "mm.why", timeout=180)
+    train(at, "mm.why", timeout=180)
     assert "Text summary: class: CLIP" in texts(at) and not at.exception
 
 
@@ -541,8 +535,7 @@ def test_downstream_evaluates_a_shipped_pretrained_encoder_without_pretraining()
     at.slider(key="down.seeds").set_value(1).run()
     at.checkbox(key="down.finetune").uncheck().run()
     at.checkbox(key="down.scratch").uncheck().run()
-    at.button(key="down.train").click().run()
-    wait_for_job(at, "down", timeout=180)
+    train(at, "down", timeout=180)
     view = at.session_state["down.job"].view()
     assert view.status == "done" and view.state["pretrain"][label]["steps"] == 0 and not at.exception, view.message
     probe = [r["accuracy"] for r in view.state["rows"] if r["encoder"] == label]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -209,4 +209,13 @@ class PretextMethod(Method):
     def views(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """The batch after the (optional) augmentation."""
         return augment.augment(batch, self.augment, generator)
+
+    @torch.no_grad()
+    def prediction_snapshot(self, shown: str, inputs: torch.Tensor, target: torch.Tensor,
+                            logits: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, Any]:
+        """A classification task's live snapshot: ``inputs`` (under key ``shown``), the true class, and the
+        class probabilities in eval mode (BatchNorm's running statistics, as at test time)."""
+        with eval_mode(self):
+            probs = logits(inputs).softmax(dim=1)
+        return {shown: inputs.cpu(), "target": target.cpu(), "probs": probs.cpu()}
 

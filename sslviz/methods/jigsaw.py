@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from sslviz.methods.base import PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
-from sslviz.nets import MLPHead, eval_mode
+from sslviz.nets import MLPHead
 from sslviz.pretext import JIGSAW_PERMUTATIONS, crop_tiles, shuffle_tiles, split_tiles
 from sslviz.setting import setting
 
@@ -63,9 +63,7 @@ class Jigsaw(PretextMethod):
     def snapshot(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, Any]:
         """Shuffled tiles, the true and the predicted permutation (with its probability)."""
         tiles, perm = self.puzzle(batch, generator)
-        with eval_mode(self):
-            probs = self.logits(tiles).softmax(dim=1)
-        return {"tiles": tiles.cpu(), "target": perm.cpu(), "probs": probs.cpu()}
+        return self.prediction_snapshot("tiles", tiles, perm, self.logits)
 
 
 SPEC = MethodSpec(

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from sslviz.methods.base import PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
-from sslviz.nets import MLPHead, eval_mode
+from sslviz.nets import MLPHead
 from sslviz.pretext import all_rotations, rotate
 
 
@@ -46,9 +46,7 @@ class Rotation(PretextMethod):
         """Each image at a random rotation, the true rotation and the predicted probabilities."""
         k = torch.randint(0, 4, (batch.shape[0],), generator=generator, device=batch.device)
         x = rotate(batch, k)
-        with eval_mode(self):
-            probs = self.head(self.backbone(x)).softmax(dim=1)
-        return {"input": x.cpu(), "target": k.cpu(), "probs": probs.cpu()}
+        return self.prediction_snapshot("input", x, k, lambda v: self.head(self.backbone(v)))
 
 
 SPEC = MethodSpec(

@@ -9,6 +9,7 @@ from sslviz.recipes.compare import (
            clustering_comparison_job,
            comparison_job,
            random_init_features,
+           random_init_snapshot,
            same_settings,
            step_seconds,
 )
@@ -16,4 +17,4 @@ from sslviz.recipes.downstream import backbone_factory, downstream_job, supervis
 from sslviz.recipes.experiment import LivePublisher, Target, experiment_job, pretrained_source, round_tracker
 
 __all__ = ["LivePublisher", "Target", "backbone_factory", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job",
-           "pretrained_source", "random_init_features", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]
+           "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]

@@ -97,6 +97,14 @@ def random_init_features(method_name: str, dataset: str, seed: int = 0) -> torch
     return evaluate.extract_features(methods.create(method_name, dataset, in_channels=images.shape[1]).encoder, images)
 
 
+def random_init_snapshot(method_name: str, dataset: str, seed: int = 0, n: int = 16) -> dict[str, Any]:
+    """A randomly initialised ``method_name``'s live snapshot (views, embeddings) of the first ``n`` test images (seeded)."""
+    test = data.load(dataset, "test", seed)
+    torch.manual_seed(seed)
+    model = methods.create(method_name, dataset, in_channels=test.channels)
+    return model.snapshot(test.images[:n], torch.Generator().manual_seed(seed))
+
+
 def step_seconds(method_name: str, dataset: str, variants: dict[str, dict[str, Any]], batch: int = 256) -> dict[str, float]:
     """Seconds per training step (median of 3 after a warm-up) of each variant (label -> config overrides) on ``batch`` training images."""
     images = data.load(dataset, "train", 0).images[:batch]

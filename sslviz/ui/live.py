@@ -158,3 +158,16 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             st.rerun()  # the job just ended: one full rerun stops the polling
 
     live()
+
+
+def comparison(key: str, runs: dict[str, tuple[str, dict]], dataset: str, seconds: int, seed: int, device: str,
+               render: Callable[[JobView], None], label: str = "Compare", empty: str = "Pick at least one method.") -> None:
+    """A button that trains ``runs`` (label -> (method, config overrides)) one after another, and the comparison's view.
+
+    With nothing picked the button is replaced by ``empty``, so it is never a dead button.
+    """
+    if not runs:
+        st.info(empty)
+    else:
+        train_button(key, lambda: recipes.comparison_job(runs, dataset, seconds, seed, device), label=label)
+    job_view(key, render)
