@@ -20,10 +20,11 @@ page.header(
      "compare k-means on raw pixels, a random network, SimCLR and DeepCluster under one recipe"],
 )
 page.formula(
-    r"\min_{C}\ \sum_{n=1}^{N} \min_{y_n \in \{1..k\}} \lVert f_\theta(x_n) - C\,y_n \rVert^2 \quad\text{then}\quad "
+    r"\min_{C}\ \sum_{n=1}^{N} \min_{y_n \in \{0,1\}^k,\ \mathbf{1}^\top y_n = 1} \lVert g(f_\theta(x_n)) - C\,y_n \rVert^2 \quad\text{then}\quad "
     r"\min_{\theta, W}\ \frac{1}{N}\sum_{n=1}^{N} \ell\big(W f_\theta(\mathrm{aug}(x_n)),\ y_n\big)",
-    "Step 1: k-means on the features f(x) gives centroids C and a pseudo-label yₙ per image. Step 2: the CNN f and a freshly initialised "
-    "linear classifier W learn to predict yₙ (cross-entropy ℓ). Repeat. (Caron et al., 2018)",
+    "Step 1: k-means on the features gives centroids C (d×k) and a one-hot pseudo-label yₙ per image; g is what DeepCluster does to the features "
+    "first — PCA to a few dimensions, whitening, L2-normalisation (switchable below). Step 2: the CNN f and a freshly initialised linear "
+    "classifier W learn to predict yₙ (cross-entropy ℓ). Repeat. (Caron et al., 2018)",
 )
 st.graphviz_chart(viz.method_diagram(methods.spec("deepcluster").diagram))
 
@@ -89,8 +90,8 @@ st.markdown(
     "The second trivial solution: if one cluster holds most images, a network that always answers *that cluster* is mostly right, "
     "and learns nothing. DeepCluster samples each batch **uniformly over pseudo-labels** (then an image in the chosen cluster), so every "
     "cluster weighs the same in the loss. Switch it off above and watch *largest cluster* and the pseudo-label accuracy. "
-    "Measured here: with PCA whitening and batch norm, our small runs do not collapse within a minute even with both fixes off — "
-    "whitening forces the features to spread. Turn whitening off too, raise k, and see whether your run stays healthy."
+    "Switch both fixes off and train: the *largest cluster* and *empty clusters* lines show whether this run degenerates. "
+    "PCA whitening before k-means also spreads the features; turn it off too, raise k, and compare."
 )
 
 st.header("3 · Which features cluster best? One recipe for all")

@@ -13,20 +13,24 @@ K = "contrastive"
 TEMPERATURES = list(methods.spec("simclr").settings()["temperature"].options)  # the explorer offers SimCLR's τ range
 # One-click experiments: label -> (method, method settings, training settings, what to expect)
 BREAK_IT = {
-    "BYOL without predictor": ("byol", {"use_predictor": False}, {}, "Collapse: with nothing to predict, the online net copies the target and both drift to a constant."),
+    "BYOL without predictor": ("byol", {"use_predictor": False}, {}, "The BYOL paper reports collapse without the predictor: with nothing to predict, "
+                               "the online net can copy the target and both drift to a constant. Does this run collapse?"),
     "BYOL, momentum 0": ("byol", {"momentum": 0.0}, {}, "The target becomes the online net itself (still without gradient). The BYOL paper reports collapse here; "
-                         "SimSiam later showed that predictor + stop-gradient suffice. On this data it does not collapse — see for yourself."),
+                         "SimSiam later showed that predictor + stop-gradient suffice. Watch the banner and the spread chart."),
     "SimSiam without stop-gradient": ("simsiam", {"stop_gradient": False, "projector_output_norm": False}, {},
-                                      "Collapse within a few dozen steps: a constant output makes −cos = −1, the minimum. "
-                                      "(The projector's output batch norm is removed too: on its own it already forbids a constant output.)"),
+                                      "A constant output makes −cos = −1, the minimum, and without stop-gradient nothing stops the network from finding it "
+                                      "(the SimSiam paper, Fig. 2). The projector's output batch norm is removed too: it alone forbids a constant output."),
     "SimSiam, no stop-grad, BN kept": ("simsiam", {"stop_gradient": False}, {},
-                                                      "No total collapse — batch norm keeps every output dimension spread — but the effective rank falls: dimensional collapse."),
-    "SimCLR without augmentation": ("simclr", {"augment": "none"}, {}, "The two views are identical: the loss is easy to satisfy and the features learn little beyond a random net."),
-    "SimCLR, τ = 0.01": ("simclr", {"temperature": 0.01}, {}, "Very low τ: only the hardest negatives count; training is spiky."),
+                                       "The paper's Fig. 2 keeps its batch norms and still collapses. Here the projector's output batch norm forces every "
+                                       "dimension to vary over the batch: watch the spread and the effective rank (benchmarks/RESULTS.md, 'SimSiam without stop-gradient')."),
+    "SimCLR without augmentation": ("simclr", {"augment": "none"}, {}, "The two views are identical: any feature that tells images apart meets the loss. "
+                                    "Compare its kNN with the random network's below."),
+    "SimCLR, τ = 0.01": ("simclr", {"temperature": 0.01}, {}, "Very low τ: only the hardest negatives count. Watch the loss curve."),
     "SimCLR, τ = 2": ("simclr", {"temperature": 2.0}, {}, "Very high τ: all negatives weigh the same; the loss barely cares about the geometry."),
     "SimCLR, batch 4": ("simclr", {}, {"batch_size": 4}, "Each anchor has only 6 negatives."),
     "SimCLR, batch 512": ("simclr", {}, {"batch_size": 512}, "1,022 negatives per anchor, fewer steps in the same time."),
-    "MoCo, batch 4, queue 4096": ("moco", {}, {"batch_size": 4}, "Tiny batches, yet 4,096 negatives from the queue."),
+    "MoCo, batch 4, queue 4096": ("moco", {}, {"batch_size": 4}, "Tiny batches, yet up to 4,096 negatives from the queue — less the earlier keys of each "
+                                  "query's own image, which a queue longer than an epoch still holds (the run counts them)."),
 }
 
 page.header(

@@ -17,7 +17,8 @@ cols[2].markdown("#### Self-supervised\nData **x** only, but turned into a super
 st.subheader("Three variants (from the lecture)")
 st.markdown(
     "- **Self-supervised prediction** — predict part of the data from other parts: rotation, jigsaw, inpainting, colorization, masked patches (MAE).\n"
-    "- **Contrastive learning** — pull two augmented views of the same image together and push other images away (SimCLR, MoCo, BYOL, CLIP).\n"
+    "- **Contrastive learning** — pull two augmented views of the same image together and push other images away (SimCLR, MoCo, CLIP). "
+    "BYOL and SimSiam keep the pull without the push: they are *non-contrastive* (no negatives).\n"
     "- **Weak supervision** — use indirect or noisy labels from heuristics, other models or web text (e.g. captions)."
 )
 
@@ -27,7 +28,7 @@ st.markdown(
     "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
     "| **Pretext tasks** | Pretext tasks | Train an autoencoder, RotNet, a jigsaw solver, an inpainter and a colourizer live; see their pseudo-labels, "
     "predictions and mistakes; find the layer whose features transfer; compare the five encoders. |\n"
-    "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo, BYOL | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
+    "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo; non-contrastive BYOL, SimSiam | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
     "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
     "| **Masked autoencoders** | Masked Autoencoders (MAE) | Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; "
     "sweep the mask ratio; time visible-only encoding; compare with contrastive encoders. |\n"

@@ -149,7 +149,7 @@ live.comparison(KC, {methods.title(m): (m, {}) for m in picked}, gs.dataset, com
 page.try_this([
     "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",
     "Switch off **Loss on hidden patches only** and train again: the visible-patch error drops to nearly zero (copying is easy) — do the features improve?",
-    "Run the **mask-ratio sweep**: where is the reconstruction error lowest, and where is kNN accuracy highest? They disagree.",
+    "Run the **mask-ratio sweep**: where is the reconstruction error lowest, and where is kNN accuracy highest? Do they agree?",
     "Press **Time one step** at 75% and at 25%: how does the speed-up change with the ratio?",
     "Compare **MAE vs SimCLR** on shapes, then on digits: which method does the frozen-feature probe favour, and why?",
 ])

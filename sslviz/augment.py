@@ -5,7 +5,7 @@ B×C×H×W float tensor in [0, 1] on any device — no per-image Python loop, no
 (random resized crop, flip, rotation) is folded into one affine warp per image, sampled with
 a single ``grid_sample`` call.
 
-    views = augment(images, preset("SimCLR default"), generator)
+    views = augment(images, preset("crop, flip, colour"), generator)
     x1, x2 = two_views(images, config, generator)   # a positive pair per image
 """
 
@@ -67,8 +67,10 @@ NO_AUGMENTATION = AugmentConfig(
 )
 
 PRESETS: dict[str, AugmentConfig] = {
-    # SimCLR's CIFAR recipe (Chen et al. 2020, appendix B.9): crop, flip, strong jitter, grey.
-    "SimCLR default": AugmentConfig(),
+    # Colour at SimCLR's CIFAR strength (Chen et al. 2020, appendix B.9: s = 0.5, p 0.8, grey 0.2) with
+    # MoCo v2's crop range (0.2, 1) — not SimCLR's (0.08, 1): at 28–64 px a crop of 8% keeps a few pixels
+    # of the object. The jitters run in a fixed order (torchvision's ColorJitter draws a random one).
+    "crop, flip, colour": AugmentConfig(),
     # Shapes: the class is the shape, so colour, position and rotation are nuisances to ignore.
     "SimCLR + rotation": AugmentConfig(crop_scale=(0.3, 1.0), rotation=180.0, brightness=0.5, contrast=0.5, saturation=0.8, hue=0.5, jitter_p=0.9, greyscale_p=0.3),
     # The same without colour jitter or grey: the encoder has no reason to drop colour (Downstream page).
@@ -150,7 +152,10 @@ def grey(x: torch.Tensor) -> torch.Tensor:
 
 
 def colour_jitter(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | None = None) -> torch.Tensor:
-    """Brightness, contrast, saturation and hue jitter, applied to each image with jitter_p."""
+    """Brightness, contrast, saturation and hue jitter, applied to each image with jitter_p.
+
+    The four run in this fixed order; torchvision's ColorJitter (SimCLR's) shuffles the order per call.
+    """
     n, dev = x.shape[0], x.device
     apply = _chance(n, config.jitter_p, g, dev).view(n, 1, 1, 1)
     b = _uniform(n, 1 - config.brightness, 1 + config.brightness, g, dev).view(n, 1, 1, 1)

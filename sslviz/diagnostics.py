@@ -50,10 +50,12 @@ def embedding_std(z: torch.Tensor) -> torch.Tensor:
 
 
 def effective_rank(z: torch.Tensor) -> torch.Tensor:
-    r"""Effective rank (Roy & Vetterli, 2007) of the centred embeddings' covariance.
+    r"""Effective rank (Roy & Vetterli, 2007) of the centred embedding matrix :math:`Z - \bar z` (N×D).
 
-    :math:`\exp(-\sum_k p_k \log p_k)` with :math:`p_k = \sigma_k / \sum_j \sigma_j` the normalised
-    singular values: D for an isotropic cloud, 1 when everything lies on one line.
+    :math:`\exp(-\sum_k p_k \log p_k)` with :math:`p_k = \sigma_k / \sum_j \sigma_j`, the normalised
+    singular values of that matrix (the square roots of its covariance's eigenvalues, up to √N; RankMe,
+    Garrido et al. 2023, uses the same p_k on the uncentred matrix): D for an isotropic cloud, 1 when
+    everything lies on one line.
     """
     if not torch.isfinite(z).all():
         return torch.tensor(float("nan"), dtype=z.dtype)
@@ -68,11 +70,15 @@ def effective_rank(z: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def embedding_health(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tensor]:
-    """All four diagnostics for a batch of positive pairs (z1[i], z2[i]), as scalar tensors."""
+    """All four diagnostics for a batch of positive pairs (z1[i], z2[i]), as scalar tensors.
+
+    Uniformity is averaged over the two views, as Wang & Isola do (``(uniform_loss(x) + uniform_loss(y)) / 2``):
+    pooling both views would count each image's own positive among the pairs it is spread from.
+    """
     both = torch.cat([z1, z2])
     return {
         "alignment": alignment(z1, z2),
-        "uniformity": uniformity(both),
+        "uniformity": (uniformity(z1) + uniformity(z2)) / 2,
         "embedding_std": embedding_std(both),
         "effective_rank": effective_rank(both),
     }

@@ -238,8 +238,11 @@ class JobRunner:
                 stopped = job.stop_event.is_set() if outcome is None else outcome == "stopped"
                 job._set_status("stopped" if stopped else "done", job.message)
         except Exception as err:  # the page shows the message; the server keeps running
-            job.update(traceback=traceback.format_exc())
-            job._set_status("failed", f"{type(err).__name__}: {err}")
+            job.update(traceback=traceback.format_exc(), error_type=type(err).__name__)
+            # A ValueError carries a message written for the user (a setting out of range, a file that cannot be used);
+            # anything else is a bug, said as such.
+            job._set_status("failed", str(err) if isinstance(err, ValueError) else
+                            f"The run failed unexpectedly ({type(err).__name__}: {err}). Other runs and the app are unaffected.")
         finally:
             with self._lock:
                 self._running_since.pop(job, None)

@@ -63,13 +63,16 @@ def info_nce_anchor(z1: torch.Tensor, z2: torch.Tensor, anchor: int, temperature
     return {"others": others, "similarity": similarity, "probability": probability, "positive": torch.tensor(positive), "loss": -torch.log(probability[positive])}
 
 
-def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float) -> torch.Tensor:
+def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperature: float,
+                 exclude: torch.Tensor | None = None) -> torch.Tensor:
     r"""MoCo's InfoNCE (He et al., 2020, eq. 1): the positive key against a queue of negatives.
 
         \mathcal{L}_q = -\log \frac{\exp(q\cdot k_+/\tau)}{\exp(q\cdot k_+/\tau) + \sum_{k_- \in \text{queue}} \exp(q\cdot k_-/\tau)}
 
     q: N×D queries (online encoder), k: N×D keys of the other view (momentum encoder, no
-    gradient), queue: K×D keys of earlier batches. All are L2-normalised here.
+    gradient), queue: K×D keys of earlier batches. All are L2-normalised here. ``exclude`` (N×K
+    bool, optional) leaves queue keys out of a query's negatives — e.g. earlier keys of the query's
+    own image, which a queue longer than the remaining epoch still holds.
     """
     if q.ndim != 2 or q.shape != k.shape or queue.ndim != 2 or queue.shape[1] != q.shape[1]:
         raise ValueError(f"need q, k: N×D and queue: K×D, got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(queue.shape)}.")
@@ -78,6 +81,10 @@ def moco_infonce(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, temperat
     q, k, queue = F.normalize(q, dim=1), F.normalize(k, dim=1), F.normalize(queue, dim=1)
     positive = (q * k).sum(dim=1, keepdim=True)  # N×1
     negatives = q @ queue.T  # N×K
+    if exclude is not None:
+        if exclude.shape != negatives.shape:
+            raise ValueError(f"exclude must be N×K = {tuple(negatives.shape)}, got {tuple(exclude.shape)}.")
+        negatives = negatives.masked_fill(exclude, float("-inf"))  # exp(−inf) = 0: not a negative
     logits = torch.cat([positive, negatives], dim=1) / temperature  # N×(1+K)
     labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)  # the positive is column 0
     return F.cross_entropy(logits, labels)

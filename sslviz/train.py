@@ -214,6 +214,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self._set_lr()
+            for p in self.method.take_reinitialised():
+                self.optimizer.state.pop(p, None)  # a fresh optimiser for what the method just re-initialised
             self.optimizer.step()
             self.method.after_step()
             self.step += 1

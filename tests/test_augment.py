@@ -22,7 +22,7 @@ def test_presets_keep_shape_and_range(batch, name):
 
 
 def test_seeded_and_views_differ(batch):
-    cfg = augment.preset("SimCLR default")
+    cfg = augment.preset("crop, flip, colour")
     a1, a2 = augment.two_views(batch, cfg, torch.Generator().manual_seed(7))
     b1, b2 = augment.two_views(batch, cfg, torch.Generator().manual_seed(7))
     assert torch.equal(a1, b1) and torch.equal(a2, b2)
@@ -108,3 +108,11 @@ def test_config_code_round_trips():
     assert namespace["config"] == cfg
     exec(augment.config_code(augment.NO_AUGMENTATION), namespace)
     assert namespace["config"] == augment.NO_AUGMENTATION
+
+
+def test_no_preset_claims_simclrs_recipe_without_its_crop_range():
+    # SimCLR crops (0.08, 1) of the area; a preset named after SimCLR's defaults must use that range.
+    for name, cfg in augment.PRESETS.items():
+        if "default" in name.lower() and "simclr" in name.lower():
+            assert cfg.crop_scale == (0.08, 1.0), name
+    assert augment.preset("crop, flip, colour").crop_scale == (0.2, 1.0)

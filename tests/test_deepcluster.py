@@ -26,6 +26,23 @@ def test_rounds_recluster_every_steps_per_round_and_reset_the_classifier():
     assert not torch.equal(before, m.classifier.weight)
 
 
+def test_each_round_gives_the_classifier_a_fresh_optimiser_state():
+    # The reference builds a new optimiser for the top layer every epoch: Adam's moments and step
+    # count for the old cluster ids must not carry over to the new ones. The CNN keeps its state.
+    torch.manual_seed(0)
+    m = small()
+    steps_seen = []
+
+    def record(trainer, metrics):
+        state = trainer.optimizer.state
+        steps_seen.append((int(state[m.classifier.weight]["step"]), int(state[next(m.encoder.parameters())]["step"])))
+
+    Trainer(m, torch.rand(40, 1, 28, 28), TrainConfig(max_steps=7, max_seconds=None, batch_size=8), [record]).fit()
+    assert [c for c, _ in steps_seen] == [1, 2, 3, 1, 2, 3, 1]  # restarts with each round (every 3 steps)
+    assert [e for _, e in steps_seen] == [1, 2, 3, 4, 5, 6, 7]  # the encoder's optimiser state is kept
+    assert m.take_reinitialised() == []  # the Trainer took them
+
+
 def test_uniform_sampling_balances_pseudo_labels():
     m = small(uniform_sampling=True)
     m.begin(torch.rand(100, 1, 28, 28))

@@ -28,6 +28,21 @@ def test_uniformity_matches_formula(t):
     assert d.uniformity(z, t).item() == pytest.approx(math.log(sum(terms) / len(terms)), abs=1e-5)
 
 
+def test_health_uniformity_is_wang_and_isola_per_view_average():
+    # Their loop: uniformity of each view's batch on its own, then the mean of the two.
+    z1, z2 = torch.randn(6, 4), torch.randn(6, 4)
+
+    def loop(z):
+        u = unit(z)
+        terms = [math.exp(-2 * float((u[i] - u[j]).norm()) ** 2) for i in range(6) for j in range(i + 1, 6)]
+        return math.log(sum(terms) / len(terms))
+
+    assert d.embedding_health(z1, z2)["uniformity"].item() == pytest.approx((loop(z1) + loop(z2)) / 2, abs=1e-5)
+    # Pooled views would count each image's own positive as a pair to spread: identical views differ.
+    assert d.embedding_health(z1, z1)["uniformity"].item() == pytest.approx(loop(z1), abs=1e-5)
+    assert d.uniformity(torch.cat([z1, z1])).item() > loop(z1)
+
+
 def test_collapsed_embeddings_score_as_collapsed():
     same = torch.ones(32, 8) + 1e-6 * torch.randn(32, 8)
     assert d.uniformity(same).item() == pytest.approx(0.0, abs=1e-4)

@@ -134,3 +134,24 @@ def test_attention_map_covers_the_patch_grid():
     maps = m.attention(torch.rand(3, 1, 28, 28))
     assert maps.shape == (3, 7, 7) and torch.allclose(maps.sum(dim=(1, 2)), torch.ones(3), atol=1e-5)
     assert m.encoder.blocks[-1].attn.attention is None and not m.encoder.blocks[-1].attn.keep_attention  # switched off again
+
+
+def test_held_out_error_of_a_blank_norm_pix_prediction_is_no_better_than_the_mean_training_patch():
+    # The error must not borrow the hidden patches' own statistics: an all-zero norm-pix prediction
+    # (which knows nothing) may not beat predicting the average training image at every hidden patch.
+    from sslviz import data
+
+    train, test = data.load("digits", "train", 0).images, data.load("digits", "test", 0).images[:256]
+    m = methods.create("mae", "digits")  # norm_pix_loss=True, 75% hidden
+    out = m.reconstruct(test, torch.Generator().manual_seed(0))
+    blank = m.patch_errors({**out, "pred": torch.zeros_like(out["pred"])})[out["hidden"]].mean()
+    mean_patch = patchify(train, m.config.patch_size).mean(dim=0, keepdim=True)  # 1×L×P
+    mean_error = ((mean_patch - out["target"]) ** 2).mean(dim=-1)[out["hidden"]].mean()
+    assert blank >= mean_error, (float(blank), float(mean_error))
+    # With the hidden targets' own mean and std (MAE's figures), the blank prediction looked far better:
+    target = out["target"]
+    borrowed = ((target.mean(-1, keepdim=True) - target) ** 2).mean(dim=-1)[out["hidden"]].mean()
+    assert borrowed < 0.5 * mean_error
+    # what a trained model reports is the same pixel-space error (nothing hidden used)
+    metrics = m.test_metrics(test)
+    assert set(metrics) == {"test_masked_mse", "test_masked_norm_mse"}

@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import torch
 
-from sslviz import data, methods
+from sslviz import data, losses, methods
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
 from sslviz.train import take
 
@@ -76,9 +76,32 @@ def test_every_two_view_method_logs_health(name):
 def test_moco_queue_holds_last_k_keys_in_order():
     m = methods.create("moco", "digits", width=4, queue_size=5, proj_dim=3)
     keys = [torch.nn.functional.normalize(torch.randn(2, 3), dim=1) for _ in range(4)]
-    for k in keys:
-        m.enqueue(k)
+    for i, k in enumerate(keys):
+        m.enqueue(k, torch.tensor([i, i]))
     assert torch.equal(m.queue, torch.cat(keys)[-5:])
+    assert m.queue_ids.tolist() == [1, 2, 2, 3, 3]
+
+
+def test_moco_never_meets_a_key_of_the_querys_own_image_among_its_negatives():
+    # 40 images and a 4096-key queue: the queue outlasts an epoch, so from the second epoch on each
+    # query's queue holds 2 earlier keys of its own image per epoch (one per view). Those are left out.
+    from sslviz.methods.moco import image_ids
+    from sslviz.train import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    images = torch.rand(40, 1, 28, 28)
+    m = methods.create("moco", "digits", width=4, queue_size=4096)
+    left_out = []
+    Trainer(m, images, TrainConfig(max_steps=12, max_seconds=None, batch_size=10), [lambda t, row: left_out.append(row["own_keys_left_out"])]).fit()
+    assert left_out == [0.0] * 4 + [2.0] * 4 + [4.0] * 4  # epochs of 4 steps
+    assert len(set(image_ids(images).tolist())) == 40 and torch.equal(image_ids(images), image_ids(images.clone()))
+    # the loss really drops them: a negative identical to the positive, excluded, changes nothing
+    q, k = torch.randn(3, 8), torch.randn(3, 8)
+    queue = torch.cat([k, torch.randn(5, 8)])
+    exclude = torch.zeros(3, 8, dtype=torch.bool)
+    exclude[:, :3] = True
+    assert losses.moco_infonce(q, k, queue, 0.2, exclude=exclude).item() == pytest.approx(
+        losses.moco_infonce(q, k, queue[3:], 0.2).item(), abs=1e-6)
 
 
 def test_moco_training_step_enqueues_this_steps_keys():
@@ -122,6 +145,15 @@ def test_simsiam_stop_gradient_blocks_the_target_branch():
         return torch.cat([p.grad.flatten() for p in m.encoder.parameters()])
 
     assert not torch.allclose(grads(True), grads(False))
+
+
+def test_simsiam_predictor_is_a_bottleneck_as_in_the_paper():
+    # SimSiam's predictor is 2048→512→2048: its hidden layer is a quarter of its output.
+    m = methods.create("simsiam", "digits", width=4)
+    first, last = m.predictor.net[0], m.predictor.net[-1]
+    assert first.out_features < last.out_features == m.config.proj_dim
+    assert first.out_features == m.config.proj_dim // 4
+    assert methods.create("simsiam", "digits", width=4, predictor_hidden=64).predictor.net[0].out_features == 64  # old checkpoints' width
 
 
 def test_unknown_override_is_a_clear_error():

@@ -223,6 +223,18 @@ def test_temporal_positives_are_two_different_frames_of_one_clip(shapes):
         assert i1 and i2 and set(i1) != set(i2)
 
 
+def test_temporal_pairs_never_wrap_from_the_last_frame_to_the_first(shapes):
+    # Clips are not periodic: the second frame is 1..max_gap frames *later* in the same clip.
+    m = methods.create("temporal", "shapes", width=4, augment="none", max_gap=2)
+    clips = m.inputs(shapes)["clips"][:64]
+    x1, x2 = m.frames(clips, torch.Generator().manual_seed(1))
+    frames = clips.float() / 255
+    for i in range(64):
+        t1 = min(t for t in range(data.CLIP_FRAMES) if torch.equal(frames[i, t], x1[i]))
+        t2 = max(t for t in range(data.CLIP_FRAMES) if torch.equal(frames[i, t], x2[i]))
+        assert 1 <= t2 - t1 <= 2, (i, t1, t2)
+
+
 @pytest.mark.parametrize("name", methods.of_family("multi-modal"))
 def test_report_scores_each_pairing_on_held_out_data(name, shapes_test):
     m = methods.create(name, "shapes", width=4)
@@ -240,3 +252,19 @@ def test_recall_at_k():
     assert paired_scores.recall_at_k(torch.eye(4).flip(1), k=4) == 1.0
     with pytest.raises(ValueError, match="square"):
         paired_scores.recall_at_k(torch.zeros(2, 3))
+
+
+def test_clip_log_scale_keeps_its_gradient_at_the_cap_and_is_clamped_after_the_step():
+    # A clamp inside the forward pass (exp().clamp(max=100)) gives d loss / d log-scale = 0 at the cap.
+    from sslviz.methods.crossmodal import MAX_LOGIT_SCALE
+
+    model = methods.create("clip", "shapes", temperature=1 / MAX_LOGIT_SCALE)
+    batch = data.take(model.inputs(data.load("shapes", "train", 0)), torch.arange(32))
+    model.training_step(batch, torch.Generator().manual_seed(0))["loss"].backward()
+    assert model.log_scale.grad is not None and model.log_scale.grad.abs() > 0
+    with torch.no_grad():
+        model.log_scale.fill_(math.log(MAX_LOGIT_SCALE) + 1)  # as if a step had pushed it past the cap
+    model.after_step()
+    assert model.scale.item() == pytest.approx(MAX_LOGIT_SCALE)
+    with pytest.raises(ValueError, match="1/τ is capped"):
+        methods.create("clip", "shapes", temperature=0.001)

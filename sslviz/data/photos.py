@@ -50,6 +50,6 @@ def _photos(split: str, seed: int) -> Dataset:
 
 
 INFO = register(DatasetInfo(
-    "photos", channels=3, size=PHOTOS_SIZE, classes=PHOTOS_NAMES, augment="SimCLR default", load=_photos,
+    "photos", channels=3, size=PHOTOS_SIZE, classes=PHOTOS_NAMES, augment="crop, flip, colour", load=_photos,
     summary="crops of two colour photographs (for colorization and inpainting; the label is which photo).",
 ))

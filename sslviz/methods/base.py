@@ -49,6 +49,14 @@ class Method(nn.Module):
     def after_step(self) -> None:
         """Called by the Trainer after each optimiser step (e.g. for momentum encoders)."""
 
+    def take_reinitialised(self) -> list[nn.Parameter]:
+        """Parameters the method re-initialised since the last call (e.g. DeepCluster's classifier each round).
+
+        The Trainer drops their optimiser state (momentum, Adam's moments and step count) before the next
+        update, so they train as under a freshly built optimiser; most methods re-initialise nothing.
+        """
+        return []
+
     def embed(self, images: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Frozen encoder features of ``images`` (eval mode), N×D on the encoder's device."""
         return frozen_features(self.encoder, images, batch_size)

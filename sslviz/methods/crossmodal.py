@@ -42,8 +42,8 @@ class CrossModalConfig:
     augment: str = "none"  # image augmentation; the partner must still match, so keep it mild
 
     def __post_init__(self) -> None:
-        if not 0 < self.temperature <= 10:
-            raise ValueError(f"temperature must be in (0, 10], got {self.temperature}.")
+        if not 1 / MAX_LOGIT_SCALE <= self.temperature <= 10:
+            raise ValueError(f"temperature must be in [{1 / MAX_LOGIT_SCALE:g}, 10] (1/τ is capped at {MAX_LOGIT_SCALE:g}), got {self.temperature}.")
         if self.width < 1 or self.embed_dim < 1 or self.in_channels < 1:
             raise ValueError(f"width, embed_dim and in_channels must be >= 1, got {self.width}, {self.embed_dim}, {self.in_channels}.")
         augment.preset(self.augment)
@@ -82,8 +82,14 @@ class CrossModal(Method):
 
     @property
     def scale(self) -> torch.Tensor:
-        """s = 1/τ, clamped."""
-        return self.log_scale.exp().clamp(max=MAX_LOGIT_SCALE)
+        """s = 1/τ. Not clamped here: a clamp in the forward pass would give log s a zero gradient
+        once it reaches the bound, so :meth:`after_step` clamps the parameter instead (as open_clip does)."""
+        return self.log_scale.exp()
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        """Keep s = 1/τ ≤ MAX_LOGIT_SCALE by clamping the parameter after each optimiser step."""
+        self.log_scale.clamp_(max=math.log(MAX_LOGIT_SCALE))
 
     def embed_images(self, images: torch.Tensor) -> torch.Tensor:
         """Unit vectors u in the joint space (B×embed_dim)."""

@@ -69,6 +69,7 @@ class DeepCluster(Method):
         self.pseudo_labels: torch.Tensor | None = None
         self.rounds: list[dict[str, Any]] = []  # one record per clustering: labels, sizes, empty clusters, ...
         self.steps_in_round = 0
+        self.reinitialised: list[nn.Parameter] = []  # parameters reset since the Trainer last asked
 
     def begin(self, images: torch.Tensor) -> None:
         """Keep the whole training set: every round clusters all of it."""
@@ -91,6 +92,7 @@ class DeepCluster(Method):
         sizes = torch.bincount(result.labels, minlength=self.config.k)
         self.pseudo_labels = result.labels
         self.classifier.reset_parameters()  # the old classifier's outputs mean nothing for the new cluster ids
+        self.reinitialised = list(self.classifier.parameters())  # and its optimiser state neither: the Trainer drops it
         self.rounds.append({"round": len(self.rounds) + 1, "labels": result.labels.cpu().numpy(), "sizes": sizes.cpu().numpy(),
                             "empty": result.empty, "refilled": result.refilled})
         self.steps_in_round = 0
@@ -123,6 +125,10 @@ class DeepCluster(Method):
         return {"loss": loss, "pseudo_label_acc": (logits.argmax(1) == target).float().mean().detach(),
                 "round": torch.tensor(float(last["round"])), "empty_clusters": torch.tensor(float(last["empty"])),
                 "largest_cluster": torch.tensor(float(last["sizes"].max() / last["sizes"].sum()))}
+
+    def take_reinitialised(self) -> list[nn.Parameter]:
+        taken, self.reinitialised = self.reinitialised, []
+        return taken
 
     def rounds_so_far(self) -> list[dict[str, Any]]:
         return self.rounds

@@ -104,15 +104,33 @@ class MAE(Method):
             pred = self.decoder(self.encoder.tokens(images, replace=hidden, mask_token=self.encoder_mask_token), None)  # N×L tokens
         return {"pred": pred, "target": patchify(images, c.patch_size), "hidden": hidden, "keep": keep}
 
-    def pixels(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Predicted patches in pixel space (undo the per-patch normalisation with the target's statistics, as MAE's figures do)."""
+    def pixels(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Predicted patches in pixel space, using nothing the model did not see.
+
+        A norm-pix model predicts each patch normalised by *its own* mean and std, which for a hidden
+        patch are unknown. MAE's figures borrow them from the hidden target; that makes an all-zero
+        prediction look good (most of the picture is ground truth). Here they come from the image's
+        visible patches instead: every hidden patch gets the mean and the average spread of what was visible.
+        """
+        pred, target = out["pred"], out["target"]
         if not self.config.norm_pix_loss:
             return pred
-        return pred * (target.var(dim=-1, keepdim=True) + 1e-6).sqrt() + target.mean(dim=-1, keepdim=True)
+        visible = (~out["hidden"]).unsqueeze(-1).to(target.dtype)  # N×L×1
+        count = visible.sum(dim=1, keepdim=True).clamp(min=1)
+        mean = (target.mean(dim=-1, keepdim=True) * visible).sum(dim=1, keepdim=True) / count  # N×1×1
+        std = ((target.var(dim=-1, keepdim=True) + 1e-6).sqrt() * visible).sum(dim=1, keepdim=True) / count
+        return pred * std + mean
 
     def patch_errors(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Pixel-space mean squared error of every predicted patch (N×L), whatever the loss's target normalisation."""
-        return ((self.pixels(out["pred"], out["target"]) - out["target"]) ** 2).mean(dim=-1)
+        """Pixel-space mean squared error of every predicted patch (N×L); norm-pix predictions are mapped
+        back with the visible patches' statistics (:meth:`pixels`), so norm-pix on and off compare fairly."""
+        return ((self.pixels(out) - out["target"]) ** 2).mean(dim=-1)
+
+    def normalised_errors(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean squared error of every patch in the space a norm-pix model predicts (targets normalised per patch), N×L."""
+        target = out["target"]
+        target = (target - target.mean(dim=-1, keepdim=True)) / (target.var(dim=-1, keepdim=True) + 1e-6).sqrt()
+        return ((out["pred"] - target) ** 2).mean(dim=-1)
 
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         x = augment.augment(batch, self.augment, generator)
@@ -128,16 +146,22 @@ class MAE(Method):
 
     @torch.no_grad()
     def test_metrics(self, images: torch.Tensor, seed: int = 0) -> dict[str, float]:
-        """Held-out reconstruction error (pixel MSE on the hidden patches) at the configured ratio, with a fixed mask seed."""
+        """Held-out reconstruction error on the hidden patches at the configured ratio, with a fixed mask seed:
+        ``test_masked_mse`` in pixels (using nothing hidden, see :meth:`pixels`) and, for norm-pix models,
+        ``test_masked_norm_mse`` in the normalised space the loss measures."""
         device = next(self.parameters()).device
         generator = torch.Generator(device=device).manual_seed(seed)
-        errors = []
+        errors, normalised = [], []
         with eval_mode(self):
             for chunk in images.split(512):
                 out = self.reconstruct(chunk.to(device), generator)
-                err = self.patch_errors(out)
-                errors.append(err[out["hidden"]] if out["hidden"].any() else err.flatten())
-        return {"test_masked_mse": float(torch.cat(errors).mean())}
+                where = out["hidden"] if out["hidden"].any() else torch.ones_like(out["hidden"])
+                errors.append(self.patch_errors(out)[where])
+                normalised.append(self.normalised_errors(out)[where])
+        metrics = {"test_masked_mse": float(torch.cat(errors).mean())}
+        if self.config.norm_pix_loss:
+            metrics["test_masked_norm_mse"] = float(torch.cat(normalised).mean())
+        return metrics
 
     @torch.no_grad()
     def attention(self, images: torch.Tensor) -> torch.Tensor:
@@ -162,7 +186,7 @@ class MAE(Method):
             out = self.reconstruct(batch, generator)
         h = w = c.image_size
         hidden = out["hidden"].unsqueeze(-1)  # N×L×1
-        predicted = self.pixels(out["pred"], out["target"]).clamp(0, 1)
+        predicted = self.pixels(out).clamp(0, 1)
         recon = unpatchify(predicted, c.patch_size, c.in_channels, h, w)
         masked = unpatchify(torch.where(hidden, torch.full_like(out["target"], 0.5), out["target"]), c.patch_size, c.in_channels, h, w)
         pasted = unpatchify(torch.where(hidden, predicted, out["target"]), c.patch_size, c.in_channels, h, w)

@@ -24,9 +24,14 @@ from sslviz.setting import setting
 
 @dataclass(frozen=True)
 class SimSiamConfig(TwoViewConfig):
-    predictor_hidden: int = 64  # as wide as the projection (the paper uses a 2048→512→2048 bottleneck)
+    predictor_hidden: int = 0  # 0: a bottleneck of proj_dim // 4 (at least 1), as the paper's 2048→512→2048
     stop_gradient: bool = setting(True, "Stop-gradient", help="Off: both branches get gradients — the constant solution appears.")
     projector_output_norm: bool = setting(True, "Batch norm on the projector output", help="As in the paper; on its own it already forbids a constant output.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.predictor_hidden < 0:
+            raise ValueError(f"predictor_hidden must be >= 0 (0: proj_dim // 4), got {self.predictor_hidden}.")
 
 
 class SimSiam(TwoViewMethod):
@@ -38,7 +43,12 @@ class SimSiam(TwoViewMethod):
         super().__init__(config)
         if config.projector_output_norm:
             self.head = MLPHead(self.encoder.out_dim, config.hidden_dim, config.proj_dim, output_norm=True)
-        self.predictor = MLPHead(config.proj_dim, config.predictor_hidden, config.proj_dim)
+        self.predictor = MLPHead(config.proj_dim, self.predictor_width(config), config.proj_dim)
+
+    @staticmethod
+    def predictor_width(config: SimSiamConfig) -> int:
+        """The predictor's hidden width: ``predictor_hidden``, or the paper's 1/4 bottleneck when it is 0."""
+        return config.predictor_hidden or max(1, config.proj_dim // 4)
 
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         x1, x2 = augment.two_views(batch, self.augment, generator)

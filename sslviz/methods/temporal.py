@@ -53,9 +53,10 @@ class Temporal(TwoViewMethod):
     def frames(self, clips: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Two frames per clip, 1..max_gap apart, as float images (clips: B×T×C×H×W uint8)."""
         b, t = clips.shape[:2]
-        first = torch.randint(t, (b,), generator=generator, device=clips.device)
         gap = torch.randint(1, self.config.max_gap + 1, (b,), generator=generator, device=clips.device)
-        second = (first + gap) % t  # wraps around: any two distinct frames can pair up
+        # the first frame leaves room for the gap: clips are not periodic, so no pair wraps from the end back to the start
+        first = (torch.rand(b, generator=generator, device=clips.device) * (t - gap)).long()
+        second = first + gap
         rows = torch.arange(b, device=clips.device)
         x1, x2 = clips[rows, first].float() / 255, clips[rows, second].float() / 255
         return augment.augment(x1, self.augment, generator), augment.augment(x2, self.augment, generator)

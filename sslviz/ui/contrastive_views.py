@@ -12,8 +12,8 @@ K = "contrastive"
 KC = f"{K}.compare"
 
 
-def interpretation(m: dict, dataset: str, name: str) -> str:
-    """A plain reading of a run's accuracies against raw pixels and a random-init CNN."""
+def interpretation(m: dict, dataset: str, name: str, collapsed: bool = False) -> str:
+    """A plain reading of a run's accuracies against raw pixels and a random-init CNN; every conclusion comes from this run's numbers."""
     probe, knn = m["probe_acc"], m["knn_acc"]
     lines = []
     verdict = lambda a, b: "beats" if a > b + 0.005 else ("ties with" if abs(a - b) <= 0.005 else "loses to")  # noqa: E731
@@ -24,13 +24,25 @@ def interpretation(m: dict, dataset: str, name: str) -> str:
         lines.append(f"- With only **2 labels per class**: {name} {m['probe_2_per_class_acc']:.3f}, random-init CNN "
                      f"{m['random_init_probe_2_per_class_acc']:.3f}, raw pixels {m['raw_pixel_probe_2_per_class_acc']:.3f} — "
                      "few labels is where a good representation saves the most.")
-    if dataset == "digits":
-        lines.append("- On digits, a linear probe on raw pixels or on a *random* CNN is already strong: digits are easy. "
-                     "The gain of SSL shows mostly in **kNN** (is the geometry of the space meaningful?) and with few labels.")
-    else:
-        lines.append("- On shapes, colour, size, position and rotation vary at random, so pixels say little about the shape. "
-                     "The augmentations taught the encoder to ignore exactly those nuisances.")
+    lines.append("- " + what_it_learned(m, collapsed))
     return "\n".join(lines)
+
+
+def what_it_learned(m: dict, collapsed: bool) -> str:
+    """The run's verdict: collapsed, no augmentation, a clear kNN gain over a random network, or none."""
+    gain = m["knn_acc"] - m["random_init_knn_acc"]
+    augment = m.get("config", {}).get("augment", "")
+    if collapsed:
+        return (f"This run **collapsed** (banner above): the embeddings stopped varying, so its features say little — kNN {gain:+.3f} "
+                "against a random network. What it scores comes from the encoder below the collapsed head.")
+    if augment == "none":
+        return (f"No augmentation: the two views of an image are identical, so the loss can be met without learning what the images share — "
+                f"kNN {gain:+.3f} against a random network. Nothing here taught the encoder to ignore colour, size or position.")
+    if gain > 0.05:
+        return (f"kNN gains {gain:+.3f} over a random network with the same architecture: neighbours in the learned space share their class "
+                f"more often. The two views differed only in what the '{augment}' augmentations vary, so matching them rewarded features that ignore it.")
+    return (f"kNN changed by only {gain:+.3f} against a random network with the same architecture: in this budget the method learned little "
+            "that a random network does not already give. Try a longer budget or the method's default settings.")
 
 
 @st.cache_data(show_spinner="Computing t-SNE (a few seconds)...", max_entries=4)
@@ -70,6 +82,11 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
         st.caption(f"Text summary: {len(h)} steps so far; loss {first['loss']:.3f} → {last['loss']:.3f}; positive-pair similarity "
                    f"{last['positive_sim']:.2f}, negatives {last['negative_sim']:.2f}; uniformity {last['uniformity']:.2f}; "
                    f"effective rank {last['effective_rank']:.1f}.")
+        if "own_keys_left_out" in last:
+            k = view.state.get("config", {}).get("queue_size")
+            st.caption(f"MoCo's queue holds the keys of the last {k} views it encoded (random keys until it fills). At the last step each query met "
+                       f"{last['own_keys_left_out']:.1f} earlier keys of its own image there, on average — they are left out of its negatives, "
+                       "which are keys of other images only.")
         health(view)
     if "embedding" in view.state:
         coords, how = view.state["embedding"], "PCA"
@@ -101,7 +118,8 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             st.plotly_chart(viz.line_chart(few, list(names), "Few labels: linear probe trained on k labelled images per class (mean of 3 draws)",
                                            x="labels per class"), key=f"{K}.few")
             st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
-        st.markdown(interpretation(summary, summary["dataset"], name or "SSL"))
+        collapsed = diagnostics.is_collapsed(h, summary.get("config", {}).get("proj_dim", 64))
+        st.markdown(interpretation(summary, summary["dataset"], name or "SSL", collapsed))
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {summary['dataset']}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
 
@@ -120,11 +138,18 @@ def render_comparison(view: jobs.JobView) -> None:
     results = {m: r for m, r in results.items() if "probe_acc" in r}
     if results:
         table = pd.DataFrame({methods.title(m): {"linear probe": r["probe_acc"], "kNN": r["knn_acc"], "steps": r["steps"],
-                                         "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}
+                                                 "batch": r["train_config"]["batch_size"], "lr": r["train_config"]["lr"],
+                                                 "final uniformity": [h["uniformity"] for h in view.history if h["method"] == m][-1]}
                               for m, r in results.items()}).T
         any_result = next(iter(results.values()))
-        table.loc["random-init CNN"] = [any_result["random_init_probe_acc"], any_result["random_init_knn_acc"], 0, float("nan")]
-        table.loc["raw pixels"] = [any_result["raw_pixel_probe_acc"], any_result["raw_pixel_knn_acc"], 0, float("nan")]
+        table.loc["random-init CNN"] = [any_result["random_init_probe_acc"], any_result["random_init_knn_acc"], 0, float("nan"), float("nan"), float("nan")]
+        table.loc["raw pixels"] = [any_result["raw_pixel_probe_acc"], any_result["raw_pixel_knn_acc"], 0, float("nan"), float("nan"), float("nan")]
+        batches = {methods.title(m): r["train_config"]["batch_size"] for m, r in results.items()}
         st.plotly_chart(viz.accuracy_bars({k: {"linear probe": v["linear probe"], "kNN": v["kNN"]} for k, v in table.iterrows()},
-                                          "Held-out accuracy, same budget per method"), key=f"{KC}.bars")
-        st.dataframe(table.style.format({"linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}", "final uniformity": "{:.2f}"}), key=f"{KC}.table")
+                                          "Held-out accuracy, same time budget per method" + ("" if len(set(batches.values())) == 1 else
+                                          " (batch sizes differ: " + ", ".join(f"{m} {b}" for m, b in batches.items()) + ")")), key=f"{KC}.bars")
+        st.dataframe(table.style.format({"linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}", "batch": "{:.0f}", "lr": "{:g}",
+                                         "final uniformity": "{:.2f}"}, na_rep="—"), key=f"{KC}.table")
+        if len(set(batches.values())) > 1:
+            st.caption("Each method runs with its own tuned batch size and learning rate (table), the same encoder, seed and seconds: "
+                       "a method with a smaller batch takes more, cheaper steps in the same time.")

@@ -26,21 +26,26 @@ def interpretation(s: dict) -> str:
     )
 
 
+BORROWS_NOTHING = ("With normalised pixel targets the model predicts each patch's shape, not its brightness: the images and errors map it back "
+                  "with the mean and spread of the image's *visible* patches, so nothing hidden is borrowed.")
+
+
 def render(view: jobs.JobView) -> None:
     h = view.history
     if h:
         c1, c2 = st.columns(2)
         c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss (on the normalised targets when 'norm pix' is on)"), key=f"{K}.loss")
-        c2.plotly_chart(viz.line_chart(h, ["masked_mse", "visible_mse"], "Pixel MSE: hidden patches vs visible patches"), key=f"{K}.mse")
+        c2.plotly_chart(viz.line_chart(h, ["masked_mse", "visible_mse"], "Pixel MSE: hidden vs visible patches"), key=f"{K}.mse")
         first, last = h[0], h[-1]
         st.caption(f"Text summary: {len(h)} steps; hidden-patch pixel MSE {first['masked_mse']:.4f} → {last['masked_mse']:.4f}; "
-                   f"the encoder processed {int(last['encoder_tokens'])} tokens per image; {last['seconds'] / last['step'] * 1000:.0f} ms per step.")
+                   f"the encoder processed {int(last['encoder_tokens'])} tokens per image; {last['seconds'] / last['step'] * 1000:.0f} ms per step. "
+                   + BORROWS_NOTHING)
     snap = view.state.get("snapshot")
     if snap is not None and "original" in snap:
         n = min(8, len(snap["original"]))
         grid = torch.cat([snap[k][:n] for k in ("original", "masked", "reconstruction", "pasted")])
         st.image(viz.tile(grid, cols=n, scale=4), caption=f"Step {snap['step']} — rows: original · masked input · reconstruction · hidden patches pasted in "
-                 "(held-out test images, the same mask every time)")
+                 "(held-out test images, the same mask every time). " + BORROWS_NOTHING)
     summary = view.state.get("summary")
     if summary:
         st.subheader("What do the frozen features say?")
@@ -50,8 +55,22 @@ def render(view: jobs.JobView) -> None:
         st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features, mean-pooled tokens)"), key=f"{K}.acc")
         st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
         st.markdown(interpretation(summary))
-        st.caption(f"Held-out reconstruction error (pixel MSE on hidden patches): {summary['test_masked_mse']:.4f}. "
+        normalised = f" ({summary['test_masked_norm_mse']:.3f} in the normalised space the loss measures)" if "test_masked_norm_mse" in summary else ""
+        st.caption(f"Held-out reconstruction error (pixel MSE on hidden patches): {summary['test_masked_mse']:.4f}{normalised}. "
                    f"{summary['steps']} steps in {summary['seconds']} s. Protocol: frozen features, standardised, L2 logistic regression; kNN with cosine similarity, k = 20.")
+
+
+def sweep_verdict(rows: list[dict]) -> str:
+    """What this sweep shows: does the ratio with the lowest held-out error also give the best kNN?"""
+    if len(rows) < 2:
+        return "Sweep at least two ratios to compare them."
+    by_error = min(rows, key=lambda r: r["hidden-patch MSE (test)"])["mask ratio"]
+    by_knn = max(rows, key=lambda r: r["kNN"])["mask ratio"]
+    if by_error == by_knn:
+        return (f"In this sweep the lowest held-out error and the best kNN are both at {by_error}. "
+                "MAE's paper finds its best features near 75%: a high ratio leaves few neighbouring patches to copy from.")
+    return (f"In this sweep the lowest held-out error is at {by_error} but the best kNN at {by_knn}: "
+            "reconstruction error alone would have picked another ratio than the features do.")
 
 
 def render_sweep(view: jobs.JobView) -> None:
@@ -64,8 +83,7 @@ def render_sweep(view: jobs.JobView) -> None:
         st.plotly_chart(viz.line_chart(rows, ["linear probe", "kNN"], "Frozen-feature accuracy per mask ratio", x="mask ratio"), key=f"{KS}.acc")
         st.dataframe(pd.DataFrame(rows).set_index("mask ratio").style.format({"hidden-patch MSE (test)": "{:.4f}", "linear probe": "{:.3f}", "kNN": "{:.3f}", "steps": "{:.0f}"}),
                      key=f"{KS}.table")
-        st.caption("Reconstruction error alone cannot pick the ratio: a low ratio makes the task easier (lower error) but the features worse. "
-                   "A high ratio removes the redundancy between neighbouring patches, so the task can only be solved by understanding the whole image.")
+        st.caption(sweep_verdict(rows))
 
 
 def render_comparison(view: jobs.JobView) -> None:

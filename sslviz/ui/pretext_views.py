@@ -129,8 +129,8 @@ def render_transfer(view: jobs.JobView) -> None:
                        + WHY_IT_FAILS.get((task, r["dataset"]), "At this budget and block its features are no better than random ones."))
     best = table["kNN gain"].idxmax()
     st.markdown(
-        f"Best gain over its random network here: **{best}** ({table.loc[best, 'kNN gain']:+.3f} kNN). The spread between tasks — and the fact that "
-        "the ranking changes with the dataset (rotation is hopeless on symmetric shapes, colorization impossible on grey digits) — is the lecture's point: "
-        "each pretext task is **hand-designed** for a kind of data, and what it teaches is **specific** to that task. Contrastive learning "
-        "replaced this tinkering with one general recipe."
+        f"Best gain over its random network here: **{best}** ({table.loc[best, 'kNN gain']:+.3f} kNN); smallest: **{table['kNN gain'].idxmin()}** "
+        f"({table['kNN gain'].min():+.3f}). Run it on another dataset and compare the ranking (colorization cannot run on grey digits at all). "
+        "That the best task depends on the data is the lecture's point: each pretext task is **hand-designed** for a kind of data, and what it "
+        "teaches is **specific** to that task. Contrastive learning replaced this tinkering with one general recipe."
     )
