@@ -38,6 +38,7 @@ class Experiment:
             "method": self.method_name,
             "dataset": self.dataset,
             "seed": self.seed,
+            "splits": [self.train_set.split, self.test_set.split],
             "seconds": round(self.result.seconds, 2),
             "steps": self.result.steps,
             "stopped_by": self.result.stopped_by,
@@ -48,27 +49,33 @@ class Experiment:
         }
 
 
-def prepare(method_name: str, dataset: str, seed: int = 0, **overrides: Any) -> tuple[methods.Method, data.Dataset, data.Dataset]:
-    """Data splits and a freshly initialised method (seeded) for one experiment."""
-    train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
+TEST_PROTOCOL = ("train", "test")  # train on, report on
+SELECTION_PROTOCOL = ("fit", "val")  # choosing a setting: train on, score on — the test split never chooses
+
+
+def prepare(method_name: str, dataset: str, seed: int = 0, splits: tuple[str, str] = TEST_PROTOCOL,
+            **overrides: Any) -> tuple[methods.Method, data.Dataset, data.Dataset]:
+    """Data splits (``splits``: train on, evaluate on) and a freshly initialised method (seeded) for one experiment."""
+    train_set, test_set = data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed)
     torch.manual_seed(seed)
     method = methods.create(method_name, dataset, in_channels=train_set.channels, **overrides)
     return method, train_set, test_set
 
 
 @functools.lru_cache(maxsize=8)
-def cached_raw_pixels(dataset: str, seed: int, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
+def cached_raw_pixels(dataset: str, seed: int, few_labels: tuple[int, ...] = (), splits: tuple[str, str] = TEST_PROTOCOL) -> dict[str, float]:
     """The raw-pixel baseline (the slowest part of an evaluation: ~14 s on shapes), shared by every method and setting."""
-    return evaluate.raw_pixel_baseline(data.load(dataset, "train", seed), data.load(dataset, "test", seed), few_labels)
+    return evaluate.raw_pixel_baseline(data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed), few_labels)
 
 
 @functools.lru_cache(maxsize=16)
-def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple, few_labels: tuple[int, ...] = ()) -> dict[str, float]:
+def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple, few_labels: tuple[int, ...] = (),
+                     splits: tuple[str, str] = TEST_PROTOCOL) -> dict[str, float]:
     """Raw-pixel and random-init baselines; cached because they depend only on their inputs."""
-    train_set, test_set = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
+    train_set, test_set = data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed)
     config = methods.spec(method_name).config_cls(**dict(config_items))
     make = lambda: methods.spec(method_name).cls(config).encoder  # noqa: E731
-    return {**cached_raw_pixels(dataset, seed, few_labels), **evaluate.random_init_baseline(train_set, test_set, make, seed, few_labels)}
+    return {**cached_raw_pixels(dataset, seed, few_labels, splits), **evaluate.random_init_baseline(train_set, test_set, make, seed, few_labels)}
 
 
 def run(
@@ -86,6 +93,7 @@ def run(
     few_labels: tuple[int, ...] = (),
     evaluated: bool = True,
     on_status: Callable[[str], None] = lambda msg: None,
+    splits: tuple[str, str] = TEST_PROTOCOL,
 ) -> Experiment:
     """Train ``method_name`` on ``dataset`` within the budget, then evaluate it.
 
@@ -94,9 +102,10 @@ def run(
     ``few_labels=(k, ...)`` also probe_{k}_per_class_acc for each (mean over 3 label draws);
     plus the method's own ``test_metrics`` (e.g. MAE's held-out test_masked_mse).
     A run that diverged is not evaluated: its summary carries the message instead; with
-    ``evaluated=False`` none is (a recipe that scores the features its own way).
+    ``evaluated=False`` none is (a recipe that scores the features its own way). ``splits``:
+    what to train on and evaluate on — SELECTION_PROTOCOL ("fit", "val") to choose a setting.
     """
-    method, train_set, test_set = prepare(method_name, dataset, seed, **(method_overrides or {}))
+    method, train_set, test_set = prepare(method_name, dataset, seed, splits, **(method_overrides or {}))
     train_config = TrainConfig(
         **{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "max_steps": steps, "seed": seed, "device": device, **(train_overrides or {})}
     )
@@ -119,7 +128,8 @@ def evaluation(exp: Experiment, few_labels: tuple[int, ...] = (), with_baselines
     metrics.update(exp.method.test_metrics(exp.test_set.images, exp.seed))
     if with_baselines:
         on_status("evaluating baselines: raw pixels and a random-init encoder (cached after the first run)")
-        metrics.update(cached_baselines(exp.method_name, exp.dataset, exp.seed, tuple(asdict(exp.method.config).items()), few_labels))
+        splits = (exp.train_set.split, exp.test_set.split)
+        metrics.update(cached_baselines(exp.method_name, exp.dataset, exp.seed, tuple(asdict(exp.method.config).items()), few_labels, splits))
     metrics["eval_seconds"] = time.perf_counter() - t0
     return metrics
 

@@ -84,3 +84,17 @@ def test_clutter_is_deterministic_hard_and_annotated():
     assert (counts > 200).all()  # six balanced classes
     assert ds.images.std(dim=(2, 3)).mean() > 0.15  # textured, not a flat background
     assert all(ds.attributes["shape"][i] in ds.captions[i] for i in range(5))
+
+
+@pytest.mark.parametrize("name", data.names())
+def test_every_dataset_has_a_fixed_validation_split_carved_from_train(name):
+    # Settings are chosen on "val" (trained on "fit"); "test" reports accuracy and never chooses anything.
+    train, fit, val = (data.load(name, split, 0) for split in ("train", "fit", "val"))
+    assert len(fit) + len(val) == len(train) and len(val) == round(data.VALIDATION_SHARE * len(train))
+    index = data.validation_index(len(train), name)
+    assert torch.equal(val.images, train.images[index]) and torch.equal(val.labels, train.labels[index])
+    rest = torch.ones(len(train), dtype=torch.bool)
+    rest[index] = False
+    assert torch.equal(fit.images, train.images[rest])  # disjoint, and together the whole training split
+    assert torch.equal(data.validation_index(len(train), name), index)  # the same items every time
+    assert val.split == "val" and fit.split == "fit" and all(len(v) == len(val) for v in val.attributes.values())

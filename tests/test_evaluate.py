@@ -189,3 +189,14 @@ def test_colour_jitter_makes_features_care_less_about_colour():
         xtr, xte = evaluate.extract_features(exp.method.encoder, exp.train_set.images), evaluate.extract_features(exp.method.encoder, exp.test_set.images)
         scores[aug] = evaluate.attribute_probes(xtr, xte, exp.train_set, exp.test_set, how="kNN")
     assert scores["SimCLR + rotation"]["colour"] < scores["SimCLR + rotation, no colour"]["colour"], scores
+
+
+def test_the_selection_protocol_trains_on_fit_and_scores_on_val_only():
+    from sslviz import data, experiment
+
+    exp = experiment.run("simclr", "digits", seconds=None, steps=2, seed=0, method_overrides={"width": 4},
+                         splits=experiment.SELECTION_PROTOCOL)
+    assert exp.summary()["splits"] == ["fit", "val"] and len(exp.test_set) == len(data.load("digits", "val", 0))
+    assert len(exp.train_set) == len(data.load("digits", "fit", 0)) and "random_init_knn_acc" in exp.metrics
+    default = experiment.run("simclr", "digits", seconds=None, steps=2, seed=0, method_overrides={"width": 4}, with_baselines=False)
+    assert default.summary()["splits"] == ["train", "test"]

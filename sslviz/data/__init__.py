@@ -12,6 +12,7 @@ from sslviz.data import clutter, digits, photos, shapes  # noqa: E402,F401  (eac
 from sslviz.data.base import (
     REGISTRY,
     SPLITS,
+    VALIDATION_SHARE,
     Dataset,
     DatasetInfo,
     Inputs,
@@ -22,6 +23,7 @@ from sslviz.data.base import (
     register,
     take,
     to_device,
+    validation_index,
 )
 from sslviz.data.paired import (
     CLIP_FRAMES,
@@ -69,7 +71,7 @@ from sslviz.data.text import (
 __all__ = [
     "BOS", "CAPTION_LENGTH", "CAPTION_TEMPLATES", "CAPTION_VARIANTS", "CLIP_FRAMES", "COLOURS", "Dataset", "DatasetInfo", "EOS",
     "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
-    "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
+    "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VALIDATION_SHARE", "validation_index", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
     "held_out_mask", "info", "load", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
     "spectrogram", "text_problem", "tokenize", "unknown_words", "words",
 ]

@@ -8,13 +8,19 @@ registration instead of restating it (docs/ARCHITECTURE.md, "Add a dataset in on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import zlib
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 import torch
 
-SPLITS = ("train", "test")
+# "train" and "test" are built by each dataset. "fit" and "val" split "train" once per dataset
+# (a fixed VALIDATION_SHARE, the same for every seed): settings are chosen by training on "fit"
+# and scoring on "val", so the test split that reports accuracy never chose anything.
+SPLITS = ("train", "test", "fit", "val")
+VALIDATION_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,35 @@ def load(name: str = "digits", split: str = "train", seed: int = 0) -> Dataset:
         raise ValueError(f"Unknown split {split!r}. Use one of: {', '.join(SPLITS)}.")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    if split in ("fit", "val"):
+        return _carved(name, split, seed)
     return entry.load(split, seed)
+
+
+def validation_index(n: int, name: str) -> torch.Tensor:
+    """The items of a dataset's ``train`` split (of ``n``) that form its ``val`` split: a fixed random
+    VALIDATION_SHARE, drawn from the dataset's name so it is the same on every machine and seed."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(zlib.crc32(name.encode())))
+    return order[: max(1, round(VALIDATION_SHARE * n))].sort().values
+
+
+def subset(ds: Dataset, index: torch.Tensor, split: str) -> Dataset:
+    """The items ``index`` of ``ds`` as a dataset named ``split``."""
+    picked = index.numpy()
+    return replace(ds, split=split, images=ds.images[index], labels=ds.labels[index],
+                   attributes={k: np.asarray(v)[picked] for k, v in ds.attributes.items()},
+                   captions=tuple(ds.captions[i] for i in picked) if ds.captions else ())
+
+
+@functools.lru_cache(maxsize=8)
+def _carved(name: str, split: str, seed: int) -> Dataset:
+    train = info(name).load("train", seed)
+    val = validation_index(len(train), name)
+    if split == "val":
+        return subset(train, val, "val")
+    keep = torch.ones(len(train), dtype=torch.bool)
+    keep[val] = False
+    return subset(train, keep.nonzero().squeeze(1), "fit")
 
 
 Inputs = torch.Tensor | dict[str, torch.Tensor]  # images, or aligned modalities (images, captions, ...) sharing the first dimension
