@@ -6,6 +6,7 @@ import datetime
 import os
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +28,18 @@ def machine() -> str:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return (f"{os.cpu_count()} cores ({cpu}), {gpu}; Python {platform.python_version()}, torch {torch.__version__}; "
-            f"{datetime.date.today().isoformat()}")
+            f"{datetime.date.today().isoformat()}; commit {commit()}")
+
+
+def commit() -> str:
+    """The checked-out commit (with "+changes" when the tree differs from it), or "unknown" outside git."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def write_section(name: str, body: str) -> None:

@@ -26,7 +26,7 @@ from sslviz.setting import setting
 
 @dataclass(frozen=True)
 class BYOLConfig(TwoViewConfig):
-    momentum: float = setting(0.8, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "The target network's moving average.")  # the paper's 0.99+ barely moves in a 60-second run (measured: 0.8 best of 0.8-0.99)
+    momentum: float = setting(0.8, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "The target network's moving average.")  # the paper's 0.99+ barely moves in a short run; 0.5-0.99 tie on the validation split (RESULTS.md, "select-on-val")
     predictor_hidden: int = 128
     use_predictor: bool = setting(True, "Predictor", help="Off: the online network regresses the target directly — it collapses.")
 

@@ -145,6 +145,10 @@ def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
 
 
 def transfer_layers(**layers: int) -> dict[str, dict[str, int]]:
-    """A pretext method's transfer block per dataset (selected in benchmarks/RESULTS.md, "pretext"); clutter takes shapes' block."""
+    """A pretext method's transfer block per dataset; clutter takes shapes' block.
+
+    Digits and shapes were re-selected on the validation split (benchmarks/RESULTS.md, "select-on-val");
+    photos still carry the choice made earlier from the "pretext" section's test figures.
+    """
     layers.setdefault("clutter", layers["shapes"])  # not measured apart
     return {dataset: {"transfer_layer": layer} for dataset, layer in layers.items()}
