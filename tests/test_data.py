@@ -56,7 +56,7 @@ def test_shape_caption_positions():
     assert data.shape_caption(attrs, 2) == "a small red circle at the bottom right"
 
 
-@pytest.mark.parametrize("args, match", [(("mnist",), "Unknown dataset 'mnist'"), (("digits", "val"), "Unknown split"), (("shapes", "train", -1), "seed")])
+@pytest.mark.parametrize("args, match", [(("mnist",), "Unknown dataset 'mnist'"), (("digits", "validation"), "Unknown split"), (("shapes", "train", -1), "seed")])
 def test_load_rejects_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         data.load(*args)

@@ -268,3 +268,11 @@ def test_clip_log_scale_keeps_its_gradient_at_the_cap_and_is_clamped_after_the_s
     assert model.scale.item() == pytest.approx(MAX_LOGIT_SCALE)
     with pytest.raises(ValueError, match="1/τ is capped"):
         methods.create("clip", "shapes", temperature=0.001)
+
+
+def test_unseen_caption_counts_tell_right_from_fallback_captions():
+    examples = [{"generated": "a small purple cross at the top", "true": "a large purple cross in the centre"},  # right pair
+                {"generated": "a small red cross", "true": "a small purple cross"},  # red cross: a pair training showed
+                {"generated": "a green circle", "true": "a purple cross"},  # another held-out pair: neither
+                {"generated": "something small", "true": "a purple cross"}]  # no pair at all
+    assert paired_scores.unseen_caption_counts(examples) == (1, 1)

@@ -65,6 +65,7 @@ from sslviz.data.text import (
     text_problem,
     tokenize,
     unknown_words,
+    usable_lines,
     words,
 )
 
@@ -73,5 +74,5 @@ __all__ = [
     "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
     "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VALIDATION_SHARE", "validation_index", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
     "held_out_mask", "info", "load", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
-    "spectrogram", "text_problem", "tokenize", "unknown_words", "words",
+    "spectrogram", "text_problem", "tokenize", "unknown_words", "usable_lines", "words",
 ]

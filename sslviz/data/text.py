@@ -54,6 +54,19 @@ def text_problem(text: str, length: int = CAPTION_LENGTH, bos_eos: bool = False)
     return None
 
 
+def usable_lines(text: str, max_errors: int = 5) -> tuple[list[str], list[str]]:
+    """The distinct non-empty lines of ``text`` that :func:`text_problem` accepts, and why the others
+    cannot be used (the first ``max_errors``, then how many more)."""
+    usable, errors = [], []
+    for line in dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()):
+        problem = text_problem(line)
+        if problem:
+            errors.append(f"“{line if len(line) <= 60 else line[:60] + '…'}”: {problem}")
+        else:
+            usable.append(line)
+    return usable, errors[:max_errors] + ([f"{len(errors) - max_errors} more lines"] if len(errors) > max_errors else [])
+
+
 def tokenize(texts: list[str] | tuple[str, ...], length: int = CAPTION_LENGTH, bos_eos: bool = False) -> torch.Tensor:
     """len(texts)×length word ids, padded with <pad>; ValueError says why a text cannot be used (see :func:`text_problem`)."""
     rows = []

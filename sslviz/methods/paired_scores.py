@@ -65,3 +65,16 @@ def caption_scores(model: Any, dataset: data.Dataset, n: int = 500) -> dict[str,
     held = np.flatnonzero(data.held_out_mask(dataset)[:n])[:8]
     scores["held_out_examples"] = [{"index": int(i), "generated": generated[i], "true": dataset.captions[i]} for i in held]
     return scores
+
+
+def unseen_caption_counts(examples: list[dict[str, Any]]) -> tuple[int, int]:
+    """Of generated captions of never-seen colour–shape combinations (``generated``, ``true``): how many name
+    the true pair, and how many name a pair that training did show instead."""
+    def pair(caption: str) -> tuple[str | None, str | None]:
+        words = caption.split()
+        return next((c for c in data.COLOURS if c in words), None), next((s for s in data.SHAPE_NAMES if s in words), None)
+
+    pairs = [(pair(e["generated"]), pair(e["true"])) for e in examples]
+    right = sum(g == t for g, t in pairs)
+    seen = sum(g != t and None not in g and g not in data.HELD_OUT_COMBOS for g, t in pairs)
+    return right, seen

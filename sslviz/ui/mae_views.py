@@ -19,10 +19,10 @@ def interpretation(s: dict) -> str:
         f"{s['random_init_knn_acc']:.3f} ({gain_knn:+.3f}) and raw pixels {s['raw_pixel_knn_acc']:.3f}.\n"
         f"- **Linear probe** (is the class linearly readable?): MAE {s['probe_acc']:.3f} vs random-init ViT {s['random_init_probe_acc']:.3f} "
         f"({gain_probe:+.3f}) and raw pixels {s['raw_pixel_probe_acc']:.3f}.\n"
-        "- What this says: reconstruction forces the encoder to keep *everything* about the image — stroke thickness, position, colour — "
-        "not just what separates classes. Contrastive methods are trained to throw the nuisances away, so their frozen features usually "
-        "probe better at equal budget. MAE's strength shows when the whole encoder is **fine-tuned** on labels (how the MAE paper reports it), "
-        "and with big models and data. A frozen probe undersells MAE; it does not measure what fine-tuning would reach."
+        "- Why the protocol matters: reconstruction rewards keeping *everything* about the image, not just what separates classes, "
+        "while contrastive methods are trained to discard what their augmentations vary. The MAE paper (He et al. 2022) reports its "
+        "linear-probe accuracy below contrastive methods' and its **fine-tuned** accuracy above them; a frozen probe, as here, "
+        "does not measure what fine-tuning would reach. Section 4 compares them on this data at equal budget."
     )
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, jobs, methods, recipes, viz
+from sslviz.methods import paired_scores
 from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
 from sslviz.ui import live, settings
 
@@ -180,15 +181,8 @@ def retrieval_explorer(scene: Scene, name: str, model) -> None:
 
 
 def prompts_from(text: str) -> tuple[list[str], list[str]]:
-    """Non-empty prompt lines of ``text``, and the errors of the lines that cannot be used."""
-    prompts, errors = [], []
-    for line in dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()):
-        problem = data.text_problem(line)
-        if problem:
-            errors.append(f"“{line if len(line) <= 60 else line[:60] + '…'}”: {problem}")
-        else:
-            prompts.append(line)
-    return prompts, errors[:MAX_ERRORS] + ([f"{len(errors) - MAX_ERRORS} more lines"] if len(errors) > MAX_ERRORS else [])
+    """Non-empty prompt lines of ``text``, and the errors of the lines that cannot be used (at most MAX_ERRORS)."""
+    return data.usable_lines(text, MAX_ERRORS)
 
 
 def known_words() -> str:
@@ -301,6 +295,13 @@ def virtex_intro(scene: Scene) -> tuple[str, dict | None]:
     return "The decoder is a GRU whose first state comes from the image features.", None
 
 
+def unseen_verdict(examples: list[dict]) -> str:
+    """The captions of never-seen colour–shape combinations: how many name them, how many fall back on a seen one."""
+    right, seen = paired_scores.unseen_caption_counts(examples)
+    return (f"{right} of {len(examples)} captions name the unseen colour–shape pair; {seen} {'writes' if seen == 1 else 'write'} "
+            "a combination training did show instead" + (" — the decoder's language model falls back on phrases it knows." if seen else "."))
+
+
 def virtex_after(scene: Scene, model) -> None:
     if model is None:
         return
@@ -314,7 +315,7 @@ def virtex_after(scene: Scene, model) -> None:
         if examples:
             st.subheader(f"Captions for held-out combinations ({scene.unseen})")
             images_row(test.images[[e["index"] for e in examples]], [f"“{e['generated']}” (true: {e['true']})" for e in examples], cols=len(examples))
-            st.caption("A captioner that never saw a green circle tends to write a combination it did see: its language model prefers familiar phrases.")
+            st.caption(unseen_verdict(examples))
     i = int(st.number_input("Caption any test image", 0, len(test) - 1, 0, key=f"{K}.virtex.index"))
     c1, c2 = st.columns([1, 4])
     c1.image(viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0))
