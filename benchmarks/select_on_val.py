@@ -74,6 +74,7 @@ CHOICES = {
     "byol_momentum": lambda s, seed: sweep_rows("BYOL momentum", "byol", "momentum", (0.5, 0.8, 0.9, 0.99), ("shapes",), s, seed),
     "deepcluster_steps_per_round": lambda s, seed: sweep_rows("DeepCluster steps per round", "deepcluster", "steps_per_round", (25, 50, 100),
                                                               ("digits", "shapes"), s, seed),
+    "simsiam_predictor": lambda s, seed: sweep_rows("SimSiam predictor hidden width", "simsiam", "predictor_hidden", (0, 64), ("shapes",), s, seed),
     "clip_schedule": lambda s, seed: sweep_rows("CLIP lr schedule", "clip", "lr_schedule", ("constant", "cosine"), ("shapes",), s, seed, train_field=True),
 }
 

@@ -147,13 +147,14 @@ def test_simsiam_stop_gradient_blocks_the_target_branch():
     assert not torch.allclose(grads(True), grads(False))
 
 
-def test_simsiam_predictor_is_a_bottleneck_as_in_the_paper():
-    # SimSiam's predictor is 2048→512→2048: its hidden layer is a quarter of its output.
+def test_simsiam_predictor_width_default_and_the_papers_bottleneck():
+    # The default is as wide as the projection (chosen on the validation split); 0 gives the paper's 1/4 bottleneck (2048→512→2048).
     m = methods.create("simsiam", "digits", width=4)
-    first, last = m.predictor.net[0], m.predictor.net[-1]
-    assert first.out_features < last.out_features == m.config.proj_dim
-    assert first.out_features == m.config.proj_dim // 4
-    assert methods.create("simsiam", "digits", width=4, predictor_hidden=64).predictor.net[0].out_features == 64  # old checkpoints' width
+    assert m.predictor.net[0].out_features == m.config.proj_dim == m.predictor.net[-1].out_features
+    paper = methods.create("simsiam", "digits", width=4, predictor_hidden=0)
+    assert paper.predictor.net[0].out_features == paper.config.proj_dim // 4 < paper.predictor.net[-1].out_features
+    with pytest.raises(ValueError, match="predictor_hidden"):
+        methods.create("simsiam", "digits", predictor_hidden=-1)
 
 
 def test_unknown_override_is_a_clear_error():
