@@ -231,7 +231,7 @@ def test_mae_pipeline_train_and_reconstruct():
     view = at.session_state["mae.job"].view()
     assert view.status == "done", view.message
     assert view.state["summary"]["config"]["mask_ratio"] == 0.5 and "test_masked_mse" in view.state["summary"]
-    assert not at.exception and "What this says" in texts(at) and "Held-out reconstruction error" in texts(at)
+    assert not at.exception and "Why the protocol matters" in texts(at) and "Held-out reconstruction error" in texts(at)
     assert not any("after a training run" in i.value for i in at.info)  # the pipeline now shows the reconstruction
     assert "the trained encoder's attention on this image" in texts(at)
     at.number_input(key="mae.index").set_value(7).run()
