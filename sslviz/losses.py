@@ -130,6 +130,11 @@ def byol_loss(p: torch.Tensor, z_target: torch.Tensor) -> torch.Tensor:
     return 2 + 2 * negative_cosine(p, z_target)
 
 
+def normalise_patches(patches: torch.Tensor) -> torch.Tensor:
+    """MAE's norm-pix targets: each patch (last dimension) minus its mean, divided by its standard deviation (+1e-6 in the variance)."""
+    return (patches - patches.mean(dim=-1, keepdim=True)) / (patches.var(dim=-1, keepdim=True) + 1e-6).sqrt()
+
+
 def masked_reconstruction_loss(
     pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, masked_only: bool = True, norm_pix: bool = False
 ) -> torch.Tensor:
@@ -146,8 +151,7 @@ def masked_reconstruction_loss(
     if pred.shape != target.shape or pred.ndim != 3 or mask.shape != pred.shape[:2]:
         raise ValueError(f"pred and target must be N×L×P and mask N×L, got {tuple(pred.shape)}, {tuple(target.shape)}, {tuple(mask.shape)}.")
     if norm_pix:
-        mean, var = target.mean(dim=-1, keepdim=True), target.var(dim=-1, keepdim=True)
-        target = (target - mean) / (var + 1e-6).sqrt()
+        target = normalise_patches(target)
     per_patch = ((pred - target) ** 2).mean(dim=-1)  # N×L
     if not masked_only:
         return per_patch.mean()

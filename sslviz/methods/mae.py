@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from sslviz import augment
-from sslviz.losses import masked_reconstruction_loss
+from sslviz.losses import masked_reconstruction_loss, normalise_patches
 from sslviz.methods.base import Method
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MAEDecoder, TinyViT, eval_mode, patchify, unpatchify
@@ -128,9 +128,7 @@ class MAE(Method):
 
     def normalised_errors(self, out: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean squared error of every patch in the space a norm-pix model predicts (targets normalised per patch), N×L."""
-        target = out["target"]
-        target = (target - target.mean(dim=-1, keepdim=True)) / (target.var(dim=-1, keepdim=True) + 1e-6).sqrt()
-        return ((out["pred"] - target) ** 2).mean(dim=-1)
+        return ((out["pred"] - normalise_patches(out["target"])) ** 2).mean(dim=-1)
 
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         x = augment.augment(batch, self.augment, generator)
