@@ -159,3 +159,161 @@ def masked_reconstruction_loss(
     if weights.sum() == 0:
         raise ValueError("no patch is masked: use masked_only=False or a mask ratio above 0.")
     return (per_patch * weights).sum() / weights.sum()
+
+
+def _check_views(z1: torch.Tensor, z2: torch.Tensor, what: str) -> None:
+    if z1.ndim != 2 or z1.shape != z2.shape:
+        raise ValueError(f"{what}: z1 and z2 must both be N×D with the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}.")
+    if z1.shape[0] < 2:
+        raise ValueError(f"{what} needs a batch of at least 2 images (it uses statistics over the batch).")
+
+
+def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    r"""Barlow Twins' D×D cross-correlation matrix of two views' embeddings (Zbontar et al., 2021, eq. 2).
+
+        \mathcal{C}_{ij} = \frac{1}{N}\sum_b \hat z^A_{b,i}\,\hat z^B_{b,j}
+
+    where each dimension of z1, z2 (N×D) is standardised over the batch (mean 0, std 1, as batch
+    norm without affine does). The identity matrix is the target: every dimension agrees across
+    the two views (diagonal 1) and carries information no other dimension carries (off-diagonal 0).
+    """
+    _check_views(z1, z2, "cross_correlation")
+    a = F.batch_norm(z1, None, None, training=True)  # N×D, per dimension: mean 0, variance 1 over the batch
+    b = F.batch_norm(z2, None, None, training=True)
+    return a.T @ b / z1.shape[0]  # D×D
+
+
+def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3) -> torch.Tensor:
+    r"""Barlow Twins (Zbontar et al., 2021, eq. 1): push the cross-correlation of the two views to the identity.
+
+        \mathcal{L} = \sum_i (1 - \mathcal{C}_{ii})^2 + \lambda \sum_i \sum_{j \ne i} \mathcal{C}_{ij}^2
+
+    The first (invariance) term makes each dimension agree across views; the second (redundancy
+    reduction) decorrelates the dimensions, so they cannot all encode the same thing — which is
+    how Barlow Twins avoids collapse without negatives, predictor or momentum encoder.
+    """
+    if not lambd >= 0:
+        raise ValueError(f"lambd must be >= 0, got {lambd}.")
+    c = cross_correlation(z1, z2)  # D×D
+    off_diagonal = c - torch.diag_embed(c.diagonal())
+    return (1 - c.diagonal()).pow(2).sum() + lambd * off_diagonal.pow(2).sum()
+
+
+def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor, eps: float = 1e-4) -> dict[str, torch.Tensor]:
+    r"""VICReg's three terms (Bardes et al., 2022, eqs. 1–5) for embeddings z1, z2 (N×D).
+
+    - invariance s = \frac{1}{N}\sum_b \lVert z_b - z'_b\rVert^2 / D (mean squared error),
+    - variance v(Z) = \frac{1}{D}\sum_j \max(0, 1 - \sqrt{\mathrm{Var}(z_{:,j}) + \epsilon}), averaged over both views,
+    - covariance c(Z) = \frac{1}{D}\sum_{i \ne j} C(Z)_{ij}^2, summed over both views, with C the covariance matrix.
+
+    Variance keeps every dimension's std at 1 or above (no collapse to a point); covariance
+    decorrelates dimensions (no collapse to a line).
+    """
+    _check_views(z1, z2, "vicreg")
+
+    def variance(z: torch.Tensor) -> torch.Tensor:
+        return F.relu(1 - (z.var(dim=0) + eps).sqrt()).mean()
+
+    def covariance(z: torch.Tensor) -> torch.Tensor:
+        centred = z - z.mean(dim=0)
+        cov = centred.T @ centred / (z.shape[0] - 1)  # D×D
+        return (cov - torch.diag_embed(cov.diagonal())).pow(2).sum() / z.shape[1]
+
+    return {"invariance": F.mse_loss(z1, z2), "variance": (variance(z1) + variance(z2)) / 2, "covariance": covariance(z1) + covariance(z2)}
+
+
+def vicreg_loss(z1: torch.Tensor, z2: torch.Tensor, invariance_weight: float = 25.0, variance_weight: float = 25.0,
+                covariance_weight: float = 1.0) -> torch.Tensor:
+    r"""VICReg (Bardes et al., 2022, eq. 6): \lambda\, s(Z, Z') + \mu\,[v(Z) + v(Z')]/2 + \nu\,[c(Z) + c(Z')].
+
+    The paper's weights are λ = μ = 25, ν = 1; see :func:`vicreg_terms` for the three terms.
+    """
+    if min(invariance_weight, variance_weight, covariance_weight) < 0:
+        raise ValueError(f"the VICReg weights must be >= 0, got {invariance_weight}, {variance_weight}, {covariance_weight}.")
+    t = vicreg_terms(z1, z2)
+    return invariance_weight * t["invariance"] + variance_weight * t["variance"] + covariance_weight * t["covariance"]
+
+
+def dino_loss(student: torch.Tensor, teacher: torch.Tensor, center: torch.Tensor, student_temperature: float = 0.1,
+              teacher_temperature: float = 0.04) -> torch.Tensor:
+    r"""DINO (Caron et al., 2021, eq. 3 and Algorithm 1): the student's softmax matches the teacher's, across views.
+
+        P_t = \mathrm{softmax}((g_t(x) - c) / \tau_t), \qquad P_s = \mathrm{softmax}(g_s(x') / \tau_s), \qquad
+        \mathcal{L} = \sum_{x \ne x'} -P_t(x)\cdot\log P_s(x')
+
+    student: V×N×K logits of V views, teacher: T×N×K logits (no gradient) of the first T of those
+    views; pairs of the same view are skipped and the loss is the mean over the other pairs and the
+    batch. ``center`` (K) is subtracted from the teacher's logits: centring stops one output from
+    dominating, the low teacher temperature τ_t sharpens — each alone collapses, together they do not.
+    """
+    if student.ndim != 3 or teacher.ndim != 3 or student.shape[1:] != teacher.shape[1:] or teacher.shape[0] > student.shape[0]:
+        raise ValueError(f"need student V×N×K and teacher T×N×K logits with T <= V, got {tuple(student.shape)} and {tuple(teacher.shape)}.")
+    if center.shape[-1] != student.shape[-1]:
+        raise ValueError(f"center must have K = {student.shape[-1]} entries, got shape {tuple(center.shape)}.")
+    if not (student_temperature > 0 and teacher_temperature > 0):
+        raise ValueError(f"temperatures must be > 0, got student {student_temperature} and teacher {teacher_temperature}.")
+    if student.shape[0] < 2:
+        raise ValueError("dino_loss needs at least two views: the student predicts the teacher's output for another view.")
+    p_teacher = ((teacher - center.reshape(1, 1, -1)) / teacher_temperature).softmax(dim=-1)  # T×N×K
+    log_p_student = (student / student_temperature).log_softmax(dim=-1)  # V×N×K
+    cross = -torch.einsum("tnk,vnk->tv", p_teacher, log_p_student)  # T×V, each summed over the batch
+    same_view = torch.eye(teacher.shape[0], student.shape[0], dtype=torch.bool, device=student.device)
+    pairs = cross.numel() - int(same_view.sum())
+    return cross.masked_fill(same_view, 0).sum() / (pairs * student.shape[1])
+
+
+@torch.no_grad()
+def dino_center(center: torch.Tensor, teacher: torch.Tensor, momentum: float = 0.9) -> torch.Tensor:
+    """DINO's centre update (Caron et al., 2021, eq. 4): c ← m·c + (1 − m)·mean of the teacher's logits over views and batch."""
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"momentum must be in [0, 1], got {momentum}.")
+    return momentum * center + (1 - momentum) * teacher.reshape(-1, teacher.shape[-1]).mean(dim=0)
+
+
+@torch.no_grad()
+def sinkhorn(scores: torch.Tensor, iterations: int = 3, epsilon: float = 0.05) -> torch.Tensor:
+    r"""SwAV's Sinkhorn–Knopp codes (Caron et al., 2020, sec. 3.1 and Algorithm 1): soft assignments with equal partition.
+
+    scores: N×K similarities of N features to K prototypes. Q = exp(scores / ε) is rescaled
+    alternately so that each prototype receives 1/K of the batch and each image a total of 1/N;
+    the result (times N) is N×K, each row a distribution over prototypes. The equal partition is what
+    stops every image from landing in one prototype.
+    """
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be N×K, got shape {tuple(scores.shape)}.")
+    if iterations < 1 or not epsilon > 0:
+        raise ValueError(f"need iterations >= 1 and epsilon > 0, got {iterations} and {epsilon}.")
+    q = torch.exp((scores - scores.max()) / epsilon).T  # K×N; subtracting the max changes nothing after normalising
+    q /= q.sum()
+    k, n = q.shape
+    for _ in range(iterations):
+        q /= q.sum(dim=1, keepdim=True) * k  # each prototype (row) sums to 1/K
+        q /= q.sum(dim=0, keepdim=True) * n  # each image (column) sums to 1/N
+    return (q * n).T  # N×K, rows sum to 1
+
+
+def swav_loss(scores1: torch.Tensor, scores2: torch.Tensor, temperature: float = 0.1, iterations: int = 3, epsilon: float = 0.05,
+              equipartition: bool = True) -> torch.Tensor:
+    r"""SwAV's swapped prediction (Caron et al., 2020, eq. 1): each view predicts the other view's code.
+
+        \mathcal{L} = \tfrac12\big[\ell(z_1, q_2) + \ell(z_2, q_1)\big], \qquad
+        \ell(z, q) = -\sum_k q_k \log \mathrm{softmax}(z \cdot C / \tau)_k
+
+    scores1, scores2: N×K similarities of the two views' normalised features to the K prototypes C.
+    The codes q come from :func:`sinkhorn` (no gradient). ``equipartition=False`` uses the plain
+    softmax of the scores at ε as the code instead — nothing then stops all images sharing one prototype.
+    """
+    if scores1.ndim != 2 or scores1.shape != scores2.shape:
+        raise ValueError(f"scores1 and scores2 must both be N×K with the same shape, got {tuple(scores1.shape)} and {tuple(scores2.shape)}.")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}.")
+    with torch.no_grad():
+        if equipartition:
+            q1, q2 = sinkhorn(scores1.detach(), iterations, epsilon), sinkhorn(scores2.detach(), iterations, epsilon)
+        else:
+            q1, q2 = (scores1.detach() / epsilon).softmax(dim=1), (scores2.detach() / epsilon).softmax(dim=1)
+
+    def predict(scores: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        return -(code * (scores / temperature).log_softmax(dim=1)).sum(dim=1).mean()
+
+    return (predict(scores1, q2) + predict(scores2, q1)) / 2
