@@ -12,6 +12,7 @@ PAGES = {
         st.Page("app_pages/augmentations.py", title="Augmentations", icon=":material/shuffle:", url_path="augmentations"),
         st.Page("app_pages/pretext.py", title="Pretext tasks", icon=":material/extension:", url_path="pretext"),
         st.Page("app_pages/contrastive.py", title="Contrastive learning", icon=":material/join_inner:", url_path="contrastive"),
+        st.Page("app_pages/collapse.py", title="Collapse and how to prevent it", icon=":material/compress:", url_path="collapse"),
         st.Page("app_pages/mae.py", title="Masked autoencoders", icon=":material/grid_view:", url_path="mae"),
         st.Page("app_pages/clustering.py", title="Deep clustering", icon=":material/bubble_chart:", url_path="clustering"),
         st.Page("app_pages/multimodal.py", title="Multi-modal SSL", icon=":material/interests:", url_path="multimodal"),

@@ -11,15 +11,12 @@ from sslviz.ui import contrastive_views, controls, live, page, settings
 
 K = "contrastive"
 TEMPERATURES = list(methods.spec("simclr").settings()["temperature"].options)  # the explorer offers SimCLR's τ range
-# One-click experiments: label -> (method, method settings, training settings, what to expect)
-BREAK_IT = {
-    "BYOL without predictor": ("byol", {"use_predictor": False}, {}, "The BYOL paper reports collapse without the predictor: with nothing to predict, "
-                               "the online net can copy the target and both drift to a constant. Does this run collapse?"),
+FAMILY = methods.of_family("contrastive", "non-contrastive", dataset=settings.current().dataset)  # every registered method of the two families
+# One-click experiments: label -> (method, method settings, training settings, what to expect). Those that remove a method's
+# anti-collapse mechanism come from its registry entry (the Collapse page offers the same); the others are this page's.
+BREAK_IT = {label: (name, over, {}, expect) for name in FAMILY for label, (over, expect) in methods.spec(name).breaks.items()} | {
     "BYOL, momentum 0": ("byol", {"momentum": 0.0}, {}, "The target becomes the online net itself (still without gradient). The BYOL paper reports collapse here; "
                          "SimSiam later showed that predictor + stop-gradient suffice. Watch the banner and the spread chart."),
-    "SimSiam without stop-gradient": ("simsiam", {"stop_gradient": False, "projector_output_norm": False}, {},
-                                      "A constant output makes −cos = −1, the minimum, and without stop-gradient nothing stops the network from finding it "
-                                      "(the SimSiam paper, Fig. 2). The projector's output batch norm is removed too: it alone forbids a constant output."),
     "SimSiam, no stop-grad, BN kept": ("simsiam", {"stop_gradient": False}, {},
                                        "The paper's Fig. 2 keeps its batch norms and still collapses. Measured here (benchmarks/RESULTS.md, 'SimSiam without "
                                        "stop-gradient', 300 steps): the output batch norm keeps std × √d at 0.4–0.8, but the effective rank falls to 2–6 of 64 "
@@ -53,7 +50,6 @@ page.formula(
 
 gs = settings.current()
 st.header("1 · Train live")
-FAMILY = methods.of_family("contrastive", "non-contrastive", dataset=gs.dataset)  # every registered method of the two families
 method = controls.method_picker(K, FAMILY)
 spec = methods.spec(method)
 with st.expander(f"How {spec.title} works", expanded=False):

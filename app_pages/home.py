@@ -18,7 +18,8 @@ st.subheader("Three variants (from the lecture)")
 st.markdown(
     "- **Self-supervised prediction** — predict part of the data from other parts: rotation, jigsaw, inpainting, colorization, masked patches (MAE).\n"
     "- **Contrastive learning** — pull two augmented views of the same image together and push other images away (SimCLR, MoCo, CLIP). "
-    "BYOL and SimSiam keep the pull without the push: they are *non-contrastive* (no negatives).\n"
+    "BYOL and SimSiam keep the pull without the push: they are *non-contrastive* (no negatives), and so are Barlow Twins and VICReg "
+    "(redundancy reduction), DINO (self-distillation) and SwAV (online clustering with prototypes).\n"
     "- **Weak supervision** — use indirect or noisy labels from heuristics, other models or web text (e.g. captions)."
 )
 
@@ -30,6 +31,9 @@ st.markdown(
     "predictions and mistakes; find the layer whose features transfer; compare the five encoders. |\n"
     "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo; non-contrastive BYOL, SimSiam | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
     "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
+    "| **Collapse and how to prevent it** | Why non-contrastive methods do not collapse | Train the five mechanisms — negatives, predictor + stop-gradient "
+    "(BYOL, SimSiam), centering + sharpening (DINO), redundancy reduction (Barlow Twins, VICReg), equipartition (SwAV) — and break each with one click; "
+    "tell total from dimensional collapse; see Barlow Twins' correlation matrix, DINO's attention maps and SwAV's prototypes. |\n"
     "| **Masked autoencoders** | Masked Autoencoders (MAE) | Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; "
     "sweep the mask ratio; time visible-only encoding; compare with contrastive encoders. |\n"
     "| **Deep clustering** | Deep Clustering | Run DeepCluster round by round: clusters, galleries, NMI/ARI against the true classes; "

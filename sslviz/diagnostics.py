@@ -19,6 +19,9 @@ import torch.nn.functional as F
 COLLAPSE_STD_RATIO = 0.1
 COLLAPSE_RANK = 1.5
 COLLAPSE_WINDOW = 5
+# Dimensional collapse: the embedding still varies, but only along a few directions — effective rank below
+# this share of d (3.2 of 64). Healthy runs here stay far above it (benchmarks/RESULTS.md, "collapse").
+DIMENSIONAL_RANK_SHARE = 0.05
 
 
 def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
@@ -84,11 +87,21 @@ def embedding_health(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tens
     }
 
 
-def is_collapsed(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> bool:
-    """True if the last ``window`` steps show collapse (tiny spread or rank near 1)."""
+def collapse_kind(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> str | None:
+    """What the last ``window`` steps show: "total" (every image at nearly one point: tiny spread, or rank near 1),
+    "dimensional" (spread, but in fewer than DIMENSIONAL_RANK_SHARE·d effective directions), or None (healthy)."""
     rows = [r for r in history[-window:] if "embedding_std" in r]
     if len(rows) < min(window, 2) or dim < 1:
-        return False
+        return None
     std = sum(r["embedding_std"] for r in rows) / len(rows)
     rank = sum(r["effective_rank"] for r in rows) / len(rows)
-    return std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK
+    if std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK:
+        return "total"
+    if rank < DIMENSIONAL_RANK_SHARE * dim:
+        return "dimensional"
+    return None
+
+
+def is_collapsed(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> bool:
+    """True if the last ``window`` steps show collapse of either kind (:func:`collapse_kind`)."""
+    return collapse_kind(history, dim, window) is not None

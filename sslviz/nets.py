@@ -284,10 +284,13 @@ class TinyViT(nn.Module):
 
     ``tokens(x, keep)`` encodes only the patches listed in ``keep`` (B×K indices) — MAE's trick:
     the encoder never sees the masked patches, so it processes K instead of L tokens.
-    Calling the module mean-pools all patch tokens into one feature vector per image.
+    Calling the module mean-pools all patch tokens into one feature vector per image — or, with
+    ``class_token``, returns a learned [CLS] token's output (as DINO does), whose attention over
+    the patches ``class_attention`` reads.
     """
 
-    def __init__(self, in_channels: int = 1, image_size: int = 28, patch_size: int = 4, width: int = 96, depth: int = 3, heads: int = 4) -> None:
+    def __init__(self, in_channels: int = 1, image_size: int = 28, patch_size: int = 4, width: int = 96, depth: int = 3, heads: int = 4,
+                 class_token: bool = False) -> None:
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"image size {image_size} is not divisible by the patch size {patch_size}.")
@@ -301,6 +304,7 @@ class TinyViT(nn.Module):
         self.register_buffer("pos", sincos_positions(self.grid, self.grid, width), persistent=False)
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
         self.norm = nn.LayerNorm(width)
+        self.class_token = nn.Parameter(torch.randn(1, 1, width) * 0.02) if class_token else None
 
     def tokens(self, images: torch.Tensor, keep: torch.Tensor | None = None, replace: torch.Tensor | None = None, mask_token: torch.Tensor | None = None) -> torch.Tensor:
         """Encoded tokens: B×K×width for the kept patches, or B×L×width for all.
@@ -313,12 +317,30 @@ class TinyViT(nn.Module):
             x = torch.where(replace.unsqueeze(-1), mask_token + self.pos, x)
         if keep is not None:
             x = torch.gather(x, 1, keep.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # B×K×width
+        if self.class_token is not None:  # token 0: no position, it attends to every patch
+            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
         for block in self.blocks:
             x = block(x)
         return self.norm(x)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.tokens(images).mean(dim=1)
+        out = self.tokens(images)
+        return out[:, 0] if self.class_token is not None else out.mean(dim=1)
+
+    @torch.no_grad()
+    def class_attention(self, images: torch.Tensor) -> torch.Tensor:
+        """B×heads×grid×grid: how much the [CLS] token attends to each patch in the last block (rows sum to 1 with itself)."""
+        if self.class_token is None:
+            raise ValueError("class_attention needs a ViT built with class_token=True.")
+        attn = self.blocks[-1].attn
+        attn.keep_attention = True
+        try:
+            self.tokens(images)
+        finally:
+            attn.keep_attention = False
+        weights = attn.attention[:, :, 0, 1:]  # B×heads×L: the class token's row, patches only
+        attn.attention = None
+        return weights.reshape(weights.shape[0], weights.shape[1], self.grid, self.grid)
 
 
 class MAEDecoder(nn.Module):

@@ -224,3 +224,23 @@ def score_heatmap(scores: dict[str, dict[str, float]], title: str, colorbar: str
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
                       **{**LAYOUT, "height": max(260, 40 * len(rows) + 120)})
     return fig
+
+
+def correlation_heatmap(c: np.ndarray, title: str) -> go.Figure:
+    """A D×D cross-correlation matrix on a fixed −1..1 scale (Barlow Twins' target is the identity)."""
+    fig = go.Figure(go.Heatmap(z=c, colorscale="RdBu", zmid=0, zmin=-1, zmax=1, colorbar=dict(title="corr")))
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed", title="dimension of z₁"), xaxis=dict(title="dimension of z₂"),
+                      **{**LAYOUT, "height": 380})
+    return fig
+
+
+def attention_rows(images: torch.Tensor, attention: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+    """Images (N×C×H×W), the head-averaged [CLS] attention (N×heads×g×g) upsampled and scaled to each map's maximum
+    (a heat colour), and optionally the object masks (N×H×W): N×3×H×(2 or 3)W, for ``tile``."""
+    n, _, h, w = images.shape
+    heat = torch.nn.functional.interpolate(attention.mean(dim=1, keepdim=True), size=(h, w), mode="nearest")  # N×1×H×W
+    heat = heat / heat.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+    heat_rgb = torch.cat([heat, heat.pow(2), 0.3 * (1 - heat)], dim=1)  # dark blue (little) → yellow-white (most)
+    colour = images if images.shape[1] == 3 else images.expand(-1, 3, -1, -1)
+    parts = [colour, heat_rgb] + ([masks.unsqueeze(1).expand(-1, 3, -1, -1)] if masks is not None else [])
+    return torch.cat(parts, dim=3)

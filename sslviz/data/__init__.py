@@ -45,6 +45,7 @@ from sslviz.data.render import (
     COLOURS,
     SHAPE_NAMES,
     SHAPES_SIZE,
+    object_masks,
     position_words,
     render_shapes,
     shape_alpha,
@@ -71,7 +72,7 @@ from sslviz.data.text import (
 
 __all__ = [
     "BOS", "CAPTION_LENGTH", "CAPTION_TEMPLATES", "CAPTION_VARIANTS", "CLIP_FRAMES", "COLOURS", "Dataset", "DatasetInfo", "EOS",
-    "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
+    "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "object_masks", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
     "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VALIDATION_SHARE", "validation_index", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
     "held_out_mask", "info", "load", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
     "spectrogram", "text_problem", "tokenize", "unknown_words", "usable_lines", "words",

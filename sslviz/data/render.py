@@ -123,3 +123,19 @@ def shape_caption(attributes: dict, i: int) -> str:
     where = position_words(float(attributes["x"][i]), float(attributes["y"][i]))
     prep = "in the" if where == "centre" else "at the"
     return f"a {attributes['size'][i]} {attributes['colour'][i]} {attributes['shape'][i]} {prep} {where}"
+
+
+def object_masks(dataset) -> torch.Tensor | None:
+    """N×H×W coverage (0..1) of each image's labelled object, re-rendered from its attributes; None when the dataset has no such attributes.
+
+    Works for ``shapes`` and ``clutter`` (its labelled shape, drawn last, on top of the distractors): lets a page
+    measure where a model looks (e.g. DINO's attention on the object vs the background).
+    """
+    a = dataset.attributes
+    if not all(k in a for k in ("shape_id", "radius", "x", "y", "rotation")):
+        return None
+    size = dataset.image_size
+    radius = np.asarray(a["radius"], dtype=np.float64) * size
+    px = radius + np.asarray(a["x"]) * (size - 2 * radius)
+    py = radius + np.asarray(a["y"]) * (size - 2 * radius)
+    return shape_alpha(np.asarray(a["shape_id"]), radius, px, py, np.asarray(a["rotation"]), size)

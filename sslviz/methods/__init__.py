@@ -6,9 +6,11 @@ Adding a method is one file in this folder that ends with ``SPEC = MethodSpec(..
 
 from sslviz.methods.base import Method
 from sslviz.methods.registry import (
+    COLLAPSE_MECHANISMS,
     FAMILIES,
     REGISTRY,
     MethodSpec,
+    by_mechanism,
     create,
     default_config,
     of_family,
@@ -25,6 +27,10 @@ register_module("simclr")
 register_module("moco")
 register_module("byol")
 register_module("simsiam")
+register_module("barlow_twins")
+register_module("vicreg")
+register_module("dino")
+register_module("swav")
 register_module("deepcluster")
 register_module("mae")
 register_module("autoencoder")
@@ -38,5 +44,5 @@ register_module("temporal")
 register_module("depth")
 register_module("audiovisual")
 
-__all__ = ["FAMILIES", "REGISTRY", "Method", "MethodSpec", "create", "default_config", "of_family", "register", "register_module", "spec",
+__all__ = ["COLLAPSE_MECHANISMS", "FAMILIES", "by_mechanism", "REGISTRY", "Method", "MethodSpec", "create", "default_config", "of_family", "register", "register_module", "spec",
            "title", "train_defaults", "unregister"]

@@ -62,6 +62,9 @@ SPEC = MethodSpec(
     "No negatives: an online network with a predictor regresses a moving-average target network.",
     train={"batch_size": 128, "lr": 1e-3},
     dataset_augment=True,
+    mechanism="predictor + stop-gradient",
+    breaks={"BYOL without predictor": ({"use_predictor": False}, "The BYOL paper reports collapse without the predictor: with nothing to predict, "
+                                       "the online net can copy the target and both drift to a constant. Does this run collapse?")},
     code=(byol_loss, negative_cosine, BYOL.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "online f, g → z₁"), ("online f, g → z₁", "predictor → p₁"),
              ("view x₂", "target f', g' → z₂'"), ("predictor → p₁", "2 − 2·cos(p₁, z₂')"), ("target f', g' → z₂'", "2 − 2·cos(p₁, z₂')"),

@@ -100,6 +100,7 @@ SPEC = MethodSpec(
     "Contrastive with a queue of negatives from a momentum (moving-average) key encoder.",
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
+    mechanism="negatives",
     code=(moco_infonce, MoCo.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "query encoder → q"), ("view x₂", "momentum encoder → k"),
              ("query encoder → q", "InfoNCE"), ("momentum encoder → k", "InfoNCE"), ("queue of old keys", "InfoNCE"),

@@ -26,10 +26,20 @@ from sslviz.setting import Setting, exposed
 FAMILIES = {
     "contrastive": "Contrastive: other images are negatives",
     "non-contrastive": "Non-contrastive: no negatives; an asymmetry prevents collapse",
-    "clustering": "Clustering: pseudo-labels from k-means",
+    "redundancy-reduction": "Redundancy reduction: no negatives; the embedding's dimensions are decorrelated",
+    "self-distillation": "Self-distillation: a student matches a centred, sharpened moving-average teacher",
+    "clustering": "Clustering: pseudo-labels from k-means or online prototypes",
     "masked": "Masked image modelling",
     "pretext": "Pretext task: a made-up problem with free labels",
     "multi-modal": "Multi-modal: a second modality is the supervision",
+}
+# What stops a joint-embedding method from mapping every image to one point, in the order the Collapse page teaches them.
+COLLAPSE_MECHANISMS = {
+    "negatives": "Other images repel: a constant output would make every negative as close as the positive.",
+    "predictor + stop-gradient": "An extra predictor on one side and no gradient through the other (BYOL adds a moving-average target).",
+    "centering + sharpening": "The teacher's logits are centred (no output may dominate) and sharpened (the output may not go uniform).",
+    "redundancy reduction": "Each dimension must vary over the batch and carry what no other dimension carries.",
+    "equipartition": "Every prototype must receive an equal share of the batch's assignments (Sinkhorn–Knopp).",
 }
 Edge = tuple[str, str] | tuple[str, str, str]  # (from, to) or (from, to, label of a dashed edge)
 
@@ -48,12 +58,16 @@ class MethodSpec:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> config values tuned for that dataset
     dataset_augment: bool = False  # True: the dataset's own augmentation preset (DatasetInfo.augment) is the default
     pairs: str = ""  # multi-modal: the modality paired with the images; it trains only on datasets that have it
+    mechanism: str = ""  # what stops this method's collapse (a key of COLLAPSE_MECHANISMS); "" when collapse is not its problem
+    breaks: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)  # "break it" label -> (settings that remove the mechanism, what to expect)
     code: tuple[Callable, ...] = ()  # what "show the code" displays, the loss first
     diagram: tuple[Edge, ...] = ()  # the data flow, for a graphviz chart
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"{self.name}: unknown family {self.family!r}. Choose one of: {', '.join(FAMILIES)}.")
+        if self.mechanism and self.mechanism not in COLLAPSE_MECHANISMS:
+            raise ValueError(f"{self.name}: unknown mechanism {self.mechanism!r}. Choose one of: {', '.join(COLLAPSE_MECHANISMS)}.")
         if not (dataclasses.is_dataclass(self.config_cls) and issubclass(self.cls, Method)):
             raise ValueError(f"{self.name}: cls must be a Method and config_cls a dataclass.")
 
@@ -118,6 +132,15 @@ def of_family(*families: str, dataset: str | None = None) -> list[str]:
     order = [f for f in FAMILIES if f in families]
     names = [s.name for f in order for s in REGISTRY.values() if s.family == f]
     return [n for n in names if dataset is None or REGISTRY[n].supports(dataset)]
+
+
+def by_mechanism(dataset: str | None = None) -> dict[str, list[str]]:
+    """Mechanism -> the registered methods it protects (in COLLAPSE_MECHANISMS order), optionally only those that train on ``dataset``."""
+    out: dict[str, list[str]] = {m: [] for m in COLLAPSE_MECHANISMS}
+    for s in REGISTRY.values():
+        if s.mechanism and (dataset is None or s.supports(dataset)):
+            out[s.mechanism].append(s.name)
+    return {m: names for m, names in out.items() if names}
 
 
 def title(name: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from sslviz import augment
-from sslviz.losses import info_nce
+from sslviz.losses import info_nce, negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
 from sslviz.methods.registry import MethodSpec
 from sslviz.setting import setting
@@ -25,6 +25,7 @@ class SimCLRConfig(TwoViewConfig):
     """Hyper-parameters; the defaults train well on ``digits`` within seconds."""
 
     temperature: float = setting(0.2, "Temperature τ", (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0), "Low τ: the hardest negatives dominate; high τ: all negatives weigh alike.")
+    negatives: bool = setting(True, "Negatives", help="Off: only the two views are pulled together (−cos, the alignment term) — nothing pushes images apart.")
 
 
 class SimCLR(TwoViewMethod):
@@ -39,7 +40,7 @@ class SimCLR(TwoViewMethod):
         x1, x2 = augment.two_views(batch, self.augment, generator)  # N×C×H×W each
         z = self.project(torch.cat([x1, x2]))  # one pass: batch norm sees both views
         z1, z2 = z.chunk(2)
-        loss = info_nce(z1, z2, self.config.temperature)
+        loss = info_nce(z1, z2, self.config.temperature) if self.config.negatives else negative_cosine(z1, z2)
         return {"loss": loss, **self.pair_metrics(z1, z2)}
 
 
@@ -48,6 +49,9 @@ SPEC = MethodSpec(
     "Contrastive: two views of an image attract, other images in the batch repel (InfoNCE).",
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
+    mechanism="negatives",
+    breaks={"SimCLR without negatives": ({"negatives": False}, "Only the positive pair is pulled together: mapping every image to one point "
+                                         "meets that perfectly, and without negatives nothing pushes back.")},
     code=(info_nce, SimCLR.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂ "),
              ("f, g → z₁", "InfoNCE\n(other images = negatives)"), ("f, g → z₂ ", "InfoNCE\n(other images = negatives)")),

@@ -67,6 +67,11 @@ SPEC = MethodSpec(
     "No negatives, no momentum: a predictor and a stop-gradient prevent collapse.",
     train={"batch_size": 128, "lr": 1e-3},
     dataset_augment=True,
+    mechanism="predictor + stop-gradient",
+    breaks={"SimSiam without stop-gradient": ({"stop_gradient": False, "projector_output_norm": False},
+                                              "A constant output makes −cos = −1, the minimum, and without stop-gradient nothing stops the network from "
+                                              "finding it (the SimSiam paper, Fig. 2). The projector's output batch norm is removed too: it alone forbids a "
+                                              "constant output.")},
     code=(negative_cosine, SimSiam.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("f, g → z₁", "predictor → p₁"),
              ("view x₂", "f, g → z₂"), ("f, g → z₂", "stop-gradient"), ("predictor → p₁", "−cos(p₁, sg(z₂))"), ("stop-gradient", "−cos(p₁, sg(z₂))")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -25,6 +26,8 @@ def comparison_job(
 
     def target(job: Job) -> str | None:
         results: dict[str, dict] = {}
+        configs = {label: dataclasses.asdict(methods.default_config(name, dataset, **overrides)) for label, (name, overrides) in runs.items()}
+        job.update(run_dims={label: c["proj_dim"] for label, c in configs.items() if "proj_dim" in c})  # for the health charts while it runs
         for i, (label, (name, overrides)) in enumerate(runs.items()):
             if job.stop_event.is_set():
                 break
@@ -48,6 +51,16 @@ def comparison_job(
 def same_settings(method_names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """Comparison runs for ``method_names``, each with its tuned defaults, labelled by name."""
     return {name: (name, {}) for name in method_names}
+
+
+def mechanism_runs(mechanism: str, dataset: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Comparison runs for one anti-collapse mechanism: each method it protects with its defaults, then each of its "break it" variants."""
+    names = methods.by_mechanism(dataset).get(mechanism)
+    if not names:
+        raise ValueError(f"No registered method on {dataset!r} uses the mechanism {mechanism!r}.")
+    runs = {methods.title(name): (name, {}) for name in names}
+    runs.update({label: (name, overrides) for name in names for label, (overrides, _) in methods.spec(name).breaks.items()})
+    return runs
 
 
 def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, device: str = "auto", k: int = 30) -> Target:
