@@ -1,10 +1,10 @@
 """The Collapse page: mechanisms from the registry, a mechanism's normal and broken runs with verdicts, the look-inside views, shared links."""
 
 import pytest
+from streamlit.testing.v1 import AppTest
 from test_pages import ROOT, TIMEOUT, open_page, texts, train
 
 from sslviz import methods
-from streamlit.testing.v1 import AppTest
 
 PAGE = "app_pages/collapse.py"
 NEW = ["barlow_twins", "vicreg", "dino", "swav"]
