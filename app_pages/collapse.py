@@ -26,12 +26,13 @@ page.formula(
     r"\qquad\text{total collapse: } \operatorname{std}\big(\tfrac{z}{\lVert z\rVert}\big)\sqrt d \to 0"
     r"\qquad\text{dimensional: } \operatorname{erank}(Z) \ll d",
     f"The detector flags **total** collapse when, over the last {diagnostics.COLLAPSE_WINDOW} steps, std × √d of the normalised embedding falls "
-    f"below {diagnostics.COLLAPSE_STD_RATIO} or the effective rank below {diagnostics.COLLAPSE_RANK}, and **dimensional** collapse when the "
+    f"below {diagnostics.COLLAPSE_STD_RATIO}, the effective rank below {diagnostics.COLLAPSE_RANK}, or the raw (unnormalised) embedding's std "
+    f"below {diagnostics.COLLAPSE_SHRINK:.0%} of its first value; and **dimensional** collapse when the "
     f"effective rank falls below {diagnostics.DIMENSIONAL_RANK_SHARE:.0%} of d.",
 )
 
 st.header("1 · Five answers to one question")
-st.dataframe(collapse_views.mechanism_table(gs.dataset), key=f"{K}.mechanisms")
+st.table(collapse_views.mechanism_table(gs.dataset))
 st.caption("From the method registry: each method declares the mechanism that protects it and the settings that remove it.")
 
 st.header("2 · Train each mechanism, then break it")

@@ -22,11 +22,12 @@ from sslviz.train import configure_threads
 
 def row(mechanism: str, label: str, name: str, overrides: dict, dataset: str, steps: int, seed: int) -> str:
     exp = experiment.run(name, dataset, seconds=None, steps=steps, seed=seed, method_overrides=overrides)
-    h, dim = exp.result.history, exp.method.config.proj_dim
-    last = h[-1]
-    kind = diagnostics.collapse_kind(h, dim) or "healthy"
+    h = exp.result.history
+    last, dim = h[-1], int(h[-1]["embedding_dim"])
+    kind = diagnostics.collapse_kind(h) or "healthy"
     extra = ", ".join(f"{k} {last[k]:.2f}" for k in ("teacher_entropy", "kl", "prototypes_used", "on_diagonal", "variance") if k in last)
-    return (f"| {dataset} | {mechanism} | {label} | {exp.result.steps} | {last['embedding_std'] * dim ** 0.5:.3f} | {last['effective_rank']:.1f} of {dim} | "
+    return (f"| {dataset} | {mechanism} | {label} | {exp.result.steps} | {diagnostics.spread(last):.3f} | {last['effective_rank']:.1f} of {dim} | "
+            f"{last['raw_std'] / h[0]['raw_std']:.2f} | "
             f"{kind} | {exp.metrics['knn_acc']:.3f} | {exp.metrics['random_init_knn_acc']:.3f} | {extra} |")
 
 
@@ -52,11 +53,14 @@ def main() -> None:
         "",
         f"`benchmarks/collapse.py`: {args.steps} steps, seed {args.seed}, each method's default batch and lr, {threads} threads. "
         "std × √d of the L2-normalised embedding (≈ 1 spread, 0 collapsed) and its effective rank at the last step; verdict: "
-        f"the app's detector (total: std × √d < {diagnostics.COLLAPSE_STD_RATIO} or rank < {diagnostics.COLLAPSE_RANK}; dimensional: rank < "
+        f"the app's detector (total: std × √d < {diagnostics.COLLAPSE_STD_RATIO}, rank < {diagnostics.COLLAPSE_RANK} or raw std below "
+        f"{diagnostics.COLLAPSE_SHRINK:.0%} of its first value; dimensional: rank < "
         f"{diagnostics.DIMENSIONAL_RANK_SHARE:.0%} of d); kNN on the frozen encoder (test split) against a random-init encoder.",
         "",
-        "| dataset | mechanism | run | steps | std × √d | effective rank | verdict | kNN | random-init kNN | method's own signals |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "DINO and SwAV are measured on their output distributions (softmax over K outputs / prototypes), the others on their projections.",
+        "",
+        "| dataset | mechanism | run | steps | std × √d | effective rank | raw std, last / first | verdict | kNN | random-init kNN | method's own signals |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]))
 

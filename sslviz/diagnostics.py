@@ -20,8 +20,11 @@ COLLAPSE_STD_RATIO = 0.1
 COLLAPSE_RANK = 1.5
 COLLAPSE_WINDOW = 5
 # Dimensional collapse: the embedding still varies, but only along a few directions — effective rank below
-# this share of d (3.2 of 64). Healthy runs here stay far above it (benchmarks/RESULTS.md, "collapse").
-DIMENSIONAL_RANK_SHARE = 0.05
+# this share of d (6.4 of 64). Healthy runs here stay above it (benchmarks/RESULTS.md, "collapse").
+DIMENSIONAL_RANK_SHARE = 0.1
+# A cloud that shrinks to the origin looks spread once each vector is normalised (its directions are noise):
+# total collapse also when the raw embedding's std falls below this share of its value at the run's first step.
+COLLAPSE_SHRINK = 0.1
 
 
 def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
@@ -84,24 +87,39 @@ def embedding_health(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tens
         "uniformity": (uniformity(z1) + uniformity(z2)) / 2,
         "embedding_std": embedding_std(both),
         "effective_rank": effective_rank(both),
+        "embedding_dim": torch.tensor(float(z1.shape[1])),  # d of what was measured: the history describes itself
+        "raw_std": both.std(dim=0).mean(),  # before normalising: a cloud shrinking to the origin looks spread once normalised
     }
 
 
-def collapse_kind(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> str | None:
+def spread(row: dict[str, float], dim: int | None = None) -> float:
+    """std × √d of a logged row: ≈ 1 for embeddings spread over the sphere, 0 for one point (d from the row, else ``dim``)."""
+    d = row.get("embedding_dim") or dim or 1
+    return row["embedding_std"] * math.sqrt(d)
+
+
+def collapse_kind(history: Sequence[dict[str, float]], dim: int | None = None, window: int = COLLAPSE_WINDOW) -> str | None:
     """What the last ``window`` steps show: "total" (every image at nearly one point: tiny spread, or rank near 1),
-    "dimensional" (spread, but in fewer than DIMENSIONAL_RANK_SHARE·d effective directions), or None (healthy)."""
+    "dimensional" (spread, but in fewer than DIMENSIONAL_RANK_SHARE·d effective directions), or None (healthy).
+    Shrinking to the origin (raw std below COLLAPSE_SHRINK of the first step's) is total collapse too.
+
+    d is the logged ``embedding_dim`` (what the method measured), else ``dim`` (histories recorded before it was logged).
+    """
     rows = [r for r in history[-window:] if "embedding_std" in r]
+    dim = int(rows[-1].get("embedding_dim") or dim or 0) if rows else 0
     if len(rows) < min(window, 2) or dim < 1:
         return None
     std = sum(r["embedding_std"] for r in rows) / len(rows)
     rank = sum(r["effective_rank"] for r in rows) / len(rows)
-    if std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK:
+    start = next((r["raw_std"] for r in history if "raw_std" in r), None)
+    shrunk = start is not None and all("raw_std" in r for r in rows) and sum(r["raw_std"] for r in rows) / len(rows) < COLLAPSE_SHRINK * start
+    if std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK or shrunk:
         return "total"
     if rank < DIMENSIONAL_RANK_SHARE * dim:
         return "dimensional"
     return None
 
 
-def is_collapsed(history: Sequence[dict[str, float]], dim: int, window: int = COLLAPSE_WINDOW) -> bool:
+def is_collapsed(history: Sequence[dict[str, float]], dim: int | None = None, window: int = COLLAPSE_WINDOW) -> bool:
     """True if the last ``window`` steps show collapse of either kind (:func:`collapse_kind`)."""
     return collapse_kind(history, dim, window) is not None

@@ -105,6 +105,7 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
     nav = pg.get_by_test_id("stSidebarNav")
     for title, heading in [("Augmentations", "Augmentations: making the views"), ("Pretext tasks", "Pretext tasks: learn by solving a made-up problem"), ("Contrastive learning", "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam"),
+                           ("Collapse and how to prevent it", "Collapse and how to prevent it"),
                            ("Masked autoencoders", "Masked autoencoders (MAE)"), ("Deep clustering", "Deep clustering (DeepCluster)"),
                            ("Downstream evaluation", "Downstream evaluation: what did pre-training buy?"), ("Home", "sslviz")]:
         nav.get_by_role("link", name=title).click()
@@ -150,6 +151,15 @@ def test_every_page_then_train_and_stop(page, server):
     pg.get_by_text(re.compile("Run: SimSiam without stop-gradient")).first.wait_for(timeout=60_000)
     pg.get_by_text("Collapse detected").first.wait_for(timeout=60_000)
     pg.get_by_text(re.compile("Linear probe: SimSiam without stop-gradient")).first.wait_for(timeout=90_000)
+    no_errors(pg)
+
+    # the Collapse page: one mechanism's normal and broken runs, each with the detector's verdict
+    nav.get_by_role("link", name="Collapse and how to prevent it").click()
+    pg.get_by_role("heading", name="Collapse and how to prevent it").first.wait_for()
+    pg.get_by_role("tab", name="equipartition").click()
+    pg.get_by_role("button", name=re.compile("^Train 2 runs: SwAV, SwAV without equal partition")).click()
+    pg.get_by_text(re.compile("In these runs —")).first.wait_for(timeout=150_000)
+    assert pg.get_by_text(re.compile("healthy|total collapse|dimensional collapse")).count() >= 1
     no_errors(pg)
 
     # a pretext task trains live too (digits and the 10-s budget are still set in the sidebar)

@@ -12,7 +12,7 @@ NEW = ["barlow_twins", "vicreg", "dino", "swav"]
 
 def test_the_page_lists_every_mechanism_and_its_methods_from_the_registry():
     at = open_page(PAGE)
-    table = at.dataframe(key="collapse.mechanisms").value
+    table = at.table[0].value
     assert list(table.index) == list(methods.COLLAPSE_MECHANISMS)
     for name in ["simclr", "moco", "byol", "simsiam", *NEW]:
         spec = methods.spec(name)

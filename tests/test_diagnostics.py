@@ -68,3 +68,15 @@ def test_is_collapsed():
     assert not d.is_collapsed(rows(0.1, 20.0), dim=64)
     assert not d.is_collapsed(rows(0.001, 1.0, n=1), dim=64)  # one step is not evidence
     assert not d.is_collapsed([], dim=64)
+
+
+def test_collapse_kind_tells_total_from_dimensional():
+    assert d.collapse_kind(rows(0.001, 5.0), dim=64) == "total"  # no spread at all
+    assert d.collapse_kind(rows(0.1, 1.2), dim=64) == "total"  # spread along a single line
+    assert d.collapse_kind(rows(0.1, 2.5), dim=64) == "dimensional"  # varies, but in 2.5 of 64 directions
+    assert d.collapse_kind(rows(0.1, 2.5), dim=16) is None  # 2.5 of 16 is above 5 %
+    assert d.collapse_kind(rows(0.1, 20.0), dim=64) is None
+    # the real thing: 64-D embeddings that vary along two directions only
+    z = torch.randn(256, 2) @ torch.randn(2, 64) + 0.01 * torch.randn(256, 64)
+    h = [{**{k: float(v) for k, v in d.embedding_health(z, z + 0.01 * torch.randn(256, 64)).items()}}] * 5
+    assert d.collapse_kind(h, dim=64) == "dimensional"

@@ -99,7 +99,9 @@ class DINO(TwoViewMethod):
                 self.center.copy_(dino_center(self.center, teacher, c.center_momentum))
             # The loss is H(P_t, P_s) = H(P_t) + KL(P_t ‖ P_s): what is left after the teacher's own entropy is the KL.
             metrics = {"teacher_entropy": entropy, "kl": loss.detach() - entropy}
-        return {"loss": loss, **metrics, **self.pair_metrics(student[0], student[1])}
+            # Health is measured on what collapses: the student's output distributions (one-hot for all, or uniform, is a point).
+            p_student = (student / c.student_temperature).softmax(dim=-1)
+        return {"loss": loss, **metrics, **self.pair_metrics(p_student[0], p_student[1])}
 
     def after_step(self) -> None:
         ema_update(self.teacher_encoder, self.encoder, self.config.momentum)

@@ -69,8 +69,9 @@ class SwAV(TwoViewMethod):
             used = torch.bincount(s1.argmax(dim=1), minlength=c.prototypes)  # which prototype each image is nearest to
             share = used.float() / used.sum()
             assignment_entropy = -(share * share.clamp_min(1e-12).log()).sum()
-        z1, z2 = z.chunk(2)
-        return {"loss": loss, "prototypes_used": (used > 0).sum().float(), "assignment_entropy": assignment_entropy, **self.pair_metrics(z1, z2)}
+            # Health is measured on the predicted assignments softmax(scores/τ): all images in one prototype is one point.
+            p1, p2 = (s1 / c.temperature).softmax(dim=1), (s2 / c.temperature).softmax(dim=1)
+        return {"loss": loss, "prototypes_used": (used > 0).sum().float(), "assignment_entropy": assignment_entropy, **self.pair_metrics(p1, p2)}
 
     @torch.no_grad()
     def assignments(self, images: torch.Tensor) -> torch.Tensor:

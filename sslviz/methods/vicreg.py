@@ -57,8 +57,8 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="redundancy reduction",
-    breaks={"VICReg, variance weight 0": ({"variance_weight": 0.0}, "Invariance is met by a constant output and nothing forbids it now. "
-                                          "Watch the spread chart and the banner.")},
+    breaks={"VICReg, invariance only": ({"variance_weight": 0.0, "covariance_weight": 0.0}, "Invariance alone is met by a constant output, and "
+                                        "without the variance and covariance terms nothing forbids it. Watch the spread chart and the banner.")},
     code=(vicreg_terms, vicreg_loss, VICReg.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂"),
              ("f, g → z₁", "λ·invariance + μ·variance + ν·covariance"), ("f, g → z₂", "λ·invariance + μ·variance + ν·covariance")),

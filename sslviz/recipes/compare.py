@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
@@ -26,8 +25,6 @@ def comparison_job(
 
     def target(job: Job) -> str | None:
         results: dict[str, dict] = {}
-        configs = {label: dataclasses.asdict(methods.default_config(name, dataset, **overrides)) for label, (name, overrides) in runs.items()}
-        job.update(run_dims={label: c["proj_dim"] for label, c in configs.items() if "proj_dim" in c})  # for the health charts while it runs
         for i, (label, (name, overrides)) in enumerate(runs.items()):
             if job.stop_event.is_set():
                 break

@@ -39,9 +39,14 @@ def banner(history: list[dict], dim: int) -> None:
     if kind is None:
         return
     last = history[-1]
-    spread = f"std × √d = {last['embedding_std'] * dim ** 0.5:.3f} (≈ 1 when spread over the sphere), effective rank {last['effective_rank']:.1f} of {dim}"
-    if kind == "total":
-        st.error(f"**Total collapse** at step {int(last['step'])}: {spread}. Every image maps to nearly the same point, "
+    dim = int(last.get("embedding_dim") or dim)
+    spread = f"std × √d = {diagnostics.spread(last, dim):.3f} (≈ 1 when spread over the sphere), effective rank {last['effective_rank']:.1f} of {dim}"
+    if kind == "total" and "raw_std" in last and diagnostics.spread(last, dim) >= diagnostics.COLLAPSE_STD_RATIO:
+        st.error(f"**Collapse detected** (total) at step {int(last['step'])}: the raw embedding has shrunk towards one point — its std is "
+                 f"{last['raw_std']:.4f}, from {next(r['raw_std'] for r in history if 'raw_std' in r):.4f} at the start. Normalised, the tiny "
+                 f"differences that are left look spread ({spread}), but they are noise.", icon=":material/warning:")
+    elif kind == "total":
+        st.error(f"**Collapse detected** (total) at step {int(last['step'])}: {spread}. Every image maps to nearly the same point, "
                  "so the features carry no information.", icon=":material/warning:")
     else:
         st.warning(f"**Dimensional collapse** at step {int(last['step'])}: {spread}. The embeddings still differ, but along only a "
@@ -54,14 +59,13 @@ def _rows(history: list[dict], label: str) -> list[dict]:
 
 def verdict_table(view: jobs.JobView) -> pd.DataFrame:
     """Per run of a comparison: the detector's verdict, final spread and rank, and (when finished) kNN and probe accuracy."""
-    dims = view.state.get("run_dims", {})
     results = view.state.get("results", {})
     table = {}
     for label in dict.fromkeys(r["method"] for r in view.history):
-        rows, dim = _rows(view.history, label), dims.get(label, 64)
+        rows = _rows(view.history, label)
         last, result = rows[-1], results.get(label, {})
-        table[label] = {"verdict": VERDICTS[diagnostics.collapse_kind(rows, dim)], "steps": int(last["step"]),
-                        "std × √d": last["embedding_std"] * dim ** 0.5, "effective rank": last["effective_rank"], "of d": dim,
+        table[label] = {"verdict": VERDICTS[diagnostics.collapse_kind(rows)], "steps": int(last["step"]),
+                        "std × √d": diagnostics.spread(last), "effective rank": last["effective_rank"], "of d": int(last["embedding_dim"]),
                         "kNN": result.get("knn_acc", float("nan")), "linear probe": result.get("probe_acc", float("nan"))}
     return pd.DataFrame(table).T
 
@@ -71,8 +75,7 @@ def render_runs(view: jobs.JobView) -> None:
     if not view.history:
         return
     h = view.history
-    dims = view.state.get("run_dims", {})
-    spread = [{**r, "std × √d": r["embedding_std"] * dims.get(r["method"], 64) ** 0.5} for r in h]
+    spread = [{**r, "std × √d": diagnostics.spread(r)} for r in h]
     key = f"{K}.{view.id}"
     c1, c2 = st.columns(2)
     c1.plotly_chart(viz.grouped_lines(spread, "method", "std × √d", "Spread of the normalised embedding, std × √d (0 = total collapse)"), key=f"{key}.std")

@@ -7,12 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from sslviz import diagnostics, jobs, methods, reduce, viz
+from sslviz.ui import collapse_views
 
 K = "contrastive"
 KC = f"{K}.compare"
 
 
-def interpretation(m: dict, dataset: str, name: str, collapsed: bool = False) -> str:
+def interpretation(m: dict, dataset: str, name: str, collapsed: str | None = None) -> str:
     """A plain reading of a run's accuracies against raw pixels and a random-init CNN; every conclusion comes from this run's numbers."""
     probe, knn = m["probe_acc"], m["knn_acc"]
     lines = []
@@ -28,10 +29,14 @@ def interpretation(m: dict, dataset: str, name: str, collapsed: bool = False) ->
     return "\n".join(lines)
 
 
-def what_it_learned(m: dict, collapsed: bool) -> str:
-    """The run's verdict: collapsed, no augmentation, a clear kNN gain over a random network, or none."""
+def what_it_learned(m: dict, collapsed: str | None) -> str:
+    """The run's verdict: collapsed ("total" or "dimensional", from ``diagnostics.collapse_kind``), no augmentation, a clear kNN gain
+    over a random network, or none."""
     gain = m["knn_acc"] - m["random_init_knn_acc"]
     augment = m.get("config", {}).get("augment", "")
+    if collapsed == "dimensional":
+        return (f"This run suffered a **dimensional collapse** (banner above): its embeddings still vary, but along only a few directions — kNN "
+                f"{gain:+.3f} against a random network. What it scores comes from the encoder below the projection head.")
     if collapsed:
         return (f"This run **collapsed** (banner above): the embeddings stopped varying, so its features say little — kNN {gain:+.3f} "
                 "against a random network. What it scores comes from the encoder below the collapsed head.")
@@ -54,15 +59,10 @@ def health(view: jobs.JobView) -> None:
     """The collapse banner and the embedding-health charts."""
     h = view.history
     dim = view.state.get("config", {}).get("proj_dim", 64)
-    if diagnostics.is_collapsed(h, dim):
-        last = h[-1]
-        st.error(f"**Collapse detected** at step {int(last['step'])}: the embeddings have (almost) stopped varying — "
-                 f"std × √d = {last['embedding_std'] * dim ** 0.5:.3f} (≈ 1 when spread over the sphere), effective rank "
-                 f"{last['effective_rank']:.1f} of {dim}. Every image maps to nearly the same point, so the features carry no information.",
-                 icon=":material/warning:")
+    collapse_views.banner(h, dim)
     c1, c2 = st.columns(2)
     c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment, uniformity (lower = better; 0 = collapsed)"), key=f"{K}.au")
-    c2.plotly_chart(viz.line_chart([{**r, "std × √d": r["embedding_std"] * dim ** 0.5} for r in h], ["std × √d", "effective_rank"],
+    c2.plotly_chart(viz.line_chart([{**r, "std × √d": diagnostics.spread(r, dim)} for r in h], ["std × √d", "effective_rank"],
                                    f"Spread of the normalised embedding (d = {dim})", right=["effective_rank"]), key=f"{K}.spread")
 
 
@@ -118,7 +118,7 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             st.plotly_chart(viz.line_chart(few, list(names), "Few labels: linear probe trained on k labelled images per class (mean of 3 draws)",
                                            x="labels per class"), key=f"{K}.few")
             st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
-        collapsed = diagnostics.is_collapsed(h, summary.get("config", {}).get("proj_dim", 64))
+        collapsed = diagnostics.collapse_kind(h, summary.get("config", {}).get("proj_dim", 64))
         st.markdown(interpretation(summary, summary["dataset"], name or "SSL", collapsed))
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {summary['dataset']}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
