@@ -27,7 +27,8 @@ page.formula(
     r"\qquad\text{dimensional: } \operatorname{erank}(Z) \ll d",
     f"The detector flags **total** collapse when, over the last {diagnostics.COLLAPSE_WINDOW} steps, std × √d of the normalised embedding falls "
     f"below {diagnostics.COLLAPSE_STD_RATIO}, the effective rank below {diagnostics.COLLAPSE_RANK}, or the raw (unnormalised) embedding's std "
-    f"below {diagnostics.COLLAPSE_SHRINK:.0%} of its first value; and **dimensional** collapse when the "
+    f"below {diagnostics.COLLAPSE_SHRINK:.0%} of its first value, or a softmax output stays uniform (entropy above "
+    f"{diagnostics.COLLAPSE_UNIFORM:.0%} of log K); and **dimensional** collapse when the "
     f"effective rank falls below {diagnostics.DIMENSIONAL_RANK_SHARE:.0%} of d.",
 )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from _results import write_section
+from _results import RESULTS, write_section
 
 from sslviz import diagnostics, experiment, methods, recipes
 from sslviz.train import configure_threads
@@ -31,6 +31,14 @@ def row(mechanism: str, label: str, name: str, overrides: dict, dataset: str, st
             f"{kind} | {exp.metrics['knn_acc']:.3f} | {exp.metrics['random_init_knn_acc']:.3f} | {extra} |")
 
 
+def kept_rows(rerun: list[str]) -> list[str]:
+    """The section's existing rows of the mechanisms not rerun now (so one mechanism can be re-measured alone)."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    section = text.split("<!-- collapse:start -->")[-1].split("<!-- collapse:end -->")[0] if "<!-- collapse:start -->" in text else ""
+    return [line for line in section.splitlines() if line.startswith("| ") and line.count("|") > 5 and not line.startswith("| dataset")
+            and not line.startswith("|---") and line.split("|")[2].strip() not in rerun]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["shapes"])
@@ -40,7 +48,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the rows only")
     args = parser.parse_args()
     threads = configure_threads()
-    rows = []
+    rows = [] if set(args.mechanisms) == set(methods.COLLAPSE_MECHANISMS) else kept_rows(args.mechanisms)
     for d in args.datasets:
         for mechanism in args.mechanisms:
             for label, (name, overrides) in recipes.mechanism_runs(mechanism, d).items():

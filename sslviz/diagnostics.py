@@ -25,6 +25,8 @@ DIMENSIONAL_RANK_SHARE = 0.1
 # A cloud that shrinks to the origin looks spread once each vector is normalised (its directions are noise):
 # total collapse also when the raw embedding's std falls below this share of its value at the run's first step.
 COLLAPSE_SHRINK = 0.1
+# A softmax output (DINO's teacher) whose entropy stays above this share of log K is uniform for every image: total collapse.
+COLLAPSE_UNIFORM = 0.99
 
 
 def alignment(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 2.0) -> torch.Tensor:
@@ -101,7 +103,8 @@ def spread(row: dict[str, float], dim: int | None = None) -> float:
 def collapse_kind(history: Sequence[dict[str, float]], dim: int | None = None, window: int = COLLAPSE_WINDOW) -> str | None:
     """What the last ``window`` steps show: "total" (every image at nearly one point: tiny spread, or rank near 1),
     "dimensional" (spread, but in fewer than DIMENSIONAL_RANK_SHARE·d effective directions), or None (healthy).
-    Shrinking to the origin (raw std below COLLAPSE_SHRINK of the first step's) is total collapse too.
+    Shrinking to the origin (raw std below COLLAPSE_SHRINK of the first step's) is total collapse too, and so is a
+    softmax output that stays uniform (logged ``output_entropy_share`` above COLLAPSE_UNIFORM).
 
     d is the logged ``embedding_dim`` (what the method measured), else ``dim`` (histories recorded before it was logged).
     """
@@ -113,7 +116,8 @@ def collapse_kind(history: Sequence[dict[str, float]], dim: int | None = None, w
     rank = sum(r["effective_rank"] for r in rows) / len(rows)
     start = next((r["raw_std"] for r in history if "raw_std" in r), None)
     shrunk = start is not None and all("raw_std" in r for r in rows) and sum(r["raw_std"] for r in rows) / len(rows) < COLLAPSE_SHRINK * start
-    if std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK or shrunk:
+    uniform = all("output_entropy_share" in r for r in rows) and sum(r["output_entropy_share"] for r in rows) / len(rows) > COLLAPSE_UNIFORM
+    if std * math.sqrt(dim) < COLLAPSE_STD_RATIO or rank < COLLAPSE_RANK or shrunk or uniform:
         return "total"
     if rank < DIMENSIONAL_RANK_SHARE * dim:
         return "dimensional"

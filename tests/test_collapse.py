@@ -1,16 +1,25 @@
 """The break-it experiments collapse and the detector flags them; normal runs are not flagged."""
 
+import math
+
 import pytest
 
-from sslviz import diagnostics, experiment
+from sslviz import diagnostics, experiment, methods
 
 STEPS = 60
-BROKEN_STEPS = 120  # SimSiam's bottleneck predictor (hidden = d/4) slows the collapse: flagged from ~80 steps on digits
+BROKEN_STEPS = 120  # BYOL and SimSiam broken: flagged from ~80 steps on digits
+# Without its redundancy term Barlow Twins' rank falls slowly: on digits 9.8 of 64 at 100 steps, 6.2 at 400, 4.9 at 800; on shapes 4.0 at 300
+BARLOW_STEPS = 300
 
 
 def run(name, steps=STEPS, **overrides):
-    exp = experiment.run(name, "digits", seconds=None, steps=steps, seed=0, method_overrides=overrides, with_baselines=False)
-    return diagnostics.is_collapsed(exp.result.history, exp.method.config.proj_dim), exp.result.history[-1]
+    exp = experiment.run(name, "digits", seconds=None, steps=steps, seed=0, method_overrides=overrides, with_baselines=False, evaluated=False)
+    return diagnostics.is_collapsed(exp.result.history), exp.result.history[-1]
+
+
+def kind(name, steps, overrides, dataset="digits"):
+    exp = experiment.run(name, dataset, seconds=None, steps=steps, seed=0, method_overrides=overrides, with_baselines=False, evaluated=False)
+    return diagnostics.collapse_kind(exp.result.history), exp.result.history
 
 
 @pytest.mark.parametrize("name, overrides", [
@@ -27,3 +36,53 @@ def test_broken_methods_collapse(name, overrides):
 def test_normal_runs_are_not_flagged(name):
     collapsed, last = run(name)
     assert not collapsed, last
+
+
+# Every "break it" in the registry (the Collapse page's buttons): the step budget within which it collapses on digits, and how.
+BREAKS = {
+    "SimCLR without negatives": (100, "total"),
+    "BYOL without predictor": (BROKEN_STEPS, "total"),
+    "SimSiam without stop-gradient": (BROKEN_STEPS, "total"),
+    "DINO without centering": (100, "total"),  # one output dominates: teacher entropy → 0
+    "DINO without sharpening": (100, "total"),  # uniform output: teacher entropy → log K
+    "Barlow Twins, λ = 0": (BARLOW_STEPS, "dimensional", "shapes"),
+    "VICReg, invariance only": (100, "total"),  # shrinks to the origin
+    "SwAV without equal partition": (100, "total"),  # one prototype for everything
+}
+
+
+def registry_breaks():
+    return {label: (name, overrides) for name, s in methods.REGISTRY.items() for label, (overrides, _) in s.breaks.items()}
+
+
+def test_every_break_it_in_the_registry_has_a_measured_budget():
+    assert set(registry_breaks()) == set(BREAKS)
+
+
+@pytest.mark.parametrize("label", sorted(BREAKS))
+def test_every_break_it_collapses_within_its_budget_and_is_flagged(label):
+    name, overrides = registry_breaks()[label]
+    steps, expected, *dataset = BREAKS[label]
+    found, history = kind(name, steps, overrides, *dataset)
+    assert found == expected, (label, history[-1])
+
+
+@pytest.mark.parametrize("name, steps", [("barlow_twins", 100), ("vicreg", 100), ("swav", 100), ("moco", STEPS),
+                                          ("dino", 300)])  # DINO starts near uniform (teacher entropy ≈ log K) and leaves it by ~300 steps
+def test_the_new_methods_trained_normally_are_not_flagged(name, steps):
+    found, history = kind(name, steps, {})
+    assert found is None, (name, history[-1])
+
+
+def test_dino_breaks_fail_in_opposite_directions():
+    # the paper's Fig. 7: without centering the teacher's output goes one-hot (entropy → 0), without sharpening uniform (→ log K)
+    _, no_centering = kind("dino", 100, {"centering": False})
+    _, no_sharpening = kind("dino", 100, {"teacher_temperature": 0.1})
+    log_k = math.log(64)
+    assert no_centering[-1]["teacher_entropy"] < 0.3 * log_k < 0.95 * log_k < no_sharpening[-1]["teacher_entropy"]
+
+
+def test_swav_without_equal_partition_puts_everything_in_one_prototype():
+    _, history = kind("swav", 100, {"equipartition": False})
+    _, normal = kind("swav", 100, {})
+    assert history[-1]["prototypes_used"] <= 2 < 16 <= normal[-1]["prototypes_used"]

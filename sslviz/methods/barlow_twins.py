@@ -74,8 +74,9 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="redundancy reduction",
-    breaks={"Barlow Twins, λ = 0": ({"lambd": 0.0}, "Only the diagonal is trained: each dimension agrees across views, "
-                                    "but nothing keeps the dimensions apart. Watch the effective rank.")},
+    breaks={"Barlow Twins, λ = 0": ({"lambd": 0.0}, "Only the diagonal is trained: each dimension agrees across views, but nothing keeps the "
+                                    "dimensions apart, so they drift into copies of each other. Not a point — the standardisation still forbids that — but "
+                                    "a slow dimensional collapse: watch the effective rank fall (RESULTS.md, 'collapse': 4.0 of 64 after 300 steps on shapes).")},
     code=(barlow_twins_loss, cross_correlation, BarlowTwins.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂"),
              ("f, g → z₁", "C = corr(z₁, z₂)"), ("f, g → z₂", "C = corr(z₁, z₂)"), ("C = corr(z₁, z₂)", "Σ(1 − Cᵢᵢ)² + λ Σ Cᵢⱼ²")),

@@ -15,6 +15,7 @@ without labels it learns to look at the object.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,10 +99,10 @@ class DINO(TwoViewMethod):
             if c.centering:
                 self.center.copy_(dino_center(self.center, teacher, c.center_momentum))
             # The loss is H(P_t, P_s) = H(P_t) + KL(P_t ‖ P_s): what is left after the teacher's own entropy is the KL.
-            metrics = {"teacher_entropy": entropy, "kl": loss.detach() - entropy}
-            # Health is measured on what collapses: the student's output distributions (one-hot for all, or uniform, is a point).
-            p_student = (student / c.student_temperature).softmax(dim=-1)
-        return {"loss": loss, **metrics, **self.pair_metrics(p_student[0], p_student[1])}
+            metrics = {"teacher_entropy": entropy, "kl": loss.detach() - entropy,
+                       "output_entropy_share": entropy / math.log(c.proj_dim)}  # 1 = uniform: the collapse that sharpening prevents
+        # Health is measured on what collapses, the teacher's output distributions: the same one-hot for all is a point.
+        return {"loss": loss, **metrics, **self.pair_metrics(p_teacher[0], p_teacher[1])}
 
     def after_step(self) -> None:
         ema_update(self.teacher_encoder, self.encoder, self.config.momentum)

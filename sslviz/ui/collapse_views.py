@@ -41,7 +41,11 @@ def banner(history: list[dict], dim: int) -> None:
     last = history[-1]
     dim = int(last.get("embedding_dim") or dim)
     spread = f"std × √d = {diagnostics.spread(last, dim):.3f} (≈ 1 when spread over the sphere), effective rank {last['effective_rank']:.1f} of {dim}"
-    if kind == "total" and "raw_std" in last and diagnostics.spread(last, dim) >= diagnostics.COLLAPSE_STD_RATIO:
+    if kind == "total" and last.get("output_entropy_share", 0) > diagnostics.COLLAPSE_UNIFORM:
+        st.error(f"**Collapse detected** (total, uniform output) at step {int(last['step'])}: the output distribution is flat for every image — "
+                 f"its entropy is {last['output_entropy_share']:.1%} of the maximum, log K. Every image gets the same (uniform) answer.",
+                 icon=":material/warning:")
+    elif kind == "total" and "raw_std" in last and diagnostics.spread(last, dim) >= diagnostics.COLLAPSE_STD_RATIO:
         st.error(f"**Collapse detected** (total) at step {int(last['step'])}: the raw embedding has shrunk towards one point — its std is "
                  f"{last['raw_std']:.4f}, from {next(r['raw_std'] for r in history if 'raw_std' in r):.4f} at the start. Normalised, the tiny "
                  f"differences that are left look spread ({spread}), but they are noise.", icon=":material/warning:")
