@@ -74,9 +74,10 @@ st.caption(f"Trains {', '.join(methods.title(n) for n in EVERYONE)} with their d
 live.comparison(KC, recipes.same_settings(EVERYONE), gs.dataset, seconds, gs.seed, gs.device, collapse_views.render_runs, label="Compare every mechanism")
 
 page.try_this([
-    "In **negatives**, train SimCLR and SimCLR without negatives: the broken run's spread falls to 0 — total collapse.",
-    "In **redundancy reduction**, compare *VICReg, variance weight 0* (a point) with *Barlow Twins, λ = 0* (watch the rank, not only the spread).",
-    "In **centering + sharpening**, the two broken DINO runs fail in opposite ways: compare their teacher-entropy curves with log K.",
+    "In **negatives**, train SimCLR and SimCLR without negatives: does the broken run's spread fall to 0? Which verdict does it get?",
+    "In **redundancy reduction**, compare *VICReg, invariance only* with *Barlow Twins, λ = 0*: which one shrinks to a point, and which keeps "
+    "its spread but loses rank?",
+    "In **centering + sharpening**, compare the two broken DINO runs' teacher-entropy curves with log K: do they fail in the same direction?",
     "Pick DINO in section 3, set the backbone to vit and train: where does the [CLS] token look?",
     "Pick SwAV in section 3 and switch off the equal partition: how many prototypes stay in use?",
 ])

@@ -321,6 +321,8 @@ def test_pretext_settings_digits_colorization_and_transfer_panel():
 EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None: the first/last option
     "app_pages/augmentations.py": [("slider", "aug.crop", 0.05, 1.0), ("slider", "aug.rotation", 0.0, 180.0), ("slider", "aug.jitter", 0.0, 1.0),
                                    ("slider", "aug.blur", 0.0, 1.0), ("slider", "aug.solarize", 0.0, 1.0), ("slider", "aug.erase", 0.0, 1.0)],
+    "app_pages/collapse.py": [("slider", "collapse.seconds", 5, 60), ("select_slider", "collapse.inside.simclr.batch_size", 2, 512),
+                              ("select_slider", "collapse.inside.simclr.lr", 1e-4, 10.0)],
     "app_pages/contrastive.py": [("select_slider", "contrastive.simclr.batch_size", 2, 512), ("select_slider", "contrastive.simclr.lr", 1e-4, 10.0),
                                  ("select_slider", "contrastive.simclr.width", 4, 64), ("select_slider", "contrastive.simclr.proj_dim", 2, 128),
                                  ("select_slider", "contrastive.simclr.temperature", 0.01, 2.0)],
@@ -334,7 +336,7 @@ EXTREMES = {  # page -> (widget kind, key, smallest value, largest value); None:
                              ("select_slider", "pretext.rotation.transfer_layer", 1, 3)],
 }
 # The downstream and multi-modal pages train in their own tests, with small budgets.
-TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/multimodal.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/mae.py": ["mae"],
+TRAIN_KEYS = {"app_pages/augmentations.py": [], "app_pages/downstream.py": [], "app_pages/multimodal.py": [], "app_pages/contrastive.py": ["contrastive"], "app_pages/collapse.py": ["collapse.inside"], "app_pages/mae.py": ["mae"],
               "app_pages/clustering.py": ["cluster"], "app_pages/pretext.py": ["pretext.autoencoder", "pretext.jigsaw", "pretext.inpainting"]}
 
 
