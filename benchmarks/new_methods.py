@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _results import write_section
+from _results import RESULTS, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +28,15 @@ def bench(method: str, dataset: str, seconds: float, seed: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def kept_rows(section: str, rerun: list[str]) -> list[str]:
+    """The section's existing rows of the methods not rerun now (so one method can be re-measured alone)."""
+    text = RESULTS.read_text() if RESULTS.exists() else ""
+    start = f"<!-- {section}:start -->"
+    body = text.split(start)[-1].split(f"<!-- {section}:end -->")[0] if start in text else ""
+    return [line for line in body.splitlines() if line.startswith("| ") and not line.startswith("| method")
+            and line.split("|")[1].strip() not in rerun]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=["barlow_twins", "vicreg", "swav", "dino"])
@@ -35,7 +44,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     args = parser.parse_args()
-    rows = []
+    section = "new-methods" if args.seconds == 60 else f"new-methods-{args.seconds:g}s"
+    rows = kept_rows(section, args.methods)
     for method in args.methods:
         runs = [bench(method, args.dataset, args.seconds, s) for s in args.seeds]
         for r in runs:
@@ -46,7 +56,6 @@ def main() -> None:
         rows.append(f"| {method} | {cell('steps').replace('.000', '')} | {cell('knn_acc')} | {cell('random_init_knn_acc')} | {min(gain):+.3f} | "
                     f"{cell('probe_acc')} | {cell('random_init_probe_acc')} | {min(probe_gain):+.3f} | {statistics.mean(gain):+.3f} |")
         print(rows[-1], flush=True)
-    section = "new-methods" if args.seconds == 60 else f"new-methods-{args.seconds:g}s"
     write_section(section, "\n".join([
         f"## Barlow Twins, VICReg, SwAV, DINO: {args.seconds:g} s on {args.dataset} ({section})",
         "",
