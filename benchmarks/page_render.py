@@ -24,7 +24,7 @@ from pathlib import Path
 from _results import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["app.py", "app_pages/augmentations.py", "app_pages/contrastive.py", "app_pages/mae.py", "app_pages/clustering.py", "app_pages/pretext.py", "app_pages/downstream.py", "app_pages/multimodal.py"]
+PAGES = ["app.py", "app_pages/augmentations.py", "app_pages/contrastive.py", "app_pages/collapse.py", "app_pages/mae.py", "app_pages/clustering.py", "app_pages/pretext.py", "app_pages/downstream.py", "app_pages/multimodal.py"]
 
 MEASURE = """
 import json, statistics, sys, time

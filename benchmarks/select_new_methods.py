@@ -24,6 +24,7 @@ CANDIDATES = [
     ("barlow_twins", {"lambd": 0.005}), ("barlow_twins", {"lambd": 0.02}), ("barlow_twins", {"lambd": 0.05}),
     ("vicreg", {}), ("swav", {"prototypes": 16}), ("swav", {"prototypes": 32}), ("swav", {"prototypes": 64}),
     ("simsiam", {"predictor_hidden": 32}), ("simsiam", {"predictor_hidden": 64}),
+    ("swav", {"temperature": 0.1}), ("swav", {"temperature": 0.2}), ("swav", {"temperature": 0.1, "proj_dim": 128}), ("swav", {"temperature": 0.1, "epsilon": 0.1}),
 ]
 SIGNALS = ("effective_rank", "teacher_entropy", "kl", "prototypes_used", "on_diagonal", "variance")
 
