@@ -168,6 +168,11 @@ def _check_views(z1: torch.Tensor, z2: torch.Tensor, what: str) -> None:
         raise ValueError(f"{what} needs a batch of at least 2 images (it uses statistics over the batch).")
 
 
+def off_diagonal(m: torch.Tensor) -> torch.Tensor:
+    """A square matrix with its diagonal set to 0 (the redundancy terms of Barlow Twins and VICReg)."""
+    return m - torch.diag_embed(m.diagonal())
+
+
 def cross_correlation(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     r"""Barlow Twins' D×D cross-correlation matrix of two views' embeddings (Zbontar et al., 2021, eq. 2).
 
@@ -192,11 +197,14 @@ def barlow_twins_loss(z1: torch.Tensor, z2: torch.Tensor, lambd: float = 5e-3) -
     reduction) decorrelates the dimensions, so they cannot all encode the same thing — which is
     how Barlow Twins avoids collapse without negatives, predictor or momentum encoder.
     """
+    return barlow_twins_objective(cross_correlation(z1, z2), lambd)
+
+
+def barlow_twins_objective(c: torch.Tensor, lambd: float) -> torch.Tensor:
+    r"""The Barlow Twins loss from an already computed D×D cross-correlation matrix C (see :func:`barlow_twins_loss`)."""
     if not lambd >= 0:
         raise ValueError(f"lambd must be >= 0, got {lambd}.")
-    c = cross_correlation(z1, z2)  # D×D
-    off_diagonal = c - torch.diag_embed(c.diagonal())
-    return (1 - c.diagonal()).pow(2).sum() + lambd * off_diagonal.pow(2).sum()
+    return (1 - c.diagonal()).pow(2).sum() + lambd * off_diagonal(c).pow(2).sum()
 
 
 def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor, eps: float = 1e-4) -> dict[str, torch.Tensor]:
@@ -217,7 +225,7 @@ def vicreg_terms(z1: torch.Tensor, z2: torch.Tensor, eps: float = 1e-4) -> dict[
     def covariance(z: torch.Tensor) -> torch.Tensor:
         centred = z - z.mean(dim=0)
         cov = centred.T @ centred / (z.shape[0] - 1)  # D×D
-        return (cov - torch.diag_embed(cov.diagonal())).pow(2).sum() / z.shape[1]
+        return off_diagonal(cov).pow(2).sum() / z.shape[1]
 
     return {"invariance": F.mse_loss(z1, z2), "variance": (variance(z1) + variance(z2)) / 2, "covariance": covariance(z1) + covariance(z2)}
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from sslviz import augment
-from sslviz.losses import barlow_twins_loss, cross_correlation
+from sslviz.losses import barlow_twins_loss, barlow_twins_objective, cross_correlation, off_diagonal
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
 from sslviz.methods.registry import MethodSpec
 from sslviz.setting import setting
@@ -51,12 +51,12 @@ class BarlowTwins(TwoViewMethod):
     def training_step(self, batch: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         x1, x2 = augment.two_views(batch, self.augment, generator)
         z1, z2 = self.project(torch.cat([x1, x2])).chunk(2)  # N×D each
-        loss = barlow_twins_loss(z1, z2, self.config.lambd)
+        c = cross_correlation(z1, z2)  # D×D, computed once: the loss and the live heatmap share it
+        loss = barlow_twins_objective(c, self.config.lambd)
         with torch.no_grad():
-            c = cross_correlation(z1, z2)
+            c = c.detach()
             self.last_correlation = c
-            off = c - torch.diag_embed(c.diagonal())
-            extra = {"on_diagonal": c.diagonal().mean(), "off_diagonal": off.abs().sum() / max(1, c.numel() - c.shape[0])}
+            extra = {"on_diagonal": c.diagonal().mean(), "off_diagonal": off_diagonal(c).abs().sum() / max(1, c.numel() - c.shape[0])}
         return {"loss": loss, **extra, **self.pair_metrics(z1, z2)}
 
     @torch.no_grad()
@@ -77,7 +77,7 @@ SPEC = MethodSpec(
     breaks={"Barlow Twins, λ = 0": ({"lambd": 0.0}, "Only the diagonal is trained: each dimension agrees across views, but nothing keeps the "
                                     "dimensions apart, so they drift into copies of each other. Not a point — the standardisation still forbids that — but "
                                     "a slow dimensional collapse: watch the effective rank fall (RESULTS.md, 'collapse': 4.0 of 64 after 300 steps on shapes).")},
-    code=(barlow_twins_loss, cross_correlation, BarlowTwins.training_step),
+    code=(barlow_twins_loss, barlow_twins_objective, cross_correlation, BarlowTwins.training_step),
     diagram=(("x", "view x₁"), ("x", "view x₂"), ("view x₁", "f, g → z₁"), ("view x₂", "f, g → z₂"),
              ("f, g → z₁", "C = corr(z₁, z₂)"), ("f, g → z₂", "C = corr(z₁, z₂)"), ("C = corr(z₁, z₂)", "Σ(1 − Cᵢᵢ)² + λ Σ Cᵢⱼ²")),
 )
