@@ -73,7 +73,7 @@ def test_sobel_removes_colour():
     assert torch.allclose(m.embed(red), m.embed(blue), atol=1e-5)
 
 
-@pytest.mark.parametrize("bad, match", [({"k": 1}, "k must be"), ({"steps_per_round": 0}, "steps_per_round"), ({"augment": "nope"}, "preset")])
+@pytest.mark.parametrize("bad, match", [({"k": 1}, r"\(k\) must be between 2"), ({"steps_per_round": 0}, "steps_per_round"), ({"augment": "nope"}, "augment")])
 def test_config_validation(bad, match):
     with pytest.raises(ValueError, match=match):
         DeepClusterConfig(**bad)

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from sslviz import data, losses, methods
+from sslviz.methods.base import TwoViewConfig
 from sslviz.methods.simclr import SimCLR, SimCLRConfig
+from sslviz.setting import Range, valid_range
 from sslviz.train import take
 
 
@@ -42,9 +44,46 @@ def test_snapshot_has_views_and_unit_projections():
 def test_config_validation():
     with pytest.raises(ValueError, match="temperature"):
         SimCLRConfig(temperature=0)
-    with pytest.raises(ValueError, match="preset"):
+    with pytest.raises(ValueError, match=r"Augmentations \(augment\) must be one of .*'none', got 'bogus'"):
         SimCLRConfig(augment="bogus")
     assert dataclasses.asdict(SimCLRConfig())["width"] == 16
+
+
+def _beyond(rng: Range, default):
+    """Values just outside ``rng`` (and of the wrong type) for a field whose default is ``default``."""
+    if isinstance(default, bool):
+        return [1, "yes", None]
+    if rng.choices:
+        return ["not-a-choice", 3, None]
+    step = 1 if isinstance(default, int) else 1e-3
+    wrong_type = [2.5] if isinstance(default, int) else [float("nan"), float("inf")]
+    return [rng.low - step, rng.high + step, 10**9, "7", None, *wrong_type]
+
+
+@pytest.mark.parametrize("name", sorted(methods.REGISTRY))
+def test_every_config_field_has_a_range_and_creating_outside_it_fails_before_any_tensor(name, monkeypatch):
+    s = methods.spec(name)
+    dataset = next(d for d in data.REGISTRY if s.supports(d))
+    fields = dataclasses.fields(s.config_cls)
+    assert fields and all(valid_range(f) is not None for f in fields), f"{name}: every field declares its range"
+    built = []
+    monkeypatch.setattr(s.cls, "__init__", lambda self, *a, **k: built.append(a))  # a model built = tensors allocated
+    for f in fields:
+        for value in _beyond(valid_range(f), f.default):
+            with pytest.raises(ValueError, match=rf"\({f.name}\) must be|^{f.name} must be") as err:
+                methods.create(name, dataset, **{f.name: value})
+            assert "got" in str(err.value)
+    assert built == [], "the range check runs before the method allocates anything"
+    assert methods.create(name, dataset) is not None and len(built) == 1  # within range it is built
+
+
+def test_a_method_whose_config_has_an_unranged_field_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Loose(TwoViewConfig):
+        size: int = 10**6
+
+    with pytest.raises(ValueError, match="size declare no valid range"):
+        methods.MethodSpec("loose", "Loose", "contrastive", methods.REGISTRY["simclr"].cls, Loose, "no range")
 
 
 TWO_VIEW = sorted(n for n, s in methods.REGISTRY.items() if s.mechanism)  # every joint-embedding method with an anti-collapse mechanism

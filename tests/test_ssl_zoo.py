@@ -78,7 +78,7 @@ def test_swav_step_counts_prototypes_in_use():
 
 @pytest.mark.parametrize("name, bad, match", [
     ("barlow_twins", {"lambd": -1.0}, "lambd"),
-    ("vicreg", {"variance_weight": -1.0}, "weights"),
+    ("vicreg", {"variance_weight": -1.0}, "variance_weight"),
     ("dino", {"backbone": "resnet"}, "backbone"),
     ("dino", {"teacher_temperature": 0.0}, "temperature"),
     ("swav", {"prototypes": 1}, "prototypes"),

@@ -15,23 +15,22 @@ from typing import Any
 import torch
 from torch import nn
 
-from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.base import IMAGE_SIZE, PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import ConvDecoder, eval_mode
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig(PretextConfig):
-    image_size: int = 28
-    latent_dim: int = setting(32, "Latent size", (2, 8, 32, 128))
-    noise_std: float = setting(0.0, "Denoising: input noise σ", (0.0, 0.1, 0.3, 0.5))  # > 0: denoising autoencoder (Gaussian noise on the input, clean target)
+    image_size: int = internal(28, IMAGE_SIZE)
+    latent_dim: int = setting(32, "Latent size", (2, 8, 32, 128), valid=(1, 1024))
+    noise_std: float = setting(0.0, "Denoising: input noise σ", (0.0, 0.1, 0.3, 0.5), valid=(0.0, 2.0))  # > 0: denoising autoencoder (Gaussian noise on the input, clean target)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.latent_dim < 1 or self.noise_std < 0 or self.image_size % 4:
-            raise ValueError(f"need latent_dim >= 1, noise_std >= 0 and an image size divisible by 4, "
-                             f"got {self.latent_dim}, {self.noise_std}, {self.image_size}.")
+        if self.image_size % 4:
+            raise ValueError(f"the autoencoder needs an image size divisible by 4, got {self.image_size}.")
 
 
 class Autoencoder(PretextMethod):

@@ -33,11 +33,6 @@ class BarlowTwinsConfig(TwoViewConfig):
     lambd: float = setting(0.05, "Redundancy weight λ", (0.0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.5),
                            "Weight of the off-diagonal term. 0: only invariance — the dimensions may all encode the same thing.")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.lambd >= 0:
-            raise ValueError(f"lambd must be >= 0, got {self.lambd}.")
-
 
 class BarlowTwins(TwoViewMethod):
     """Encoder + projector trained so that the two views' cross-correlation matrix approaches the identity."""

@@ -26,7 +26,7 @@ from sslviz.nets import (
     frozen_features,
     projection_head,
 )
-from sslviz.setting import setting
+from sslviz.setting import Config, internal, setting
 
 
 class Method(nn.Module):
@@ -88,26 +88,26 @@ class Method(nn.Module):
         """Called once when trained weights are loaded instead of trained (checkpoint, run bundle); most methods ignore it."""
 
 
+# Ranges several configs share. The bounds keep a forged config small (a width of 128 is a 4 MB
+# encoder) while admitting every value a page, test or benchmark uses.
+CHANNELS = (1, 3)  # grey or RGB
+WIDTH = (1, 128)  # SmallCNN width; features have 4 × width dimensions
+DIM = (1, 1024)  # hidden and output sizes of heads
+IMAGE_SIZE = (8, 96)  # the datasets are 28-32 px; uploads are resized to the dataset's size
+PRESETS = tuple(augment.PRESETS)
+MAX_TOKENS = 1024  # patch tokens a ViT may take: attention grows with their square
+
+
 @dataclass(frozen=True)
-class TwoViewConfig:
+class TwoViewConfig(Config):
     """Settings shared by every method trained on two augmented views of each image."""
 
-    in_channels: int = 1
-    width: int = setting(16, "Encoder width (features = 4 × width)", (4, 8, 16, 32, 64))
-    hidden_dim: int = 128
+    in_channels: int = internal(1, CHANNELS)
+    width: int = setting(16, "Encoder width (features = 4 × width)", (4, 8, 16, 32, 64), valid=WIDTH)
+    hidden_dim: int = internal(128, DIM)
     proj_dim: int = setting(64, "Projection dim", (2, 3, 16, 64, 128),
-                            "2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).")
-    augment: str = setting("digits", "Augmentations", tuple(augment.PRESETS), "The dataset's own preset is the default (a preset in sslviz.augment.PRESETS).")
-
-    def __post_init__(self) -> None:
-        if self.proj_dim < 1 or self.hidden_dim < 1:
-            raise ValueError(f"proj_dim and hidden_dim must be >= 1, got {self.proj_dim} and {self.hidden_dim}.")
-        augment.preset(self.augment)  # raises a clear error for an unknown preset
-        # Settings that several methods share, checked once here for whichever config has them.
-        for name, valid, rule in (("temperature", lambda v: v > 0, "> 0"), ("momentum", lambda v: 0 <= v <= 1, "in [0, 1]"),
-                                  ("queue_size", lambda v: v >= 1, ">= 1")):
-            if hasattr(self, name) and not valid(getattr(self, name)):
-                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)}.")
+                            "2 or 3 puts the embeddings on a circle or sphere you can look at (uniformity made visible).", valid=DIM)
+    augment: str = setting("digits", "Augmentations", PRESETS, "The dataset's own preset is the default (a preset in sslviz.augment.PRESETS).")
 
 
 class TwoViewMethod(Method):
@@ -178,20 +178,13 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
 
 
 @dataclass(frozen=True)
-class PretextConfig:
+class PretextConfig(Config):
     """Settings shared by the pretext-task methods (autoencoder, rotation, jigsaw, inpainting, colorization)."""
 
-    in_channels: int = 1
-    width: int = 16
+    in_channels: int = internal(1, CHANNELS)
+    width: int = internal(16, WIDTH)
     transfer_layer: int = setting(3, "Transfer layer (block evaluated downstream)", (1, 2, 3), "Which block's pooled output the probe and kNN read.")
-    augment: str = "none"  # a preset in sslviz.augment.PRESETS, applied before the pretext transform
-
-    def __post_init__(self) -> None:
-        if self.transfer_layer not in (1, 2, 3):
-            raise ValueError(f"transfer_layer must be 1, 2 or 3, got {self.transfer_layer}.")
-        if self.width < 1 or self.in_channels < 1:
-            raise ValueError(f"width and in_channels must be >= 1, got {self.width} and {self.in_channels}.")
-        augment.preset(self.augment)
+    augment: str = internal("none", PRESETS)  # applied before the pretext transform
 
 
 class PretextMethod(Method):

@@ -21,13 +21,13 @@ from sslviz.losses import byol_loss, negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod, ema_update, frozen_copy
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 
 @dataclass(frozen=True)
 class BYOLConfig(TwoViewConfig):
-    momentum: float = setting(0.8, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "The target network's moving average.")  # the paper's 0.99+ barely moves in a short run; 0.5-0.99 tie on the validation split (RESULTS.md, "select-on-val")
-    predictor_hidden: int = 128
+    momentum: float = setting(0.8, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "The target network's moving average.", valid=(0.0, 1.0))  # the paper's 0.99+ barely moves in a short run; 0.5-0.99 tie on the validation split (RESULTS.md, "select-on-val")
+    predictor_hidden: int = internal(128, (1, 1024))
     use_predictor: bool = setting(True, "Predictor", help="Off: the online network regresses the target directly — it collapses.")
 
 

@@ -18,6 +18,7 @@ import torch
 
 from sslviz import data
 from sslviz.losses import clip_loss
+from sslviz.methods.base import DIM
 from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, without_held_out
 from sslviz.methods.paired_scores import (
     RETRIEVAL_PAIRS,
@@ -26,13 +27,14 @@ from sslviz.methods.paired_scores import (
 )
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import TextEncoder, eval_mode
+from sslviz.setting import internal
 
 
 @dataclass(frozen=True)
 class CLIPConfig(CrossModalConfig):
     """CLIP's settings; ``text_dim`` is the word-embedding size of the tiny text encoder."""
 
-    text_dim: int = 64
+    text_dim: int = internal(64, DIM)
 
 
 class CLIP(CrossModal):

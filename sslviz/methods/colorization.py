@@ -14,15 +14,16 @@ from typing import Any
 
 import torch
 
-from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.base import CHANNELS, PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import ConvDecoder, eval_mode
 from sslviz.pretext import grey
+from sslviz.setting import internal
 
 
 @dataclass(frozen=True)
 class ColorizationConfig(PretextConfig):
-    in_channels: int = 3
+    in_channels: int = internal(3, CHANNELS)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -23,30 +23,25 @@ from torch import nn
 from sslviz import augment, data
 from sslviz.data import take
 from sslviz.losses import clip_loss
-from sslviz.methods.base import Method, pair_scores
+from sslviz.methods.base import CHANNELS, DIM, PRESETS, WIDTH, Method, pair_scores
 from sslviz.methods.paired_scores import RETRIEVAL_PAIRS, retrieval_scores
 from sslviz.nets import SmallCNN, eval_mode, projection_head
+from sslviz.setting import Config, Range, internal
 
 MAX_LOGIT_SCALE = 100.0  # CLIP clamps 1/τ at 100 so training stays stable
+TEMPERATURE = Range(1 / MAX_LOGIT_SCALE, 10.0, why=f"1/τ is capped at {MAX_LOGIT_SCALE:g}")  # the initial τ a config may hold
 
 
 @dataclass(frozen=True)
-class CrossModalConfig:
+class CrossModalConfig(Config):
     """Settings shared by the cross-modal contrastive methods."""
 
-    in_channels: int = 3
-    width: int = 16  # image encoder width: features have 4·width dimensions
-    embed_dim: int = 64  # the joint embedding space both modalities map into
-    temperature: float = 0.07  # initial τ (CLIP's)
-    learn_temperature: bool = True
-    augment: str = "none"  # image augmentation; the partner must still match, so keep it mild
-
-    def __post_init__(self) -> None:
-        if not 1 / MAX_LOGIT_SCALE <= self.temperature <= 10:
-            raise ValueError(f"temperature must be in [{1 / MAX_LOGIT_SCALE:g}, 10] (1/τ is capped at {MAX_LOGIT_SCALE:g}), got {self.temperature}.")
-        if self.width < 1 or self.embed_dim < 1 or self.in_channels < 1:
-            raise ValueError(f"width, embed_dim and in_channels must be >= 1, got {self.width}, {self.embed_dim}, {self.in_channels}.")
-        augment.preset(self.augment)
+    in_channels: int = internal(3, CHANNELS)
+    width: int = internal(16, WIDTH)  # image encoder width: features have 4·width dimensions
+    embed_dim: int = internal(64, DIM)  # the joint embedding space both modalities map into
+    temperature: float = internal(0.07, TEMPERATURE)  # initial τ (CLIP's); 1/τ is capped at MAX_LOGIT_SCALE
+    learn_temperature: bool = internal(True)
+    augment: str = internal("none", PRESETS)  # image augmentation; the partner must still match, so keep it mild
 
 
 class CrossModal(Method):

@@ -23,35 +23,30 @@ from torch import nn
 
 from sslviz import augment
 from sslviz.cluster import kmeans, pca_whiten
-from sslviz.methods.base import Method
+from sslviz.methods.base import CHANNELS, WIDTH, Method
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import SmallCNN, SobelCNN, eval_mode, frozen_features
-from sslviz.setting import setting
+from sslviz.setting import Config, internal, setting
 
 
 @dataclass(frozen=True)
-class DeepClusterConfig:
+class DeepClusterConfig(Config):
     """Hyper-parameters; the defaults suit ``digits`` and ``shapes`` within a minute."""
 
-    in_channels: int = 1
-    width: int = 16
+    in_channels: int = internal(1, CHANNELS)
+    width: int = internal(16, WIDTH)
     k: int = setting(30, "Clusters k", tuple(range(2, 101)), "The paper over-clusters: more clusters than classes.")  # more clusters than classes, as in the paper (k = 10,000 for 1,000 ImageNet classes)
-    pca_dim: int = 32
+    pca_dim: int = internal(32, (1, 256))
     whiten: bool = setting(True, "PCA-whiten features", help="Whiten + L2-normalise the features before k-means (as in the paper).")  # PCA-whiten + L2-normalise the features before k-means (as the paper); off: k-means on the raw features
-    steps_per_round: int = setting(50, "Steps per round", (10, 25, 50, 100, 200), "Training steps between two clusterings.")  # measured: 50-100 beat 25 (the classifier needs time after each reset)
-    kmeans_iterations: int = 20
+    steps_per_round: int = setting(50, "Steps per round", (10, 25, 50, 100, 200), "Training steps between two clusterings.", valid=(1, 10_000))  # measured: 50-100 beat 25 (the classifier needs time after each reset)
+    kmeans_iterations: int = internal(20, (1, 1000))
     fix_empty: bool = setting(True, "Refill empty clusters")
     uniform_sampling: bool = setting(True, "Sample uniformly over clusters", help="Off: batches sample images uniformly, so a huge cluster dominates the loss.")  # batches sample pseudo-labels uniformly, then an image of that cluster
     sobel: bool = setting(True, "Sobel input", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.")  # grey-scale + Sobel edges in front of the CNN, as in the paper. Off, shapes cluster by colour (NMI with shape 0.16 vs 0.49, 30 s)
     augment: str = setting("digits", "Augmentations", tuple(augment.PRESETS), "The dataset's own preset is the default.")
 
     def __post_init__(self) -> None:
-        for name in ("k", "pca_dim", "steps_per_round", "kmeans_iterations", "width"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if self.k < 2:
-            raise ValueError(f"k must be >= 2 clusters, got {self.k}.")
-        augment.preset(self.augment)
+        super().__post_init__()
 
 
 class DeepCluster(Method):

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from sslviz.methods.crossmodal import CrossModal, CrossModalConfig, image_like_partner
+from sslviz.methods.crossmodal import TEMPERATURE, CrossModal, CrossModalConfig, image_like_partner
 from sslviz.methods.registry import MethodSpec
+from sslviz.setting import internal
 
 
 @dataclass(frozen=True)
 class DepthConfig(CrossModalConfig):
     """RGB ↔ depth settings (the depth encoder has the image encoder's width)."""
 
-    temperature: float = 0.1
+    temperature: float = internal(0.1, TEMPERATURE)
 
 
 class Depth(CrossModal):

@@ -25,10 +25,10 @@ from torch import nn
 
 from sslviz import augment, data
 from sslviz.losses import dino_center, dino_loss
-from sslviz.methods.base import TwoViewConfig, TwoViewMethod, ema_update, frozen_copy
+from sslviz.methods.base import IMAGE_SIZE, MAX_TOKENS, TwoViewConfig, TwoViewMethod, ema_update, frozen_copy
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead, TinyViT, eval_mode
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 BACKBONES = ("cnn", "vit")
 
@@ -36,27 +36,24 @@ BACKBONES = ("cnn", "vit")
 @dataclass(frozen=True)
 class DINOConfig(TwoViewConfig):
     proj_dim: int = setting(64, "Outputs K", (16, 64, 256, 1024), "The softmax's size (65,536 in the paper): the 'classes' the teacher invents.")
-    bottleneck_dim: int = 32
+    bottleneck_dim: int = internal(32, (1, 1024))
     teacher_temperature: float = setting(0.04, "Teacher temperature τ_t", (0.01, 0.02, 0.04, 0.07, 0.1, 0.2, 0.5),
                                          "Below the student's τ_s = 0.1 sharpens the teacher. Equal to it or above: nothing sharpens — the output goes uniform.")
-    student_temperature: float = 0.1
-    momentum: float = setting(0.996, "Teacher momentum m", (0.9, 0.95, 0.99, 0.996, 0.999), "The teacher's moving average (0.996 → 1 in the paper). 0.9 collapses here within a minute.")  # val kNN 0.783 vs 0.723 at 0.99, 0.398 at 0.9 (shapes, 60 s)
-    center_momentum: float = 0.9
+    student_temperature: float = internal(0.1, (0.01, 1.0))
+    momentum: float = setting(0.996, "Teacher momentum m", (0.9, 0.95, 0.99, 0.996, 0.999), "The teacher's moving average (0.996 → 1 in the paper). 0.9 collapses here within a minute.", valid=(0.0, 1.0))  # val kNN 0.783 vs 0.723 at 0.99, 0.398 at 0.9 (shapes, 60 s)
+    center_momentum: float = internal(0.9, (0.0, 1.0))
     centering: bool = setting(True, "Centering", help="Off: one output comes to dominate for every image.")
     backbone: str = setting("cnn", "Backbone", BACKBONES, "vit: a tiny ViT with a [CLS] token, whose attention maps the page shows.")
-    image_size: int = 28  # for the ViT: set from the dataset
-    patch_size: int = 4
+    image_size: int = internal(28, IMAGE_SIZE)  # for the ViT: set from the dataset
+    patch_size: int = internal(4, (1, 32))
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
-        if not (self.teacher_temperature > 0 and self.student_temperature > 0):
-            raise ValueError(f"temperatures must be > 0, got {self.teacher_temperature} and {self.student_temperature}.")
-        if not 0 <= self.center_momentum <= 1:
-            raise ValueError(f"center_momentum must be in [0, 1], got {self.center_momentum}.")
         if self.backbone == "vit" and self.image_size % self.patch_size:
             raise ValueError(f"image size {self.image_size} is not divisible by the patch size {self.patch_size}.")
+        if self.backbone == "vit" and (self.image_size // self.patch_size) ** 2 > MAX_TOKENS:
+            raise ValueError(f"a {self.image_size}-pixel image in {self.patch_size}-pixel patches makes {(self.image_size // self.patch_size) ** 2} tokens; "
+                             f"the ViT takes at most {MAX_TOKENS}.")
 
 
 class DINOHead(nn.Module):

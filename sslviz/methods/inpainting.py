@@ -26,11 +26,6 @@ FILL = 0.5  # what the hole shows: mid grey, distinct from the dark backgrounds
 class InpaintingConfig(PretextConfig):
     hole: float = setting(0.4, "Hole size (share of the side)", (0.2, 0.3, 0.4, 0.5, 0.6))  # side of the square hole as a fraction of the image side
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 < self.hole < 1:
-            raise ValueError(f"hole must be in (0, 1), got {self.hole}.")
-
 
 class Inpainting(PretextMethod):
     """Backbone feature map + convolutional decoder that predicts the pixels under the hole."""

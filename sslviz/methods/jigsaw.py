@@ -19,18 +19,13 @@ from sslviz.methods.base import PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import MLPHead
 from sslviz.pretext import JIGSAW_PERMUTATIONS, crop_tiles, shuffle_tiles, split_tiles
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 
 @dataclass(frozen=True)
 class JigsawConfig(PretextConfig):
     gap: int = setting(4, "Gap between tiles (pixels)", (0, 2, 4), "0: the network can cheat by matching pixels along tile edges.")  # pixels cut from each tile, at a random offset per tile
-    hidden_dim: int = 256
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.gap < 0:
-            raise ValueError(f"gap must be >= 0, got {self.gap}.")
+    hidden_dim: int = internal(256, (1, 2048))
 
 
 class Jigsaw(PretextMethod):

@@ -30,8 +30,8 @@ from sslviz.setting import setting
 @dataclass(frozen=True)
 class MoCoConfig(TwoViewConfig):
     temperature: float = setting(0.2, "Temperature τ", (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))
-    queue_size: int = setting(4096, "Queue size K", (16, 256, 1024, 4096, 16384), "Keys of earlier batches kept as negatives.")
-    momentum: float = setting(0.99, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "m of the key encoder's moving average: 0 makes it a copy of the query encoder.")
+    queue_size: int = setting(4096, "Queue size K", (16, 256, 1024, 4096, 16384), "Keys of earlier batches kept as negatives.", valid=(1, 16384))
+    momentum: float = setting(0.99, "Momentum m", (0.0, 0.5, 0.9, 0.99, 0.999), "m of the key encoder's moving average: 0 makes it a copy of the query encoder.", valid=(0.0, 1.0))
 
 
 @torch.no_grad()

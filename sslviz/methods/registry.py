@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from sslviz import data
 from sslviz.methods.base import Method
-from sslviz.setting import Setting, exposed
+from sslviz.setting import Config, Setting, exposed, unranged
 
 # Family -> what it means; pages list the methods of the families they teach, in this order.
 FAMILIES = {
@@ -68,8 +68,11 @@ class MethodSpec:
             raise ValueError(f"{self.name}: unknown family {self.family!r}. Choose one of: {', '.join(FAMILIES)}.")
         if self.mechanism and self.mechanism not in COLLAPSE_MECHANISMS:
             raise ValueError(f"{self.name}: unknown mechanism {self.mechanism!r}. Choose one of: {', '.join(COLLAPSE_MECHANISMS)}.")
-        if not (dataclasses.is_dataclass(self.config_cls) and issubclass(self.cls, Method)):
-            raise ValueError(f"{self.name}: cls must be a Method and config_cls a dataclass.")
+        if not (dataclasses.is_dataclass(self.config_cls) and issubclass(self.config_cls, Config) and issubclass(self.cls, Method)):
+            raise ValueError(f"{self.name}: cls must be a Method and config_cls a dataclass deriving from sslviz.setting.Config.")
+        missing = unranged(self.config_cls)
+        if missing:  # a field without a range would let a forged bundle or link ask for any size
+            raise ValueError(f"{self.name}: config fields {', '.join(missing)} declare no valid range; make them with setting(...) or internal(...).")
 
     def supports(self, dataset: str) -> bool:
         """Whether the method can train on ``dataset`` (paired methods need its modality; colorization needs colour)."""

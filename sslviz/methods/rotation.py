@@ -15,15 +15,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from sslviz.methods.base import PretextConfig, PretextMethod
+from sslviz.methods.base import DIM, PretextConfig, PretextMethod
 from sslviz.methods.registry import MethodSpec, transfer_layers
 from sslviz.nets import MLPHead
 from sslviz.pretext import all_rotations, rotate
+from sslviz.setting import internal
 
 
 @dataclass(frozen=True)
 class RotationConfig(PretextConfig):
-    hidden_dim: int = 128
+    hidden_dim: int = internal(128, DIM)
 
 
 class Rotation(PretextMethod):

@@ -19,21 +19,19 @@ from sslviz.losses import negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 
 @dataclass(frozen=True)
 class SimSiamConfig(TwoViewConfig):
     # As wide as the projection. The paper's 1/4 bottleneck (2048→512→2048; set 0 for proj_dim // 4) learned far less at
     # this scale on the validation split: val kNN 0.600 vs 0.842, shapes, 787 steps (RESULTS.md, "select-on-val").
-    predictor_hidden: int = 64
+    predictor_hidden: int = internal(64, (0, 1024))
     stop_gradient: bool = setting(True, "Stop-gradient", help="Off: both branches get gradients — the constant solution appears.")
     projector_output_norm: bool = setting(True, "Batch norm on the projector output", help="As in the paper; on its own it already forbids a constant output.")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.predictor_hidden < 0:
-            raise ValueError(f"predictor_hidden must be >= 0 (0: the paper's bottleneck, proj_dim // 4), got {self.predictor_hidden}.")
 
 
 class SimSiam(TwoViewMethod):

@@ -25,23 +25,18 @@ from sslviz.losses import sinkhorn, swav_loss
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import eval_mode
-from sslviz.setting import setting
+from sslviz.setting import internal, setting
 
 
 @dataclass(frozen=True)
 class SwAVConfig(TwoViewConfig):
-    prototypes: int = setting(32, "Prototypes K", (4, 8, 16, 32, 64, 128), "The clusters SwAV assigns images to (3,000 in the paper for ImageNet).")
+    prototypes: int = setting(32, "Prototypes K", (4, 8, 16, 32, 64, 128), "The clusters SwAV assigns images to (3,000 in the paper for ImageNet).", valid=(2, 1024))
     # The paper's 0.1 learned far less here: val kNN 0.757 vs 0.993 at 0.2 (shapes, 480 steps; RESULTS.md, "select-new-methods").
     temperature: float = setting(0.2, "Temperature τ", (0.05, 0.1, 0.2, 0.5), "Of the softmax that predicts the other view's code.")
-    epsilon: float = 0.05  # Sinkhorn's entropy regularisation (the paper's value)
-    sinkhorn_iterations: int = 3
+    epsilon: float = internal(0.05, (0.001, 1.0))  # Sinkhorn's entropy regularisation (the paper's value)
+    sinkhorn_iterations: int = internal(3, (1, 100))
     equipartition: bool = setting(True, "Equal partition (Sinkhorn)", help="Off: the codes are the plain softmax of the scores — everything can join one prototype.")
-    freeze_prototypes_steps: int = 50  # the paper freezes the prototypes for the first epoch: early assignments are random
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.prototypes < 2 or self.sinkhorn_iterations < 1 or not self.epsilon > 0:
-            raise ValueError(f"need prototypes >= 2, sinkhorn_iterations >= 1, epsilon > 0; got {self.prototypes}, {self.sinkhorn_iterations}, {self.epsilon}.")
+    freeze_prototypes_steps: int = internal(50, (0, 100_000))  # the paper freezes the prototypes for the first epoch: early assignments are random
 
 
 class SwAV(TwoViewMethod):

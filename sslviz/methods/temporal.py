@@ -18,25 +18,21 @@ import torch.nn.functional as F
 
 from sslviz import augment, data
 from sslviz.losses import info_nce
-from sslviz.methods.base import TwoViewConfig, TwoViewMethod
+from sslviz.methods.base import CHANNELS, PRESETS, TwoViewConfig, TwoViewMethod
 from sslviz.methods.paired_scores import RETRIEVAL_PAIRS, retrieval_scores
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import eval_mode
+from sslviz.setting import internal
 
 
 @dataclass(frozen=True)
 class TemporalConfig(TwoViewConfig):
     """Settings; ``max_gap`` is the largest distance in frames between the two positives."""
 
-    in_channels: int = 3
-    temperature: float = 0.2
-    max_gap: int = data.CLIP_FRAMES - 1
-    augment: str = "colour only"  # time never changes an object's colour: without jitter, frames are matched by colour (kNN 0.67-0.73 vs 0.94-0.98)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 1 <= self.max_gap < data.CLIP_FRAMES:
-            raise ValueError(f"max_gap must be in 1..{data.CLIP_FRAMES - 1}, got {self.max_gap}.")
+    in_channels: int = internal(3, CHANNELS)
+    temperature: float = internal(0.2, (0.01, 2.0))
+    max_gap: int = internal(data.CLIP_FRAMES - 1, (1, data.CLIP_FRAMES - 1))
+    augment: str = internal("colour only", PRESETS)  # time never changes an object's colour: without jitter, frames are matched by colour (kNN 0.67-0.73 vs 0.94-0.98)
 
 
 class Temporal(TwoViewMethod):

@@ -31,11 +31,6 @@ class VICRegConfig(TwoViewConfig):
     variance_weight: float = setting(25.0, "Variance weight μ", WEIGHTS, "The paper uses 25. 0: nothing forbids a constant output.")
     covariance_weight: float = setting(1.0, "Covariance weight ν", (0.0, 0.1, 1.0, 5.0, 25.0), "The paper uses 1. 0: dimensions may copy each other.")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if min(self.invariance_weight, self.variance_weight, self.covariance_weight) < 0:
-            raise ValueError("the VICReg weights must all be >= 0.")
-
 
 class VICReg(TwoViewMethod):
     """Encoder + projector trained with the invariance, variance and covariance terms."""

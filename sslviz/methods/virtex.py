@@ -16,26 +16,22 @@ import torch
 import torch.nn.functional as F
 
 from sslviz import augment, data
-from sslviz.methods.base import Method
+from sslviz.methods.base import CHANNELS, DIM, PRESETS, WIDTH, Method
 from sslviz.methods.crossmodal import without_held_out
 from sslviz.methods.paired_scores import caption_scores
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import CaptionDecoder, SmallCNN, eval_mode
+from sslviz.setting import Config, internal
 
 
 @dataclass(frozen=True)
-class VirTexConfig:
+class VirTexConfig(Config):
     """VirTex's settings: image encoder width and the decoder's hidden size."""
 
-    in_channels: int = 3
-    width: int = 16
-    decoder_dim: int = 128
-    augment: str = "none"
-
-    def __post_init__(self) -> None:
-        if self.width < 1 or self.decoder_dim < 1 or self.in_channels < 1:
-            raise ValueError(f"width, decoder_dim and in_channels must be >= 1, got {self.width}, {self.decoder_dim}, {self.in_channels}.")
-        augment.preset(self.augment)
+    in_channels: int = internal(3, CHANNELS)
+    width: int = internal(16, WIDTH)
+    decoder_dim: int = internal(128, DIM)
+    augment: str = internal("none", PRESETS)
 
 
 class VirTex(Method):
