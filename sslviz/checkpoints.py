@@ -31,6 +31,7 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 MANIFEST = MODELS / "manifest.json"
 MAX_BYTES = 64 * 1024 * 1024  # the shipped checkpoints are well under 1 MB each; anything this big is not ours
 FORMAT = "sslviz-checkpoint-1"
+MAX_HEADER_BYTES = 2**20  # the JSON header of a safetensors file: ours are a few KB (tensor names, shapes, the config)
 
 
 class CheckpointError(ValueError):
@@ -73,20 +74,25 @@ def from_bytes(data: bytes, expected_sha256: str | None = None, method_name: str
         raise CheckpointError(f"{name} holds a pickle payload (a torch.save or pickle file). Pickles can run code when loaded, "
                               "so sslviz refuses them: use a .safetensors checkpoint.")
     try:
+        header = _header(data)  # before the tensors: a forged header is refused without reading them
         state = load_safetensors(data)
-        header = _header(data)
-    except (SafetensorError, ValueError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{name} is truncated or not a safetensors file ({err}).") from None
-    if header.get("format") != FORMAT:
+    except (SafetensorError, ValueError, RecursionError) as err:  # RecursionError: JSON nested thousands deep
+        raise CheckpointError(f"{name} is truncated or not a safetensors file ({_brief(err)}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise CheckpointError(f"{name} is a safetensors file but not an sslviz checkpoint (no {FORMAT!r} header).")
     for key, wanted in (("method", method_name), ("dataset", dataset)):
         if wanted is not None and header.get(key) != wanted:
             raise CheckpointError(f"{name} holds a {header.get(key)!r} {key}, not {wanted!r}.")
-    try:
+    if not (isinstance(header.get("method"), str) and isinstance(header.get("dataset"), str) and isinstance(header.get("config"), dict)):
+        raise CheckpointError(f"{name}: its header needs a method and a dataset (text) and a config (an object).")
+    try:  # the config's ranges are checked before the method allocates anything (sslviz.setting.Config)
         method = methods.create(header["method"], header["dataset"], **header["config"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{name} describes a model sslviz cannot build: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{name} describes a model sslviz cannot build: {_brief(err)}") from None
     _check_architecture(method, state, name)
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:  # a damaged file (one flipped exponent bit is enough) or a diverged run: nothing sensible can be shown from it
+        raise CheckpointError(f"{name} holds NaN or infinite weights ({', '.join(broken[:3])}{' …' if len(broken) > 3 else ''}).")
     method.load_state_dict(state)
     return method.eval(), header
 
@@ -99,13 +105,22 @@ def load(path: str | Path, expected_sha256: str | None = None, method_name: str 
     return from_bytes(path.read_bytes(), expected_sha256, method_name, dataset, name=path.name)
 
 
-def _header(data: bytes) -> dict[str, Any]:
+def _header(data: bytes) -> Any:
     """The sslviz header in a safetensors file's ``__metadata__`` (the first 8 bytes give the JSON header's length)."""
     size = int.from_bytes(data[:8], "little")
-    if not 0 < size <= len(data) - 8:
+    if not 0 < size <= min(len(data) - 8, MAX_HEADER_BYTES):
         raise ValueError("bad header length")
-    metadata = json.loads(data[8 : 8 + size]).get("__metadata__") or {}
-    return json.loads(metadata["sslviz"]) if "sslviz" in metadata else {}
+    outer = json.loads(data[8 : 8 + size])
+    metadata = outer.get("__metadata__") if isinstance(outer, dict) else None
+    if not isinstance(metadata, dict):
+        return {}
+    return json.loads(metadata["sslviz"]) if isinstance(metadata.get("sslviz"), str) else {}
+
+
+def _brief(err: Exception, limit: int = 300) -> str:
+    """An exception's message cut to ``limit`` characters (a forged file can make it megabytes long)."""
+    text = str(err) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_architecture(method: methods.Method, state: dict[str, torch.Tensor], name: str) -> None:
@@ -127,17 +142,29 @@ def write_history(history: list[dict[str, float]], target: str | Path | io.TextI
         writer.writerows(history)
 
 
-def read_history(source: str | Path | io.TextIOBase, max_rows: int = 100_000) -> list[dict[str, float]]:
-    """Rows of :func:`write_history` as floats; ValueError (naming the line) for a value that is not a number."""
-    rows = []
+def read_history(source: str | Path | io.TextIOBase, max_rows: int = 100_000, max_columns: int = 128, max_cells: int = 1_000_000) -> list[dict[str, float]]:
+    """Rows of :func:`write_history` as floats; ValueError (naming the line) for a value that is not a number.
+
+    The limits bound the memory a forged file can take (a 15-minute run logs ~30,000 rows of ~20 columns).
+    """
+    rows, cells = [], 0
     with _opened(source, "r") as f:
-        for i, row in enumerate(csv.DictReader(f), start=2):
-            if i > max_rows + 1:
-                raise ValueError(f"metrics.csv has more than {max_rows} rows.")
-            try:
-                rows.append({k: float(v) for k, v in row.items() if k is not None and v not in ("", None)})
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"metrics.csv, line {i}: {err}") from None
+        try:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is not None and len(reader.fieldnames) > max_columns:
+                raise ValueError(f"metrics.csv has {len(reader.fieldnames)} columns; a run logs at most {max_columns}.")
+            for i, row in enumerate(reader, start=2):
+                if i > max_rows + 1:
+                    raise ValueError(f"metrics.csv has more than {max_rows} rows.")
+                try:
+                    rows.append({k: float(v) for k, v in row.items() if k is not None and v not in ("", None)})
+                except (TypeError, ValueError) as err:
+                    raise ValueError(f"metrics.csv, line {i}: {_brief(err, 120)}") from None
+                cells += len(rows[-1])
+                if cells > max_cells:
+                    raise ValueError(f"metrics.csv holds more than {max_cells:,} values.")
+        except csv.Error as err:  # e.g. a field over csv's 128-KiB limit, a NUL byte
+            raise ValueError(f"metrics.csv is not a valid CSV file ({_brief(err, 120)}).") from None
     return rows
 
 

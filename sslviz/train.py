@@ -22,7 +22,7 @@ import torch
 
 from sslviz.data import Inputs, check_inputs, take, to_device  # noqa: F401  (re-exported: the Trainer's batch helpers)
 from sslviz.methods.base import Method
-from sslviz.setting import setting
+from sslviz.setting import Config, Range, internal, setting
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OPTIMIZERS = ("adamw", "sgd")
@@ -75,40 +75,31 @@ def _env_threads() -> int | None:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings and the budget; the run ends at whichever budget is hit first."""
+class TrainConfig(Config):
+    """Optimisation settings and the budget; the run ends at whichever budget is hit first.
 
-    batch_size: int = setting(256, "Batch size N", (2, 4, 8, 32, 64, 128, 256, 512))
+    Every field has a declared range (checked when the config is made), so a run bundle or a link
+    cannot ask for a billion-image batch or a year-long budget.
+    """
+
+    batch_size: int = setting(256, "Batch size N", (2, 4, 8, 32, 64, 128, 256, 512), valid=Range(2, 4096, why="a batch holds the negatives of contrastive methods"))
     lr: float = setting(1e-3, "Learning rate", (1e-4, 3e-4, 1e-3, 2e-3, 5e-3, 1e-2, 1e-1, 1.0, 10.0, 1e12),
-                        "1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.", "{:g}")
-    weight_decay: float = 1e-6
-    max_steps: int | None = None
-    max_seconds: float | None = 30.0
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int | None = None  # torch intra-op threads; None = one per core
-    optimizer: str = "adamw"  # "adamw" or "sgd" (momentum 0.9)
-    lr_schedule: str = "constant"  # "cosine": decay to 0 over the budget (by steps or seconds, whichever runs out first)
-    count_callback_time: bool = True  # False: time spent in callbacks (e.g. evaluation) is not charged to the budget
+                        "1e12 is there on purpose: it makes the loss NaN, and the run stops with a message.", "{:g}", valid=(1e-8, 1e12))
+    weight_decay: float = internal(1e-6, (0.0, 10.0))
+    max_steps: int | None = internal(None, (0, 10_000_000))
+    max_seconds: float | None = internal(30.0, (0.0, 86_400.0))  # a day at most
+    seed: int = internal(0, (0, 2**32 - 1))
+    device: str = internal("auto", DEVICES)
+    num_threads: int | None = internal(None, (1, 1024))  # torch intra-op threads; None = one per core
+    optimizer: str = internal("adamw", OPTIMIZERS)  # "sgd": momentum 0.9
+    lr_schedule: str = internal("constant", LR_SCHEDULES)  # "cosine": decay to 0 over the budget (by steps or seconds, whichever runs out first)
+    count_callback_time: bool = internal(True)  # False: time spent in callbacks (e.g. evaluation) is not charged to the budget
 
     def __post_init__(self) -> None:
-        if self.batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2 (contrastive methods need negatives), got {self.batch_size}.")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number, got {self.lr}.")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}.")
+        super().__post_init__()
         if self.max_steps is None and self.max_seconds is None:
             raise ValueError("Give a budget: max_steps, max_seconds or both.")
-        if self.max_steps is not None and self.max_steps < 0:
-            raise ValueError(f"max_steps must be >= 0, got {self.max_steps}.")
-        if self.max_seconds is not None and not (self.max_seconds >= 0 and math.isfinite(self.max_seconds)):
-            raise ValueError(f"max_seconds must be >= 0, got {self.max_seconds}.")
         resolve_device(self.device)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}. Choose one of: {', '.join(OPTIMIZERS)}.")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"Unknown lr_schedule {self.lr_schedule!r}. Choose one of: {', '.join(LR_SCHEDULES)}.")
 
 
 @dataclass

@@ -59,7 +59,7 @@ def test_export_then_import_round_trips(run, blob):
     ("text in the numbers", lambda b: rezip(b, {"metrics.csv": b"loss,step\nabc,1\n"}), "metrics.csv, line 2"),
     ("bad json", lambda b: rezip(b, {"config.json": b"{not json"}), "unreadable"),
     ("pickled array", lambda b: rezip(b, {"embeddings.npy": _npy(np.array([{"x": 1}], dtype=object))}), "unreadable"),
-    ("NaN embeddings", lambda b: rezip(b, {"embeddings.npy": _npy(np.full((3, 2), np.nan, np.float32))}), "finite N×D"),
+    ("NaN embeddings", lambda b: rezip(b, {"embeddings.npy": _npy(np.full((3, 2), np.nan, np.float32))}), "NaN or infinite"),
     ("pickled weights", lambda b: rezip(b, {"weights.safetensors": _pickled()}), "pickle payload"),
     ("weights of another method", lambda b: rezip(b, {"config.json": json.dumps({"method": "byol", "dataset": "digits", "seed": 0}).encode()}),
      "holds a 'simclr' method, not 'byol'"),

@@ -105,6 +105,16 @@ def wait_for_job(at: AppTest, key: str = "contrastive", timeout: float = 120) ->
     at.run()
 
 
+def wait_for_import(at: AppTest, key: str = "contrastive", timeout: float = 120) -> None:
+    """Wait for the bundle import started under ``key`` (it runs in the background) and rerun the page once."""
+    job = at.session_state[f"{key}.importing"]["job"]
+    end = time.time() + timeout
+    while job.view().active and time.time() < end:
+        time.sleep(0.1)
+    assert not job.view().active
+    at.run()
+
+
 def train(at: AppTest, key: str, timeout: float = 120) -> JobView:
     """Press the Train button of ``key``, wait for its job to end and return what it left."""
     at.button(key=f"{key}.train").click().run()
@@ -480,7 +490,8 @@ def test_multimodal_every_tab_trains_and_typed_prompts_classify():
 def test_use_pretrained_shows_the_shipped_model_with_its_manifest_accuracy_and_is_instant_after_the_first_load():
     entry = checkpoints.read_manifest()["simclr/shapes"]
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "shapes"})
-    at.button(key="contrastive.pretrained").click().run()  # the first load scores the model (cached for every later session)
+    at.button(key="contrastive.pretrained").click().run()  # the first load scores the model, in the background (shared by every later session)
+    wait_for_job(at)
     view = at.session_state["contrastive.job"].view()
     assert view.status == "done" and not at.exception, view.message
     assert view.state["summary"]["probe_acc"] == pytest.approx(entry["probe_acc"], abs=0.005)
@@ -488,9 +499,9 @@ def test_use_pretrained_shows_the_shipped_model_with_its_manifest_accuracy_and_i
     assert len(view.history) == entry["steps"] and "Pretrained: simclr-shapes.safetensors" in texts(at)
     assert len(at.get("plotly_chart")) >= 3  # curves, embedding and accuracies, as after a live run
     fresh = open_page("app_pages/contrastive.py", **{"global.dataset": "shapes"})
-    start = time.perf_counter()
     fresh.button(key="contrastive.pretrained").click().run()
-    assert time.perf_counter() - start < 2.0  # measured ~0.3 s (benchmarks/page_render.py); loose here for a loaded CI machine
+    # Instant after the first load (timed in benchmarks/page_render.py): the click itself yields the finished run, no job runs again.
+    assert fresh.session_state["contrastive.job"].view().status == "done" and not fresh.session_state["contrastive.shared"]
     assert fresh.session_state["contrastive.job"] is not at.session_state["contrastive.job"]  # each session its own job
     on_digits = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
     assert on_digits.button(key="contrastive.pretrained").disabled
@@ -499,6 +510,7 @@ def test_use_pretrained_shows_the_shipped_model_with_its_manifest_accuracy_and_i
 def test_use_pretrained_on_the_multimodal_tabs():
     at = open_page("app_pages/multimodal.py")
     at.button(key="mm.clip.pretrained").click().run()
+    wait_for_job(at, "mm.clip")
     assert at.session_state["mm.clip.job"].view().status == "done" and not at.exception
     assert "Zero-shot accuracy on held-out test images" in texts(at)
     at.text_area(key="mm.prompts").input("something red\nsomething blue").run()
@@ -571,14 +583,17 @@ def test_import_a_run_restores_the_page_and_refuses_a_foreign_or_broken_bundle()
     blob = bundles.export(run)
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
     at.file_uploader(key="contrastive.import").set_value(("my-run.zip", blob, "application/zip")).run()
+    wait_for_import(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
     view = at.session_state["contrastive.job"].view()
     assert view.status == "done" and view.state["summary"]["probe_acc"] == run.summary()["probe_acc"] and view.state["summary"]["seed"] == 4
     assert len(view.history) == 3 and "Restored my-run.zip" in texts(at) and len(at.get("plotly_chart")) >= 3
     at.file_uploader(key="contrastive.import").set_value(("broken.zip", blob[:1000], "application/zip")).run()
+    wait_for_import(at)
     assert not at.exception and "broken.zip" in at.error[0].value
     mae = bundles.export(experiment.run("mae", "digits", seconds=None, steps=1, seed=0, method_overrides={"width": 32, "depth": 1}, with_baselines=False))
     at.file_uploader(key="contrastive.import").set_value(("mae.zip", mae, "application/zip")).run()
+    wait_for_import(at)
     assert "holds a mae run; this section shows simclr runs" in at.error[0].value
     assert at.session_state["contrastive.job"].view().state["summary"]["seed"] == 4  # the restored run is kept
 
@@ -586,6 +601,7 @@ def test_import_a_run_restores_the_page_and_refuses_a_foreign_or_broken_bundle()
 def test_use_pretrained_deepcluster_shows_clusters_of_its_final_features():
     at = open_page("app_pages/clustering.py", **{"global.dataset": "shapes"})
     at.button(key="cluster.pretrained").click().run()
+    wait_for_job(at, "cluster")
     view = at.session_state["cluster.job"].view()
     assert view.status == "done" and view.state["rounds_final"] and len(view.state["rounds"]) == 1 and not at.exception
     assert "k-means on the loaded model's features" in texts(at) and "Cluster galleries" in texts(at)

@@ -81,7 +81,7 @@ def test_same_seed_same_run():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"batch_size": 1}, "batch_size"), ({"lr": float("nan")}, "lr"), ({"lr": -1}, "lr"),
-    ({"max_steps": None, "max_seconds": None}, "budget"), ({"device": "tpu"}, "Unknown device"),
+    ({"max_steps": None, "max_seconds": None}, "budget"), ({"device": "tpu"}, "device must be one of .auto., .cpu."), ({"max_seconds": 1e9}, r"max_seconds must be between 0 and 86400"), ({"seed": -1}, "seed"),
 ])
 def test_config_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -15,7 +15,14 @@ from sslviz.recipes.compare import (
            step_seconds,
 )
 from sslviz.recipes.downstream import backbone_factory, downstream_job, supervised_preset, weak_supervision_job
-from sslviz.recipes.experiment import LivePublisher, Target, experiment_job, pretrained_source, round_tracker
+from sslviz.recipes.experiment import (
+           LivePublisher,
+           Target,
+           bundle_source,
+           experiment_job,
+           pretrained_source,
+           round_tracker,
+)
 
-__all__ = ["LivePublisher", "Target", "backbone_factory", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs",
+__all__ = ["LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs",
            "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]

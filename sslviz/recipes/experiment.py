@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from sslviz import data, evaluate, experiment, methods
+from sslviz import bundles, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import eval_mode
 from sslviz.reduce import pca_2d
@@ -100,15 +100,22 @@ def publish_results(job: Job, exp: experiment.Experiment, snapshot_size: int) ->
     """The final state: the method's own report on the test set, snapshot, summary and the model (CPU, eval mode)."""
     method = exp.method.cpu().eval()
     snap = method.snapshot(data.take(method.inputs(exp.test_set), slice(0, snapshot_size)), torch.Generator().manual_seed(exp.seed))
-    job.update(message="Measuring what this method reports on held-out data...")
+    job.update(message="Measuring what this method reports on held-out data...", progress=max(0.8, float(job.state.get("progress", 0.0))))
     with torch.no_grad(), eval_mode(method):
         job.update(**method.report(exp.test_set))
     job.update(summary=exp.summary(), snapshot={**snap, "step": exp.result.steps}, model=method, progress=1.0, message=exp.result.message)
 
 
-def load_into(job: Job, loaded: Loader, track_rounds: bool) -> experiment.Experiment:
-    """Run ``loaded`` (a checkpoint or a bundle) and publish its recorded history, as if it had trained now."""
-    exp = loaded(lambda s: job.update(message=f"{s.capitalize()}..."))
+def bundle_source(blob: bytes, name: str, method_name: str) -> Loader:
+    """``loaded`` for :func:`experiment_job`: an uploaded run bundle of ``method_name`` (untrusted), checked and restored."""
+    def load(on_status: Callable[[str], None]) -> experiment.Experiment:
+        on_status(f"checking {name}")
+        return bundles.restore(blob, name, method_name)
+    return load
+
+
+def load_into(job: Job, exp: experiment.Experiment, track_rounds: bool) -> None:
+    """Publish a loaded run's (a checkpoint's or a bundle's) recorded history, as if it had trained now."""
     for row in exp.result.history:
         job.log(row)
     job.update(config=asdict(exp.method.config))
@@ -117,7 +124,6 @@ def load_into(job: Job, loaded: Loader, track_rounds: bool) -> experiment.Experi
         tracker = round_tracker(job, exp.train_set)
         tracker(type("Loaded", (), {"method": exp.method, "device": torch.device("cpu")})(), {"step": exp.result.steps, "seconds": exp.result.seconds})
         job.update(rounds_final=True)
-    return exp
 
 
 def experiment_job(
@@ -139,24 +145,29 @@ def experiment_job(
     """
 
     def target(job: Job) -> str | None:
-        test = data.load(dataset, "test", seed)
-        config = methods.default_config(method_name, dataset, in_channels=test.channels, **(method_overrides or {}))
-        job.update(method=method_name, dataset=dataset, class_names=list(test.class_names), seconds=seconds, config=asdict(config),
-                   label=label or methods.title(method_name))
-        publisher = LivePublisher(job, test, seed, embed_every, n_embed, live_snapshots, snapshot_size)
-        if loaded is not None:
-            exp = load_into(job, loaded, track_rounds)
+        on_status = lambda s: job.update(message=f"{s.capitalize()}...")  # noqa: E731
+        # A loaded run (checkpoint or bundle) says which dataset and seed it is of; loading it is checked work, under the watchdog like training.
+        exp = loaded(on_status) if loaded is not None else None
+        data_name, data_seed = (exp.dataset, exp.seed) if exp is not None else (dataset, seed)
+        test = data.load(data_name, "test", data_seed)
+        config = exp.method.config if exp is not None else methods.default_config(method_name, dataset, in_channels=test.channels, **(method_overrides or {}))
+        job.update(method=method_name, dataset=data_name, class_names=list(test.class_names), seconds=seconds, config=asdict(config),
+                   label=label or methods.title(method_name), progress=0.3)
+        publisher = LivePublisher(job, test, data_seed, embed_every, n_embed, live_snapshots, snapshot_size)
+        if exp is not None:
+            load_into(job, exp, track_rounds)
         else:
             callbacks = (publisher, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (publisher,)
             exp = experiment.run(method_name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=method_overrides,
                                  train_overrides={"num_threads": app_threads(), **(train_overrides or {})}, on_batch_end=callbacks,
-                                 stop_event=job.stop_event, few_labels=few_labels, on_status=lambda s: job.update(message=f"{s.capitalize()}..."))
+                                 stop_event=job.stop_event, few_labels=few_labels, on_status=on_status)
         if exp.result.diverged:
             fail(job, exp.result.message)
             return None
         if exp.result.steps:
             publisher.publish(exp.method, exp.result.steps, force=True)  # the final picture
         if score_layers and exp.method.layers:
+            job.update(progress=0.5)
             publish_layers(job, exp)
         publish_results(job, exp, snapshot_size)
         return "stopped" if exp.result.stopped_by == "stop" else "done"

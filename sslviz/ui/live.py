@@ -18,8 +18,16 @@ POLL_SECONDS = 1.0
 
 
 def current_job(key: str) -> Job | None:
-    """The job this session started under ``key``, if any."""
-    return st.session_state.get(f"{key}.job")
+    """The job this session started under ``key``, if any.
+
+    A shared job (a shipped model being loaded for every session that asked) is followed while it
+    runs and replaced by this session's own copy once it has finished.
+    """
+    job = st.session_state.get(f"{key}.job")
+    if job is not None and st.session_state.get(f"{key}.shared") and not job.view().active:
+        job = st.session_state[f"{key}.job"] = jobs.copy_finished(job)
+        st.session_state[f"{key}.shared"] = False
+    return job
 
 
 def is_active(key: str) -> bool:
@@ -30,7 +38,7 @@ def is_active(key: str) -> bool:
 
 def start(key: str, target: Callable[[Job], str | None]) -> None:
     """Submit ``target`` as this session's job under ``key`` (replacing a finished one)."""
-    st.session_state[f"{key}.job"] = RUNNER.submit(target, name=key)
+    st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = RUNNER.submit(target, name=key), False
 
 
 def train_button(key: str, make_target: Callable[[], Callable[[Job], str | None]], label: str = "Train live",
@@ -53,12 +61,15 @@ def _manifest() -> dict[str, dict[str, Any]]:
     return checkpoints.read_manifest()
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model and scoring it on the test split (first time only)...", max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tuple) -> Job:
-    # ``sha`` keys the cache: a regenerated checkpoint is loaded afresh.
+    """One job per server that loads and scores a shipped model, under the runner's watchdog; sessions share it.
+
+    ``sha`` keys the cache: a regenerated checkpoint is loaded afresh.
+    """
     opts = dict(options)
     source = recipes.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
-    return jobs.run_now(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
+    return RUNNER.submit(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
 
 
 def shipped(dataset: str) -> dict[str, dict[str, Any]]:
@@ -90,26 +101,61 @@ def use_pretrained(key: str, method: str, dataset: str, options: dict[str, Any],
         return
     if container.button("Use pretrained", key=f"{key}.pretrained", disabled=is_active(key),
                         help=f"Shows models/{entry['file']}: {entry['steps']} steps, seed {entry['seed']}, default settings — instantly, no training."):
-        st.session_state[f"{key}.job"] = jobs.copy_finished(_pretrained_job(method, dataset, int(entry["seed"]), entry["sha256"], tuple(sorted(options.items()))))
+        args = (method, dataset, int(entry["seed"]), entry["sha256"], tuple(sorted(options.items())))
+        shared = _pretrained_job(*args)
+        if shared.view().status in ("stopped", "failed"):  # cut short (e.g. by the watchdog): try again rather than keep the failure
+            _pretrained_job.clear(*args)
+            shared = _pretrained_job(*args)
+        st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = shared, True
+        current_job(key)  # already finished: this session's own copy at once
 
 
 def import_run(key: str, method: str, options: dict[str, Any]) -> None:
-    """An "Import a run" uploader: a run bundle (see sslviz.bundles) of ``method`` becomes this session's finished job under ``key``."""
-    with st.expander("Import a run (zip exported from this page)"):
+    """An "Import a run" uploader: a run bundle (see sslviz.bundles) of ``method`` becomes this session's finished job under ``key``.
+
+    The bundle is checked and restored in the background under the runner's watchdog, like a training
+    run, with a progress bar; a refused bundle leaves the session's current run as it was.
+    """
+    with st.expander("Import a run (zip exported from this page)", expanded=bool(st.session_state.get(f"{key}.importing"))):
         upload = st.file_uploader("Run bundle", type=["zip"], key=f"{key}.import", help="A zip made with “Export run” or `python -m sslviz export`.")
+        if f"{key}.importing" in st.session_state:
+            _import_status(key)
         if upload is None or st.session_state.get(f"{key}.imported") == upload.file_id:
             return
-        try:
-            bundle = bundles.load(upload.getvalue(), upload.name)
-            if bundle.record["method"] != method:
-                raise bundles.BundleError(f"{upload.name} holds a {bundle.record['method']} run; this section shows {method} runs.")
-            exp = bundles.to_experiment(bundle)
-        except ValueError as err:
-            st.error(str(err), icon=":material/error:")
+        st.session_state[f"{key}.imported"] = upload.file_id
+        if is_active(key):
+            st.info("Wait for the current run to finish (or stop it) before importing one.")
             return
-        job = jobs.run_now(recipes.experiment_job(method, exp.dataset, 0, exp.seed, "cpu", loaded=lambda on_status: exp, **options), f"imported {method}")
-        st.session_state[f"{key}.job"], st.session_state[f"{key}.imported"] = job, upload.file_id
-        st.success(f"Restored {upload.name}: {exp.result.message}")
+        if upload.size > bundles.MAX_ZIP_BYTES:  # refused before its bytes are copied anywhere
+            st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; a run bundle is at most {bundles.MAX_ZIP_BYTES // 2**20} MB.", icon=":material/error:")
+            return
+        target = recipes.experiment_job(method, "digits", 0, 0, "cpu", loaded=recipes.bundle_source(upload.getvalue(), upload.name, method), **options)
+        st.session_state[f"{key}.importing"] = {"job": RUNNER.submit(target, name=f"{key}.import"), "name": upload.name, "applied": False}
+        _import_status(key)
+
+
+def _import_status(key: str) -> None:
+    """The import's progress; once it ends, the restored run becomes the session's job, or the refusal is shown."""
+    importing = st.session_state[f"{key}.importing"]
+    job, name = importing["job"], importing["name"]
+    polling = job.view().active
+
+    @st.fragment(run_every=POLL_SECONDS if polling else None)
+    def status() -> None:
+        view = job.view()
+        if view.active:
+            st.progress(float(view.state.get("progress", 0.0)), text=f"Importing {name}: {view.message}")
+            return
+        if view.status == "done":
+            if not importing["applied"]:  # once: a run trained after the import replaces it as usual
+                st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"], importing["applied"] = job, False, True
+            st.success(f"Restored {name}: {view.message}")
+        else:
+            st.error(view.message, icon=":material/error:")
+        if polling:
+            st.rerun()  # the import just ended: one full rerun shows the restored run
+
+    status()
 
 
 def export_button(key: str, view: JobView) -> None:
@@ -139,7 +185,9 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
         if view.active:
             cols = st.columns([1, 4])
             label = "Cancel" if view.status == "queued" else "Stop training"
-            if cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
+            if st.session_state.get(f"{key}.shared"):
+                cols[0].caption("Shared with everyone loading this model.")
+            elif cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
                 job.stop()
             if view.status == "queued":
                 cols[1].info(f"Waiting for a free trainer — position {view.queue_position} in the queue (the server trains {RUNNER.max_concurrent} run(s) at a time).")
