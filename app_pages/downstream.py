@@ -149,7 +149,7 @@ with st.container(border=True):
 if not encoders:
     st.info("Run the evaluation in section 1 first: it pre-trains the SSL encoder this comparison uses.", icon=":material/info:")
 else:
-    live.train_button(KW, lambda: recipes.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps), label="Train with noisy labels")
+    live.train_button(KW, lambda: recipes.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps, device=gs.device), label="Train with noisy labels")
 
 
 live.job_view(KW, downstream_views.render_weak)

@@ -115,20 +115,20 @@ st.markdown(f"At a {ratio:.0%} mask ratio the encoder processes **{num_patches -
 
 
 @st.cache_data(show_spinner="Timing 3 training steps each way...", max_entries=8)
-def step_times(dataset: str, config: dict) -> dict[str, float]:
-    return recipes.step_seconds("mae", dataset, {mode: {**config, "encoder_input": mode} for mode in ("visible", "all")})
+def step_times(dataset: str, config: dict, device: str) -> dict[str, float]:
+    return recipes.step_seconds("mae", dataset, {mode: {**config, "encoder_input": mode} for mode in ("visible", "all")}, device=device)
 
 
 timed = {k: v for k, v in overrides.items() if k != "encoder_input"}
 if st.button("Time one step: visible only vs all tokens", key=f"{K}.time"):
-    st.session_state[f"{K}.times"] = (gs.dataset, timed, step_times(gs.dataset, timed))
+    st.session_state[f"{K}.times"] = (gs.dataset, timed, step_times(gs.dataset, timed, gs.device))
 if st.session_state.get(f"{K}.times", (None, None))[:2] == (gs.dataset, timed):  # stays until a setting changes
     times = st.session_state[f"{K}.times"][2]
     c1, c2, c3 = st.columns(3)
     c1.metric(f"Encoder sees {num_patches - hidden_n} visible tokens", f"{times['visible'] * 1000:.0f} ms/step")
     c2.metric(f"Encoder sees all {num_patches} tokens", f"{times['all'] * 1000:.0f} ms/step")
     c3.metric("Speed-up", f"{times['all'] / times['visible']:.2f}×")
-    st.caption("Batch of 256 images, median of 3 steps after a warm-up; forward, backward and update. In a fixed time budget, "
+    st.caption(f"Batch of 256 images on device {gs.device} (sidebar), median of 3 steps after a warm-up; forward, backward and update. In a fixed time budget, "
                "the faster variant also gets more steps.")
 
 st.header("3 · Does a high mask ratio really work? Sweep it")

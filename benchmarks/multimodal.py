@@ -32,6 +32,7 @@ def main() -> None:
     for name in args.methods:
         exp = experiment.run(name, "shapes", seconds=args.seconds, seed=args.seed)
         m = exp.metrics
+        exp.method.cpu()  # trained on the best device; the reports read CPU tensors (as the pages' publish_results does)
         with torch.no_grad(), eval_mode(exp.method):
             reports[name] = exp.method.report(exp.test_set)["multimodal"]
         encoders[name] = exp.method.encoder

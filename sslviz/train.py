@@ -226,14 +226,18 @@ class Trainer:
         return result
 
 
-def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup: int = 1) -> float:
-    """Median wall time of one full training step (forward, backward, AdamW update) on ``batch``.
+def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup: int = 1, device: str = "cpu") -> float:
+    """Median wall time of one full training step (forward, backward, AdamW update) on ``batch``, on ``device``.
 
-    Works on a copy of ``method``, so measuring never changes the model a page shows.
+    Works on a copy of ``method``, so measuring never changes the model a page shows. On a GPU each
+    step is synchronised before the clock stops (kernels run asynchronously).
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}.")
-    twin = copy.deepcopy(method).train()
+    where = resolve_device(device)
+    sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+    twin = copy.deepcopy(method).to(where).train()
+    batch = batch.to(where)
     optimizer = torch.optim.AdamW([p for p in twin.parameters() if p.requires_grad], lr=1e-4)
     times = []
     for i in range(warmup + steps):
@@ -243,6 +247,7 @@ def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup
         loss.backward()
         optimizer.step()
         twin.after_step()
+        sync()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     return float(sorted(times)[len(times) // 2])

@@ -20,6 +20,7 @@ from torch import nn
 from sslviz.augment import AugmentConfig, augment
 from sslviz.evaluate.frozen import as_numpy, extract_features, linear_probe
 from sslviz.nets import eval_mode, frozen_features
+from sslviz.train import resolve_device
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class SupervisedConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     encoder_lr_scale: float = 1.0  # fine-tuning a pre-trained encoder: a smaller step keeps what it learned
+    device: str = "cpu"  # where the supervised runs train ("auto": a GPU when there is one); the encoder given is copied there
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError(f"steps and batch_size must be >= 1, got {self.steps} and {self.batch_size}.")
         if not (0 < self.lr <= 10 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be in (0, 10], got {self.lr}.")
+        resolve_device(self.device)
 
 
 def label_subset(labels, fraction: float, seed: int = 0) -> np.ndarray:
@@ -68,8 +71,8 @@ def train_classifier(
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}.")
-    encoder = copy.deepcopy(encoder).train()
-    device = next(encoder.parameters()).device
+    device = resolve_device(config.device)
+    encoder = copy.deepcopy(encoder).to(device).train()
     with torch.no_grad(), eval_mode(encoder):
         dim = encoder(images[:1].to(device)).shape[1]
     torch.manual_seed(seed)
@@ -78,13 +81,16 @@ def train_classifier(
     model = nn.Sequential(encoder, nn.Sequential(nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, n_classes))).to(device).train()
     opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": config.lr * config.encoder_lr_scale},
                              {"params": model[1].parameters()}], lr=config.lr, weight_decay=config.weight_decay)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # draws the batches (on the CPU, the same on every device)
+    # The augmentations draw from a seeded generator on the device they run on: reproducible on a GPU too.
+    # On the CPU it is the batch generator itself, which keeps CPU results as they were measured.
+    augment_gen = gen if device.type == "cpu" else torch.Generator(device=device).manual_seed(seed)
     images, labels = images.to(device), torch.as_tensor(labels).to(device)
     for _ in range(config.steps):
         if should_stop is not None and should_stop():
             break
         idx = torch.randint(len(images), (config.batch_size,), generator=gen).to(device)
-        x = augment(images[idx], augment_config, gen if device.type == "cpu" else None)
+        x = augment(images[idx], augment_config, augment_gen)
         loss = F.cross_entropy(model(x), labels[idx])  # batch×classes logits
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -115,7 +115,7 @@ def random_init_snapshot(method_name: str, dataset: str, seed: int = 0, n: int =
     return model.snapshot(test.images[:n], torch.Generator().manual_seed(seed))
 
 
-def step_seconds(method_name: str, dataset: str, variants: dict[str, dict[str, Any]], batch: int = 256) -> dict[str, float]:
-    """Seconds per training step (median of 3 after a warm-up) of each variant (label -> config overrides) on ``batch`` training images."""
+def step_seconds(method_name: str, dataset: str, variants: dict[str, dict[str, Any]], batch: int = 256, device: str = "auto") -> dict[str, float]:
+    """Seconds per training step (median of 3 after a warm-up) of each variant (label -> config overrides) on ``batch`` training images, on ``device``."""
     images = data.load(dataset, "train", 0).images[:batch]
-    return {label: seconds_per_step(methods.create(method_name, dataset, **overrides), images) for label, overrides in variants.items()}
+    return {label: seconds_per_step(methods.create(method_name, dataset, **overrides), images, device=device) for label, overrides in variants.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import torch
@@ -10,7 +11,7 @@ from sslviz import augment, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import SmallCNN
 from sslviz.recipes.experiment import Target
-from sslviz.train import app_threads
+from sslviz.train import app_threads, resolve_device
 
 
 def supervised_preset(dataset: str) -> str:
@@ -31,7 +32,7 @@ def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]],
         if job.stop_event.is_set():
             break
         if label in trained:
-            models[label] = trained[label].encoder
+            models[label] = copy.deepcopy(trained[label].encoder).to(resolve_device(device))  # a copy: the page's model stays where it is
             job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "not pre-trained here: from another page or models/"}})
             continue
 
@@ -44,16 +45,17 @@ def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]],
         if exp.result.diverged:
             fail(job, f"{label}: {exp.result.message}")
             return None
-        models[label] = exp.method.cpu().eval().encoder
+        models[label] = exp.method.eval().encoder  # stays on the training device for the evaluations; published on the CPU
         job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps,
                                                               "probe": exp.metrics["probe_acc"], "knn": exp.metrics["knn_acc"]}})
     return models
 
 
-def probe_what_they_keep(job: Job, models: dict[str, torch.nn.Module], train: data.Dataset, test: data.Dataset, seed: int, n_embed: int) -> None:
+def probe_what_they_keep(job: Job, models: dict[str, torch.nn.Module], train: data.Dataset, test: data.Dataset, seed: int, n_embed: int,
+                         device: torch.device | str = "cpu") -> None:
     """Attribute probes for every encoder and a random-init one; the probe's confusion matrix and test features for the trained ones."""
     torch.manual_seed(seed)
-    random_init = backbone_factory(train.channels)()
+    random_init = backbone_factory(train.channels)().to(device)  # on the device the trained encoders are on
     for label, encoder in {**models, "random init": random_init}.items():
         job.update(message=f"Probing what {label} keeps (attributes, confusion matrix, PCA)...")
         xtr, xte = evaluate.extract_features(encoder, train.images), evaluate.extract_features(encoder, test.images)
@@ -92,7 +94,7 @@ def downstream_job(
         if job.stop_event.is_set():
             job.update(message=f"Stopped {job.stop_event.reason} during pre-training, before any evaluation.")
             return "stopped"
-        probe_what_they_keep(job, models, train, test, seed, n_embed)
+        probe_what_they_keep(job, models, train, test, seed, n_embed, resolve_device(device))
         def on_row(row: dict, progress: float) -> None:
             job.update(rows=job.state["rows"] + [row], progress=0.3 + 0.7 * progress,
                        message=f"{row['encoder']} · {row['mode']} · {row['labels']} labels · seed {row['seed']}: {row['accuracy']:.3f}")
@@ -100,8 +102,8 @@ def downstream_job(
         make_scratch = backbone_factory(train.channels)
         if fractions:  # none: pre-training and attribute probes only (the Multi-modal page's "why language")
             evaluate.label_efficiency(models, make_scratch if scratch else None, train, test, augment.preset(preset), fractions, seeds, modes,
-                                      evaluate.SupervisedConfig(steps=steps), on_row=on_row, should_stop=job.stop_event.is_set)
-        job.update(encoders=models, progress=1.0)
+                                      evaluate.SupervisedConfig(steps=steps, device=device), on_row=on_row, should_stop=job.stop_event.is_set)
+        job.update(encoders={label: model.cpu() for label, model in models.items()}, progress=1.0)
         if job.stop_event.is_set():
             job.update(message=f"Stopped {job.stop_event.reason} after {len(job.state['rows'])} evaluations; the results so far are shown.")
             return "stopped"
@@ -112,7 +114,7 @@ def downstream_job(
 
 
 def weak_supervision_job(encoder: torch.nn.Module, label: str, dataset: str, noise: float, seed: int = 0, steps: int = 1000,
-                         fractions: tuple[float, ...] = (0.01, 0.05)) -> Target:
+                         fractions: tuple[float, ...] = (0.01, 0.05), device: str = "auto") -> Target:
     """Weak labels vs few clean ones: the backbone trained from scratch on every image with a ``noise`` share of wrong
     labels, against a linear probe on ``encoder``'s frozen features with a few clean labels. State: "result"."""
 
@@ -120,10 +122,12 @@ def weak_supervision_job(encoder: torch.nn.Module, label: str, dataset: str, noi
         train, test = data.load(dataset, "train", seed), data.load(dataset, "test", seed)
         augment_config = augment.preset(supervised_preset(dataset))
         job.update(message=f"Training from scratch on all {len(train)} images, {noise:.0%} of the labels wrong...", progress=0.1)
-        weak = evaluate.weakly_supervised(backbone_factory(train.channels), train, test, noise, augment_config, evaluate.SupervisedConfig(steps=steps), seed, job.stop_event.is_set)
+        weak = evaluate.weakly_supervised(backbone_factory(train.channels), train, test, noise, augment_config,
+                                          evaluate.SupervisedConfig(steps=steps, device=device), seed, job.stop_event.is_set)
         if job.stop_event.is_set():
             return "stopped"
-        xtr, xte = evaluate.extract_features(encoder, train.images), evaluate.extract_features(encoder, test.images)
+        frozen = copy.deepcopy(encoder).to(resolve_device(device))  # a copy: the page's encoder stays where it is
+        xtr, xte = evaluate.extract_features(frozen, train.images), evaluate.extract_features(frozen, test.images)
         clean = {}
         for fraction in fractions:
             idx = evaluate.label_subset(train.labels, fraction, seed)
