@@ -28,6 +28,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sslviz import environment
+
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
 
@@ -251,22 +253,13 @@ class JobRunner:
 
 
 def default_max_concurrent() -> int:
-    """SSLVIZ_MAX_JOBS if set, else one training job per two cores (at least one)."""
-    env = os.environ.get("SSLVIZ_MAX_JOBS", "")
-    return max(1, int(env)) if env.isdigit() else max(1, (os.cpu_count() or 1) // 2)
+    """SSLVIZ_MAX_JOBS if set (a bad value is reported, see sslviz.environment), else one training job per two cores (at least one)."""
+    return int(environment.number("SSLVIZ_MAX_JOBS", max(1, (os.cpu_count() or 1) // 2), integer=True, high=256))
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-RUNNER = JobRunner(default_max_concurrent(), max_seconds=_env_float("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
-                   idle_seconds=_env_float("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_job_mb=_env_float("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB),
-                   max_rss_mb=_env_float("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
+RUNNER = JobRunner(default_max_concurrent(), max_seconds=environment.number("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
+                   idle_seconds=environment.number("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_job_mb=environment.number("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB),
+                   max_rss_mb=environment.number("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
 
 
 def run_now(target: Callable[[Job], str | None], name: str) -> Job:

@@ -20,11 +20,13 @@ from typing import Callable
 
 import torch
 
+from sslviz import environment
 from sslviz.data import Inputs, check_inputs, take, to_device  # noqa: F401  (re-exported: the Trainer's batch helpers)
 from sslviz.methods.base import Method
 from sslviz.setting import Config, Range, internal, setting
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+clock = time.perf_counter  # the Trainer's clock for its seconds budget (a test replaces it with a simulated one)
 OPTIMIZERS = ("adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -69,9 +71,9 @@ def app_threads() -> int:
 
 
 def _env_threads() -> int | None:
-    """SSLVIZ_TORCH_THREADS as a positive integer, or None when unset or invalid."""
-    env = os.environ.get("SSLVIZ_TORCH_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else None
+    """SSLVIZ_TORCH_THREADS as a positive integer, or None when unset or invalid (reported, see sslviz.environment)."""
+    threads = environment.number("SSLVIZ_TORCH_THREADS", None, integer=True, high=1024)
+    return None if threads is None else int(threads)
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class Trainer:
         result = TrainResult()
         self.method.train()
         self.method.begin(self.images)
-        start = time.perf_counter()
+        start = clock()
         excluded = 0.0  # seconds spent in callbacks, when they do not count
         batches = self._batches()
         while self._budget_left():
@@ -210,16 +212,16 @@ class Trainer:
             self.optimizer.step()
             self.method.after_step()
             self.step += 1
-            self.elapsed = time.perf_counter() - start - excluded
+            self.elapsed = clock() - start - excluded
             metrics = {k: float(v.detach()) for k, v in out.items()}
             metrics.update(step=self.step, seconds=self.elapsed)
             result.history.append(metrics)
-            t_callbacks = time.perf_counter()
+            t_callbacks = clock()
             for callback in self.callbacks:
                 callback(self, metrics)
             if not self.config.count_callback_time:
-                excluded += time.perf_counter() - t_callbacks
-        result.steps, result.seconds = self.step, time.perf_counter() - start - excluded
+                excluded += clock() - t_callbacks
+        result.steps, result.seconds = self.step, clock() - start - excluded
         if result.stopped_by == "budget":
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
         self.method.eval()

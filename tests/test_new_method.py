@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from sslviz import checkpoints, methods
 from sslviz.__main__ import main as cli
+from sslviz.jobs import MAX_JOB_SECONDS
 from tests.fixtures import toy_method
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +28,7 @@ def toy():
 
 
 def page(path: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / path), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / path), default_timeout=600)
     at.session_state["global.dataset"] = "digits"
     at.query_params.update(query)
     at.run()
@@ -54,7 +55,7 @@ def test_contrastive_page_lists_and_trains_it_and_its_settings_travel_in_the_lin
     at.session_state["global.seconds"] = 5
     at.button(key="contrastive.train").click().run()
     job = at.session_state["contrastive.job"]
-    end = time.time() + 180
+    end = time.time() + MAX_JOB_SECONDS  # a hang guard: no job outlives the runner's watchdog
     while job.view().active and time.time() < end:
         time.sleep(0.5)
     view = job.view()

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from sslviz import data, methods
+from sslviz import data, methods, train
 from sslviz.methods.base import Method
 from sslviz.train import TrainConfig, Trainer, resolve_device
 
@@ -41,9 +41,23 @@ def test_step_budget_and_history():
     assert r.history[-1]["loss"] < r.history[0]["loss"]
 
 
-def test_seconds_budget():
+class SimulatedClock:
+    """A clock that advances ``tick`` seconds each time it is read, and by hand: the seconds budget without wall time."""
+
+    def __init__(self, tick: float = 0.001) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_seconds_budget(monkeypatch):
+    clock = SimulatedClock()
+    monkeypatch.setattr(train, "clock", clock)
     r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.2, lr=0.01, batch_size=8)).fit()
-    assert r.steps > 0 and 0.2 <= r.seconds < 1.5
+    # Each step reads the clock twice (after the step, before the callbacks): 0.2 s of 1-ms ticks is about 100 steps.
+    assert r.stopped_by == "budget" and 0.2 <= r.seconds <= 0.205 and 95 <= r.steps <= 101
 
 
 def test_stop_event_stops_promptly():
@@ -96,13 +110,17 @@ def test_device_resolution():
             resolve_device("cuda")
 
 
-def test_callback_time_can_be_excluded_from_the_budget():
-    import time as _time
+def test_callback_time_can_be_excluded_from_the_budget(monkeypatch):
+    clock = SimulatedClock()
+    monkeypatch.setattr(train, "clock", clock)
 
-    slow = lambda trainer, metrics: _time.sleep(0.05)  # noqa: E731
+    def slow(trainer, metrics) -> None:  # a callback that takes 50 ms (e.g. an evaluation)
+        clock.now += 0.05
+
     counted = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8), [slow]).fit()
     excluded = Trainer(Quadratic(), images(), TrainConfig(max_seconds=0.3, batch_size=8, count_callback_time=False), [slow]).fit()
-    assert excluded.steps > 2 * counted.steps and excluded.seconds < 0.6
+    assert counted.steps == 7 and counted.seconds >= 0.3  # ~52 ms per step with its callback: the 7th crosses 0.3 s
+    assert excluded.steps >= 100 and 0.3 <= excluded.seconds <= 0.31  # the callbacks' 5 s are not charged
 
 
 def test_cosine_schedule_decays_the_learning_rate_over_the_budget():

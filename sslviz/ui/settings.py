@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import streamlit as st
 import torch
 
-from sslviz import data
+from sslviz import data, environment, jobs
 
 BUDGET_RANGE = (5, 120)
 DEFAULTS = {"global.dataset": "shapes", "global.seed": 0, "global.seconds": 30}
@@ -110,8 +110,20 @@ def sidebar() -> GlobalSettings:
         device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
         seconds = st.slider("Training budget (seconds)", *BUDGET_RANGE, step=5, key="global.seconds")
         st.caption("The address bar holds these settings and the page's: copy it to share this setup.")
+        server_limits()
     to_url(GLOBAL_PARAMS)
     return GlobalSettings(dataset, int(seed), device, int(seconds))
+
+
+def server_limits() -> None:
+    """What the server allows each run (SSLVIZ_* environment variables), and any value of those it refused."""
+    r = jobs.RUNNER
+    with st.expander("Server limits", expanded=bool(environment.PROBLEMS)):
+        st.caption(f"{r.max_concurrent} run(s) train at a time (others queue); a run stops after {r.max_seconds / 60:g} min, "
+                   f"after {r.idle_seconds / 60:g} min that no page shows it, or when it adds {r.max_job_mb / 1024:g} GB to the server's memory "
+                   f"(whole server: {r.max_rss_mb / 1024:g} GB). Set by the SSLVIZ_* environment variables (README).")
+        for problem in environment.PROBLEMS:
+            st.warning(problem, icon=":material/warning:")
 
 
 def current() -> GlobalSettings:

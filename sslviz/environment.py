@@ -1,0 +1,38 @@
+"""Server settings read from environment variables, checked: a bad value is said aloud, never silently dropped.
+
+An operator who sets ``SSLVIZ_MAX_JOBS=four`` gets the default *and* a warning in the server log
+and on the page that shows the server's limits (the sidebar's "Server limits"), not a silent fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+log = logging.getLogger("sslviz")
+
+PROBLEMS: list[str] = []  # one sentence per environment variable whose value was refused, for the page
+
+
+def number(name: str, default: float | None, integer: bool = False, high: float = math.inf) -> float | None:
+    """The positive number in ``$name`` (a whole one with ``integer``, at most ``high``); ``default`` when unset.
+
+    A value that is not such a number is refused with a warning (logged and kept in PROBLEMS), and ``default`` is used.
+    """
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or not 0 < value <= high:
+        kind = "whole number" if integer else "number"
+        bound = f" up to {high:g}" if math.isfinite(high) else ""
+        problem = f"{name}={raw[:40]!r} is not a positive {kind}{bound}; using {'the automatic choice' if default is None else f'the default {default:g}'}."
+        if problem not in PROBLEMS:
+            PROBLEMS.append(problem)
+            log.warning(problem)
+        return default
+    return value
