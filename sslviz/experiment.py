@@ -6,11 +6,12 @@ every reported accuracy comes from the same code and the same protocol.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import torch
 
@@ -62,20 +63,108 @@ def prepare(method_name: str, dataset: str, seed: int = 0, splits: tuple[str, st
     return method, train_set, test_set
 
 
-@functools.lru_cache(maxsize=8)
-def cached_raw_pixels(dataset: str, seed: int, few_labels: tuple[int, ...] = (), splits: tuple[str, str] = TEST_PROTOCOL) -> dict[str, float]:
-    """The raw-pixel baseline (the slowest part of an evaluation: ~14 s on shapes), shared by every method and setting."""
-    return evaluate.raw_pixel_baseline(data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed), few_labels)
+class Memo:
+    """A small thread-safe LRU memo: ``get(key, compute)`` computes each key once, even when sessions ask at the same time.
+
+    A second caller of a key that is being computed waits for it instead of computing it again
+    (a class pressing Train together would otherwise evaluate the same baseline 30 times).
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"Memo size must be >= 1, got {size}.")
+        self.size = size
+        self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.computed = 0  # how many times ``compute`` ran: what the tests count
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._values
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value for ``key``, computing it with ``compute()`` the first time."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._values:  # computed by the caller we waited for
+                    return self._values[key]
+            value = compute()
+            with self._lock:
+                self.computed += 1
+                self._values[key] = value
+                self._values.move_to_end(key)
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+                self._locks.pop(key, None)
+            return value
+
+    def clear(self) -> None:
+        """Forget every value."""
+        with self._lock:
+            self._values.clear()
+            self.computed = 0
 
 
-@functools.lru_cache(maxsize=16)
-def cached_baselines(method_name: str, dataset: str, seed: int, config_items: tuple, few_labels: tuple[int, ...] = (),
-                     splits: tuple[str, str] = TEST_PROTOCOL) -> dict[str, float]:
-    """Raw-pixel and random-init baselines; cached because they depend only on their inputs."""
-    train_set, test_set = data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed)
-    config = methods.spec(method_name).config_cls(**dict(config_items))
-    make = lambda: methods.spec(method_name).cls(config).encoder  # noqa: E731
-    return {**cached_raw_pixels(dataset, seed, few_labels, splits), **evaluate.random_init_baseline(train_set, test_set, make, seed, few_labels)}
+RAW_PIXELS = Memo(8)  # keyed by (dataset, seed, few_labels, splits)
+RANDOM_INIT = Memo(32)  # keyed by (encoder fingerprint, dataset, seed, few_labels, splits)
+
+
+def cached_raw_pixels(dataset: str, seed: int, few_labels: tuple[int, ...] = (), splits: tuple[str, str] = TEST_PROTOCOL,
+                      on_status: Callable[[str], None] = lambda msg: None) -> dict[str, float]:
+    """The raw-pixel baseline (the slowest part of an evaluation: a probe on every pixel), shared by every method and setting."""
+    def compute() -> dict[str, float]:
+        on_status("evaluating the raw-pixel baseline (once per dataset on this server)")
+        return evaluate.raw_pixel_baseline(data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed), few_labels)
+
+    return RAW_PIXELS.get((dataset, seed, tuple(few_labels), tuple(splits)), compute)
+
+
+def fingerprint(module: torch.nn.Module) -> str:
+    """A digest of a network's architecture (its printed structure) and its weights: equal digests, equal networks."""
+    digest = hashlib.sha256(repr(module).encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def random_init_encoder(method_name: str, config: Any, seed: int) -> torch.nn.Module:
+    """The encoder ``method_name`` starts from with ``config`` and ``seed``: what the random-init baseline measures."""
+    torch.manual_seed(seed)
+    return methods.spec(method_name).cls(config).encoder
+
+
+def cached_random_init(method_name: str, config: Any, dataset: str, seed: int, few_labels: tuple[int, ...] = (),
+                       splits: tuple[str, str] = TEST_PROTOCOL, on_status: Callable[[str], None] = lambda msg: None) -> dict[str, float]:
+    """The random-init baseline, cached by what it depends on: the initial encoder's architecture and weights, the data, the split.
+
+    Settings that do not touch the encoder (a temperature, a mask ratio, a break-it) share one
+    entry, and so do methods that start from the same network.
+    """
+    encoder = random_init_encoder(method_name, config, seed)
+    key = (fingerprint(encoder), dataset, seed, tuple(few_labels), tuple(splits))
+
+    def compute() -> dict[str, float]:
+        on_status("evaluating the random-init baseline (once per encoder on this server)")
+        train_set, test_set = data.load(dataset, splits[0], seed), data.load(dataset, splits[1], seed)
+        return evaluate.random_init_baseline(train_set, test_set, lambda: encoder, seed, few_labels)
+
+    return RANDOM_INIT.get(key, compute)
+
+
+def baselines(method_name: str, config: Any, dataset: str, seed: int, few_labels: tuple[int, ...] = (),
+              splits: tuple[str, str] = TEST_PROTOCOL, on_status: Callable[[str], None] = lambda msg: None) -> dict[str, float]:
+    """Raw-pixel and random-init baselines under the frozen-feature protocol, each computed once per server for what it depends on."""
+    out = dict(cached_raw_pixels(dataset, seed, few_labels, splits, on_status))
+    out.update(cached_random_init(method_name, config, dataset, seed, few_labels, splits, on_status))
+    return out
 
 
 def run(
@@ -122,14 +211,13 @@ def run(
 def evaluation(exp: Experiment, few_labels: tuple[int, ...] = (), with_baselines: bool = True,
                on_status: Callable[[str], None] = lambda msg: None) -> dict[str, float]:
     """The metrics :func:`run` reports for a trained experiment (see there)."""
-    on_status("evaluating")
+    on_status("evaluating the trained encoder: linear probe and kNN on its frozen features")
     t0 = time.perf_counter()
     metrics = evaluate.evaluate_encoder(exp.method.encoder, exp.train_set, exp.test_set, few_labels)
     metrics.update(exp.method.test_metrics(exp.test_set.images, exp.seed))
     if with_baselines:
-        on_status("evaluating baselines: raw pixels and a random-init encoder (cached after the first run)")
         splits = (exp.train_set.split, exp.test_set.split)
-        metrics.update(cached_baselines(exp.method_name, exp.dataset, exp.seed, tuple(asdict(exp.method.config).items()), few_labels, splits))
+        metrics.update(baselines(exp.method_name, exp.method.config, exp.dataset, exp.seed, few_labels, splits, on_status))
     metrics["eval_seconds"] = time.perf_counter() - t0
     return metrics
 

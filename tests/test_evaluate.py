@@ -200,3 +200,67 @@ def test_the_selection_protocol_trains_on_fit_and_scores_on_val_only():
     assert len(exp.train_set) == len(data.load("digits", "fit", 0)) and "random_init_knn_acc" in exp.metrics
     default = experiment.run("simclr", "digits", seconds=None, steps=2, seed=0, method_overrides={"width": 4}, with_baselines=False)
     assert default.summary()["splits"] == ["train", "test"]
+
+
+def test_memo_computes_a_key_once_even_when_threads_ask_together():
+    import threading
+
+    from sslviz.experiment import Memo
+
+    memo, started, calls = Memo(2), threading.Barrier(4), []
+
+    def slow():
+        calls.append(1)
+        return len(calls)
+
+    def ask():
+        started.wait()
+        results.append(memo.get("k", slow))
+
+    results: list[int] = []
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [1, 1, 1, 1] and memo.computed == 1
+    memo.get("a", lambda: 2)
+    memo.get("b", lambda: 3)  # size 2: "k" (least recently used) is dropped
+    assert "k" not in memo and "a" in memo and "b" in memo
+    with pytest.raises(ValueError, match="size"):
+        Memo(0)
+
+
+def test_random_init_baseline_is_cached_by_the_encoders_weights_not_the_methods_other_settings():
+    from sslviz import experiment, methods
+
+    experiment.RANDOM_INIT.clear()
+    experiment.RAW_PIXELS.clear()
+
+    def baselines(name="simclr", seed=0, **overrides):
+        config = methods.default_config(name, "digits", **{"width": 4, **overrides})
+        return experiment.baselines(name, config, "digits", seed)
+
+    first = baselines(temperature=0.1)
+    assert baselines(temperature=0.5) == first  # a loss setting leaves the starting network as it was
+    assert baselines("byol") == first  # so does another method with the same encoder
+    assert experiment.RANDOM_INIT.computed == 1 and experiment.RAW_PIXELS.computed == 1
+    baselines(width=8)
+    baselines(seed=1)
+    assert experiment.RANDOM_INIT.computed == 3  # another architecture, other initial weights
+    assert experiment.RAW_PIXELS.computed == 2  # raw pixels depend on the seed's split, not the network
+
+
+def test_fingerprint_tells_networks_apart_by_architecture_and_weights():
+    from sslviz.experiment import fingerprint
+
+    torch.manual_seed(0)
+    a = SmallCNN(1, 4)
+    torch.manual_seed(0)
+    same = SmallCNN(1, 4)
+    torch.manual_seed(1)
+    other_weights = SmallCNN(1, 4)
+    torch.manual_seed(0)
+    wider = SmallCNN(1, 8)
+    assert fingerprint(a) == fingerprint(same)
+    assert len({fingerprint(a), fingerprint(other_weights), fingerprint(wider)}) == 3

@@ -196,3 +196,28 @@ def test_the_sidebar_shows_the_limits_and_the_refused_environment_values(monkeyp
     assert not at.exception
     assert any("SSLVIZ_MAX_JOBS='four'" in w.value for w in at.sidebar.warning)
     assert any("run(s) train at a time" in c.value for c in at.sidebar.caption)
+
+
+def test_evaluation_shows_its_phases_and_the_bar_keeps_moving_after_training(monkeypatch):
+    from sslviz import experiment
+    from sslviz.jobs import Job
+
+    experiment.RAW_PIXELS.clear()
+    experiment.RANDOM_INIT.clear()
+    seen: list[tuple[str | None, float | None]] = []
+    original = Job.update
+
+    def recording(self, message=None, **state):
+        seen.append((message, state.get("progress")))
+        original(self, message, **state)
+
+    monkeypatch.setattr(Job, "update", recording)
+    job = JobRunner(1).submit(experiment_job("simclr", "digits", seconds=60, method_overrides={"width": 4},
+                                             train_overrides={"batch_size": 16, "max_steps": 3}, n_embed=20, few_labels=()))
+    assert wait(job).status == "done"
+    messages = [m for m, _ in seen if m]
+    for phase in ("Evaluating the trained encoder", "Evaluating the raw-pixel baseline", "Evaluating the random-init baseline"):
+        assert any(m.startswith(phase) for m in messages), f"no {phase!r} among {messages}"
+    after_training = [p for m, p in seen if p is not None][-6:]
+    assert after_training == sorted(after_training) and after_training[-1] == 1.0
+    assert len(set(after_training)) >= 4  # each evaluation phase moved the bar: it does not sit at 100% while evaluating

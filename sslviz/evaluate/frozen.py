@@ -23,6 +23,7 @@ from sslviz.nets import frozen_features
 KNN_K = 20
 PROBE_C = 1.0
 PROBE_MAX_ITER = 3000
+PROBE_THREADS = 1  # BLAS/OpenMP threads for the probe's solver (see probe_predictions)
 
 
 def as_numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -49,6 +50,7 @@ def probe_predictions(train_x, train_y, test_x, C: float = PROBE_C) -> np.ndarra
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     xtr, xte = as_numpy(train_x).reshape(len(train_x), -1), as_numpy(test_x).reshape(len(test_x), -1)
     ytr = as_numpy(train_y)
@@ -56,10 +58,13 @@ def probe_predictions(train_x, train_y, test_x, C: float = PROBE_C) -> np.ndarra
         return np.full(len(xte), ytr[0])
     scaler = StandardScaler().fit(xtr)  # train statistics only
     clf = LogisticRegression(C=C, max_iter=PROBE_MAX_ITER, tol=1e-4)
-    with warnings.catch_warnings():
+    # One BLAS/OpenMP thread: each L-BFGS iteration is a small matmul, and with several threads
+    # on a machine whose cores are busy (training, other sessions) the threads' spin-waiting made
+    # a 3000×64 probe 40× slower (benchmarks/RESULTS.md "probe-threads").
+    with warnings.catch_warnings(), threadpool_limits(limits=PROBE_THREADS):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(scaler.transform(xtr), ytr)
-    return clf.predict(scaler.transform(xte))
+        return clf.predict(scaler.transform(xte))
 
 
 def linear_probe(train_x, train_y, test_x, test_y, C: float = PROBE_C) -> float:

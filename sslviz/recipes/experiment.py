@@ -28,6 +28,9 @@ def pretrained_source(method_name: str, dataset: str, few_labels: tuple[int, ...
     return lambda on_status: experiment.from_checkpoint(method_name, dataset, few_labels, on_status=on_status)
 
 
+TRAINING_SHARE = 0.8  # of the progress bar; evaluation (probe, kNN, baselines) fills the rest
+
+
 class LivePublisher:
     """Publishes a run's live views into ``job.state``: a 2-D PCA of test features (and optionally snapshots) every ``every`` seconds."""
 
@@ -41,7 +44,7 @@ class LivePublisher:
         """The Trainer callback: log the step and refresh the views when they are due."""
         self.job.log(metrics)
         seconds = self.job.state.get("seconds") or 1.0
-        self.job.update(progress=min(1.0, metrics["seconds"] / seconds),
+        self.job.update(progress=TRAINING_SHARE * min(1.0, metrics["seconds"] / seconds),
                         message=f"Training: step {int(metrics['step'])}, {metrics['seconds']:.1f} s of {seconds:g} s")
         self.publish(trainer.method, int(metrics["step"]))
 
@@ -145,7 +148,9 @@ def experiment_job(
     """
 
     def target(job: Job) -> str | None:
-        on_status = lambda s: job.update(message=f"{s.capitalize()}...")  # noqa: E731
+        def on_status(status: str) -> None:  # each phase after training moves the bar part of the way to the end
+            done = float(job.state.get("progress", 0.0))
+            job.update(message=f"{status[0].upper()}{status[1:]}...", progress=done if status == "training" else done + (1.0 - done) * 0.35)
         # A loaded run (checkpoint or bundle) says which dataset and seed it is of; loading it is checked work, under the watchdog like training.
         exp = loaded(on_status) if loaded is not None else None
         data_name, data_seed = (exp.dataset, exp.seed) if exp is not None else (dataset, seed)
