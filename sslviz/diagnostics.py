@@ -65,15 +65,15 @@ def effective_rank(z: torch.Tensor) -> torch.Tensor:
     Garrido et al. 2023, uses the same p_k on the uncentred matrix): D for an isotropic cloud, 1 when
     everything lies on one line.
     """
-    if not torch.isfinite(z).all():
-        return torch.tensor(float("nan"), dtype=z.dtype)
-    centred = z - z.mean(dim=0, keepdim=True)
+    # Branch-free (no host read, so no GPU synchronisation in the training step): a non-finite
+    # cloud gives NaN, a single point (all singular values 0) gives 1.
+    finite = torch.isfinite(z).all()
+    centred = torch.nan_to_num(z - z.mean(dim=0, keepdim=True), nan=0.0, posinf=0.0, neginf=0.0)
     s = torch.linalg.svdvals(centred.double())
-    if s.sum() <= 0:
-        return torch.tensor(1.0, dtype=z.dtype)
-    p = s / s.sum()
-    p = p[p > 0]
-    return torch.exp(-(p * p.log()).sum()).to(z.dtype)
+    total = s.sum()
+    p = s / total.clamp_min(torch.finfo(s.dtype).tiny)
+    rank = torch.where(total > 0, torch.exp(-torch.xlogy(p, p).sum()), torch.ones_like(total))
+    return torch.where(finite, rank, torch.full_like(rank, float("nan"))).to(z.dtype)
 
 
 @torch.no_grad()

@@ -28,6 +28,7 @@ from sslviz.setting import Config, Range, internal, setting
 DEVICES = ("auto", "cpu", "cuda", "mps")
 clock = time.perf_counter  # the Trainer's clock for its seconds budget (a test replaces it with a simulated one)
 OPTIMIZERS = ("adamw", "sgd")
+CUDA_SYNC_EVERY = 16  # on a GPU, metrics and the NaN guard are read every 16 steps: one host synchronisation, not one per metric per step
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -96,6 +97,7 @@ class TrainConfig(Config):
     optimizer: str = internal("adamw", OPTIMIZERS)  # "sgd": momentum 0.9
     lr_schedule: str = internal("constant", LR_SCHEDULES)  # "cosine": decay to 0 over the budget (by steps or seconds, whichever runs out first)
     count_callback_time: bool = internal(True)  # False: time spent in callbacks (e.g. evaluation) is not charged to the budget
+    sync_every: int | None = internal(None, (1, 1000))  # steps between reads of the metrics on the host; None: 1 on the CPU, CUDA_SYNC_EVERY on a GPU
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -180,14 +182,20 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.config.lr * 0.5 * (1 + math.cos(math.pi * self.progress()))
 
+    def sync_every(self) -> int:
+        """Steps between host reads of the metrics (and of the NaN guard): free on the CPU, a device synchronisation on a GPU."""
+        if self.config.sync_every is not None:
+            return self.config.sync_every
+        return 1 if self.device.type == "cpu" else CUDA_SYNC_EVERY
+
     def fit(self) -> TrainResult:
         """Run until the budget is spent, ``stop_event`` is set, or the loss diverges."""
         configure_threads(self.config.num_threads)
         result = TrainResult()
         self.method.train()
         self.method.begin(self.images)
-        start = clock()
-        excluded = 0.0  # seconds spent in callbacks, when they do not count
+        self._start, self._excluded = clock(), 0.0  # _excluded: seconds spent in callbacks, when they do not count
+        every, pending = self.sync_every(), []
         batches = self._batches()
         while self._budget_left():
             if self.stop_event.is_set():
@@ -196,36 +204,58 @@ class Trainer:
                 result.stopped_by, result.message = "stop", f"Stopped {who} after {self.step} steps."
                 break
             out = self.method.training_step(next(batches), self.generator)
-            loss = out["loss"]
-            if not torch.isfinite(loss):
-                result.stopped_by = "diverged"
-                result.message = (
-                    f"Training diverged at step {self.step + 1}: the loss became {loss.item()}. "
-                    f"The learning rate {self.config.lr:g} is probably too high: lower it (around 1e-3 trains well here)."
-                )
+            # On the CPU a read is free: the guard runs before the update, so a diverged step never
+            # touches the weights. On a GPU it waits for the next read (a diverged run is not evaluated).
+            if every == 1 and not torch.isfinite(out["loss"]):
+                self._diverged(result, self.step + 1, float(out["loss"].detach()))
                 break
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            out["loss"].backward()
             self._set_lr()
             for p in self.method.take_reinitialised():
                 self.optimizer.state.pop(p, None)  # a fresh optimiser for what the method just re-initialised
             self.optimizer.step()
             self.method.after_step()
             self.step += 1
-            self.elapsed = clock() - start - excluded
-            metrics = {k: float(v.detach()) for k, v in out.items()}
-            metrics.update(step=self.step, seconds=self.elapsed)
-            result.history.append(metrics)
-            t_callbacks = clock()
-            for callback in self.callbacks:
-                callback(self, metrics)
-            if not self.config.count_callback_time:
-                excluded += clock() - t_callbacks
-        result.steps, result.seconds = self.step, clock() - start - excluded
+            self.elapsed = clock() - self._start - self._excluded
+            pending.append((self.step, self.elapsed, {k: v.detach() for k, v in out.items()}))
+            if len(pending) >= every and not self._publish(pending, result):
+                break
+        if pending:
+            self._publish(pending, result)
+        result.steps, result.seconds = self.step, clock() - self._start - self._excluded
         if result.stopped_by == "budget":
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
         self.method.eval()
         return result
+
+    def _publish(self, pending: list[tuple[int, float, dict[str, torch.Tensor]]], result: TrainResult) -> bool:
+        """Read the pending steps' metrics in one host transfer, log them and call the callbacks; False if a loss diverged."""
+        flat = torch.stack([v.reshape(()).float().to(self.device) for _, _, out in pending for v in out.values()]).tolist()  # the one read
+        rows, at = [], 0
+        for step, seconds, out in pending:
+            rows.append({**dict(zip(out, flat[at : at + len(out)])), "step": step, "seconds": seconds})
+            at += len(out)
+        pending.clear()
+        t_callbacks = clock()
+        for row in rows:
+            if not math.isfinite(row["loss"]):
+                self.step = int(row["step"]) - 1  # the steps from the diverged one on are not kept
+                self._diverged(result, int(row["step"]), row["loss"])
+                return False
+            result.history.append(row)
+            for callback in self.callbacks:
+                callback(self, row)
+        if not self.config.count_callback_time:
+            self._excluded += clock() - t_callbacks
+        return True
+
+    def _diverged(self, result: TrainResult, step: int, loss: float) -> None:
+        result.stopped_by = "diverged"
+        result.message = (
+            f"Training diverged at step {step}: the loss became {loss}. "
+            f"The learning rate {self.config.lr:g} is probably too high: lower it (around 1e-3 trains well here)."
+        )
 
 
 def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup: int = 1, device: str = "cpu") -> float:

@@ -137,3 +137,63 @@ def test_cosine_schedule_decays_the_learning_rate_over_the_budget():
     assert constant == [0.1] * 5
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainConfig(lr_schedule="step")
+
+
+@pytest.mark.parametrize("every", [1, 4])
+def test_deferred_nan_guard_stops_at_the_first_bad_step_and_keeps_only_finite_rows(every):
+    r = Trainer(Quadratic(nan_at=6), images(), TrainConfig(max_steps=50, max_seconds=None, batch_size=8, sync_every=every)).fit()
+    assert r.diverged and r.steps == 5 and "diverged at step 6" in r.message
+    assert [row["step"] for row in r.history] == [1, 2, 3, 4, 5] and all(math.isfinite(row["loss"]) for row in r.history)
+
+
+def test_deferred_reads_still_call_back_once_per_step_in_order():
+    seen = []
+    r = Trainer(Quadratic(), images(), TrainConfig(max_steps=10, max_seconds=None, lr=0.1, batch_size=8, sync_every=4),
+                on_batch_end=[lambda tr, m: seen.append(m["step"])]).fit()
+    assert seen == list(range(1, 11)) and r.steps == 10 and len(r.history) == 10  # 4 + 4 + the last 2 at the end
+
+
+HOST_READS = {"item", "__float__", "__bool__", "__int__", "__index__", "tolist", "numpy"}
+# Reads that happen only on the CPU (where they are free), or once per clustering round rather than per step.
+NOT_PER_STEP = ("masked_reconstruction_loss", "new_round", "kmeans", "_refill_empty", "begin")
+
+
+class HostReads(torch.overrides.TorchFunctionMode):
+    """Counts reads of tensor values on the host — on a GPU each is a synchronisation — by the sslviz code that made them.
+
+    The optimiser's own step counters are left out: torch keeps them on the CPU, so they never wait for a GPU.
+    """
+
+    def __init__(self, trainer: Trainer):
+        super().__init__()
+        self.trainer, self.sites = trainer, []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in HOST_READS and not any(args[0] is s.get("step") for s in self.trainer.optimizer.state.values()):
+            import traceback
+
+            frames = [f for f in traceback.extract_stack()[:-1] if "sslviz" in f.filename and "tests" not in f.filename]
+            if frames and not any(f.name in NOT_PER_STEP for f in frames):
+                self.sites.append(f"{frames[-1].filename.rsplit('sslviz', 1)[-1]}:{frames[-1].lineno} ({frames[-1].name})")
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("name", list(methods.REGISTRY))
+def test_the_gpu_training_loop_reads_the_device_once_per_sync_interval_not_per_step(name):
+    """The CUDA code path (sync_every = CUDA_SYNC_EVERY there), run on the CPU: every host read in the loop is counted."""
+    torch.manual_seed(0)
+    train_set = data.load("shapes", "train")
+    method = methods.create(name, "shapes", in_channels=train_set.channels)
+    steps, every = 8, 4
+    trainer = Trainer(method, data.take(method.inputs(train_set), slice(0, 256)),
+                      TrainConfig(max_steps=steps, max_seconds=None, batch_size=16, sync_every=every))
+    with HostReads(trainer) as reads:
+        result = trainer.fit()
+    assert result.steps == steps
+    assert len(reads.sites) == steps // every, f"{name}: host reads {reads.sites}"  # one batched read per interval
+
+
+def test_the_cuda_default_reads_every_sixteen_steps_and_the_cpu_every_step():
+    assert Trainer(Quadratic(), images(), TrainConfig(max_steps=1, max_seconds=None)).sync_every() == 1
+    assert Trainer(Quadratic(), images(), TrainConfig(max_steps=1, max_seconds=None, sync_every=7)).sync_every() == 7
+    assert train.CUDA_SYNC_EVERY == 16

@@ -138,8 +138,9 @@ class MAE(Method):
         with torch.no_grad():
             err = self.patch_errors(out)
             hidden = out["hidden"]
-            metrics = {"masked_mse": err[hidden].mean() if hidden.any() else err.new_tensor(0.0),
-                       "visible_mse": err[~hidden].mean(), "encoder_tokens": torch.tensor(float(out["pred"].shape[1] if c.encoder_input == "all" else out["keep"].shape[1]))}
+            hidden_share = hidden.float()  # masked means without boolean indexing: no device read in the step
+            metrics = {"masked_mse": (err * hidden_share).sum() / hidden_share.sum().clamp_min(1),
+                       "visible_mse": (err * (1 - hidden_share)).sum() / (1 - hidden_share).sum().clamp_min(1), "encoder_tokens": torch.tensor(float(out["pred"].shape[1] if c.encoder_input == "all" else out["keep"].shape[1]))}
         return {"loss": loss, **metrics}
 
     @torch.no_grad()
