@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from sslviz import augment, data, evaluate, methods, recipes, viz
+from sslviz.methods import deepcluster
 from sslviz.ui import clustering_views, live, page, settings
 
 K = "cluster"
@@ -56,8 +57,11 @@ settings.to_url(URL_PARAMS)
 overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten": whiten, "fix_empty": fix_empty, "uniform_sampling": uniform}
 if preset != "dataset default":
     overrides["augment"] = preset
-st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar).")
-live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, track_rounds=True, label="DeepCluster"),
+min_steps = deepcluster.steps_for_rounds(steps_per_round)  # the budget never ends a run before its third clustering
+st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar); "
+           f"a run lasts at least {min_steps} steps ({deepcluster.LESSON_ROUNDS} clusterings) even if that takes longer than the budget.")
+live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, {"min_steps": min_steps},
+                                                    track_rounds=True, label="DeepCluster"),
                   pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}))
 page.show_code(*methods.spec("deepcluster").code)
 

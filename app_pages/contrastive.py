@@ -14,7 +14,8 @@ TEMPERATURES = list(methods.spec("simclr").settings()["temperature"].options)  #
 FAMILY = methods.of_family("contrastive", "non-contrastive", dataset=settings.current().dataset)  # every registered method of the two families
 # One-click experiments: label -> (method, method settings, training settings, what to expect). Those that remove a method's
 # anti-collapse mechanism come from its registry entry (the Collapse page offers the same); the others are this page's.
-BREAK_IT = {label: (name, over, {}, expect) for name in FAMILY for label, (over, expect) in methods.spec(name).breaks.items()} | {
+BREAK_IT = {label: (name, over, {"min_steps": methods.spec(name).break_steps}, expect)  # runs until its collapse can show, however busy the server
+            for name in FAMILY for label, (over, expect) in methods.spec(name).breaks.items()} | {
     "BYOL, momentum 0": ("byol", {"momentum": 0.0}, {}, "The target becomes the online net itself (still without gradient). The BYOL paper reports collapse here; "
                          "SimSiam later showed that predictor + stop-gradient suffice. Watch the banner and the spread chart."),
     "SimSiam, no stop-grad, BN kept": ("simsiam", {"stop_gradient": False}, {},

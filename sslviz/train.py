@@ -91,6 +91,7 @@ class TrainConfig(Config):
     weight_decay: float = internal(1e-6, (0.0, 10.0))
     max_steps: int | None = internal(None, (0, 10_000_000))
     max_seconds: float | None = internal(30.0, (0.0, 86_400.0))  # a day at most
+    min_steps: int = internal(0, (0, 100_000))  # the seconds budget does not end a run before this many steps (a demo whose lesson needs them); max_steps and Stop still do
     seed: int = internal(0, (0, 2**32 - 1))
     device: str = internal("auto", DEVICES)
     num_threads: int | None = internal(None, (1, 1024))  # torch intra-op threads; None = one per core
@@ -168,6 +169,8 @@ class Trainer:
         c = self.config
         if c.max_steps is not None and self.step >= c.max_steps:
             return False
+        if self.step < c.min_steps:  # on a slow or busy machine the lesson still appears, later
+            return True
         return c.max_seconds is None or self.elapsed < c.max_seconds
 
     def progress(self) -> float:
@@ -226,6 +229,9 @@ class Trainer:
         result.steps, result.seconds = self.step, clock() - self._start - self._excluded
         if result.stopped_by == "budget":
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
+            c = self.config
+            if c.min_steps and c.max_seconds is not None and result.seconds > c.max_seconds and result.steps <= c.min_steps:
+                result.message += f" It ran past the {c.max_seconds:g} s budget: what it shows needs at least {c.min_steps} steps."
         self.method.eval()
         return result
 

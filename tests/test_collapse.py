@@ -57,6 +57,8 @@ def registry_breaks():
 
 def test_every_break_it_in_the_registry_has_a_measured_budget():
     assert set(registry_breaks()) == set(BREAKS)
+    for label, (name, _) in registry_breaks().items():  # a one-click break-it on a page runs at least as long as its collapse needs here
+        assert methods.spec(name).break_steps >= BREAKS[label][0], label
 
 
 @pytest.mark.parametrize("label", sorted(BREAKS))

@@ -79,3 +79,16 @@ def test_config_validation(bad, match):
         DeepClusterConfig(**bad)
     with pytest.raises(ValueError, match="at least 5 images"):
         small().begin(torch.rand(3, 1, 28, 28))
+
+
+def test_steps_for_rounds_is_exactly_enough_for_the_lesson_rounds_even_with_a_tiny_seconds_budget():
+    from sslviz.methods.deepcluster import LESSON_ROUNDS, steps_for_rounds
+
+    torch.manual_seed(0)
+    m = small()
+    steps = steps_for_rounds(3)
+    assert steps == (LESSON_ROUNDS - 1) * 3 + 1
+    r = Trainer(m, torch.rand(40, 1, 28, 28), TrainConfig(max_seconds=1e-6, min_steps=steps, batch_size=8)).fit()
+    assert r.steps == steps and len(m.rounds) == LESSON_ROUNDS
+    with pytest.raises(ValueError, match="steps_per_round"):
+        steps_for_rounds(0)

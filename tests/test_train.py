@@ -197,3 +197,15 @@ def test_the_cuda_default_reads_every_sixteen_steps_and_the_cpu_every_step():
     assert Trainer(Quadratic(), images(), TrainConfig(max_steps=1, max_seconds=None)).sync_every() == 1
     assert Trainer(Quadratic(), images(), TrainConfig(max_steps=1, max_seconds=None, sync_every=7)).sync_every() == 7
     assert train.CUDA_SYNC_EVERY == 16
+
+
+def test_min_steps_outlasts_the_seconds_budget_but_not_max_steps_or_stop(monkeypatch):
+    clock = SimulatedClock(tick=1.0)  # every read is a second: a 2-s budget alone would end after a step or two
+    monkeypatch.setattr(train, "clock", clock)
+    r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=2.0, min_steps=12, batch_size=8)).fit()
+    assert r.steps == 12 and "past the 2 s budget" in r.message and "12 steps" in r.message
+    r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=2.0, max_steps=5, min_steps=12, batch_size=8)).fit()
+    assert r.steps == 5
+    stop = threading.Event()
+    r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=2.0, min_steps=12, batch_size=8), [lambda t, m: m["step"] == 3 and stop.set()], stop).fit()
+    assert r.steps == 3 and r.stopped_by == "stop"

@@ -69,6 +69,7 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="redundancy reduction",
+    break_steps=300,
     breaks={"Barlow Twins, λ = 0": ({"lambd": 0.0}, "Only the diagonal is trained: each dimension agrees across views, but nothing keeps the "
                                     "dimensions apart, so they drift into copies of each other. Not a point — the standardisation still forbids that — but "
                                     "a slow dimensional collapse: watch the effective rank fall (RESULTS.md, 'collapse': 4.0 of 64 after 300 steps on shapes).")},

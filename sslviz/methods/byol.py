@@ -63,6 +63,7 @@ SPEC = MethodSpec(
     train={"batch_size": 128, "lr": 1e-3},
     dataset_augment=True,
     mechanism="predictor + stop-gradient",
+    break_steps=120,
     breaks={"BYOL without predictor": ({"use_predictor": False}, "The BYOL paper reports collapse without the predictor: with nothing to predict, "
                                        "the online net can copy the target and both drift to a constant. Does this run collapse?")},
     code=(byol_loss, negative_cosine, BYOL.training_step),

@@ -28,6 +28,15 @@ from sslviz.methods.registry import MethodSpec
 from sslviz.nets import SmallCNN, SobelCNN, eval_mode, frozen_features
 from sslviz.setting import Config, internal, setting
 
+LESSON_ROUNDS = 3  # a run on the Deep clustering page shows at least this many clusterings: pseudo-labels changing is the lesson
+
+
+def steps_for_rounds(steps_per_round: int, rounds: int = LESSON_ROUNDS) -> int:
+    """Training steps until the ``rounds``-th clustering has been made and trained on (a round starts every ``steps_per_round`` steps)."""
+    if steps_per_round < 1 or rounds < 1:
+        raise ValueError(f"steps_per_round and rounds must be >= 1, got {steps_per_round} and {rounds}.")
+    return (rounds - 1) * steps_per_round + 1
+
 
 @dataclass(frozen=True)
 class DeepClusterConfig(Config):

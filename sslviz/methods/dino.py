@@ -148,6 +148,7 @@ SPEC = MethodSpec(
     train={"batch_size": 128, "lr": 1e-3},
     dataset_augment=True,
     mechanism="centering + sharpening",
+    break_steps=100,
     breaks={"DINO without centering": ({"centering": False}, "Sharpening alone: one output comes to dominate for every image — the teacher's "
                                        "entropy falls towards 0 (the paper, Fig. 7)."),
             "DINO without sharpening": ({"teacher_temperature": 0.1}, "Centering alone (τ_t = τ_s = 0.1): the outputs flatten towards uniform — "

@@ -50,6 +50,7 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="negatives",
+    break_steps=100,
     breaks={"SimCLR without negatives": ({"negatives": False}, "Only the positive pair is pulled together: mapping every image to one point "
                                          "meets that perfectly, and without negatives nothing pushes back.")},
     code=(info_nce, SimCLR.training_step),

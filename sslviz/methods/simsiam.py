@@ -66,6 +66,7 @@ SPEC = MethodSpec(
     train={"batch_size": 128, "lr": 1e-3},
     dataset_augment=True,
     mechanism="predictor + stop-gradient",
+    break_steps=120,
     breaks={"SimSiam without stop-gradient": ({"stop_gradient": False, "projector_output_norm": False},
                                               "A constant output makes −cos = −1, the minimum, and without stop-gradient nothing stops the network from "
                                               "finding it (the SimSiam paper, Fig. 2). The projector's output batch norm is removed too: it alone forbids a "

@@ -89,6 +89,7 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="equipartition",
+    break_steps=100,
     breaks={"SwAV without equal partition": ({"equipartition": False}, "The codes now follow the scores: the easiest solution is one prototype "
                                              "for everything. Watch 'prototypes used' and the spread.")},
     code=(swav_loss, sinkhorn, SwAV.training_step),

@@ -52,6 +52,7 @@ SPEC = MethodSpec(
     train={"batch_size": 256, "lr": 2e-3},
     dataset_augment=True,
     mechanism="redundancy reduction",
+    break_steps=100,
     breaks={"VICReg, invariance only": ({"variance_weight": 0.0, "covariance_weight": 0.0}, "Invariance alone is met by a constant output, and "
                                         "without the variance and covariance terms nothing forbids it. Watch the spread chart and the banner.")},
     code=(vicreg_terms, vicreg_loss, VICReg.training_step),
