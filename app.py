@@ -2,8 +2,6 @@
 
 import streamlit as st
 
-from sslviz.ui.settings import sidebar
-
 st.set_page_config(page_title="sslviz — self-supervised learning", page_icon=":material/extension:", layout="wide")
 
 PAGES = {
@@ -20,5 +18,14 @@ PAGES = {
     ],
 }
 
-sidebar()
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+if page.url_path == "":  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
+    page.run()
+    from sslviz.ui.settings import sidebar
+
+    sidebar()
+else:  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
+    from sslviz.ui.settings import sidebar
+
+    sidebar()
+    page.run()

@@ -72,3 +72,27 @@ def test_the_architecture_document_names_every_module():
     unnamed = [str(p.relative_to(ROOT)) for p in PACKAGE
                if p.name != "__init__.py" and not re.search(rf"(?<![\w/]){re.escape(p.name)}", doc)]
     assert not unnamed, f"docs/ARCHITECTURE.md does not name {unnamed}"
+
+
+def test_home_is_on_screen_before_torch_is_imported():
+    """The first visitor after a server start sees Home without waiting for torch (~1-2 s): Home renders before the sidebar imports it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "import streamlit as st\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "seen = {}\n"
+        "real_title = st.title\n"
+        "def title(*a, **k):\n"
+        "    seen.setdefault('torch when the title was drawn', 'torch' in sys.modules)\n"
+        "    return real_title(*a, **k)\n"
+        "st.title = title\n"
+        "at = AppTest.from_file('app.py', default_timeout=300)\n"
+        "at.run()\n"
+        "assert not at.exception, at.exception\n"
+        "print(seen['torch when the title was drawn'], 'torch' in sys.modules, len(at.sidebar.selectbox))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()[-3:]
+    assert out == ["False", "True", "2"], out  # no torch for the title; the sidebar (dataset, device) came after, with it
