@@ -43,7 +43,8 @@ def main() -> None:
         computed = [p.split(" baseline")[0].removeprefix("evaluating the ") for p in phases if "baseline" in p]
         rows.append(f"| {label} | {seconds:.1f} | {', '.join(computed) or 'none (cached)'} |")
         print(rows[-1], flush=True)
-    write_section("evaluation-cache", f"Evaluation after training on {args.dataset}, seed 0, in one server process "
+    write_section("evaluation-cache", "## Evaluation after training: cold server vs cached baselines (evaluation-cache)\n\n"
+                                      f"Evaluation after training on {args.dataset}, seed 0, in one server process "
                                       "(`benchmarks/evaluation_cache.py`):\n\n" + "\n".join(rows))
 
 

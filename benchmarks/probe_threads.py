@@ -48,7 +48,8 @@ def main() -> None:
         one, acc_one = timed_probe(xtr, tr.labels, xte, te.labels, 1)
         rows.append(f"| {name} | {tuple(xtr.shape)} | {many:.2f} | {one:.2f} | {many / one:.1f}× | {acc_many:.3f} / {acc_one:.3f} |")
         print(rows[-1], flush=True)
-    write_section("probe-threads", f"Linear-probe solver time on {args.dataset}, seed 0 (`benchmarks/probe_threads.py`; "
+    write_section("probe-threads", "## The probe's solver: default threads vs one (probe-threads)\n\n"
+                                   f"Linear-probe solver time on {args.dataset}, seed 0 (`benchmarks/probe_threads.py`; "
                                    "default = scikit-learn's own BLAS/OpenMP thread count, here one per core):\n\n" + "\n".join(rows))
 
 
