@@ -19,13 +19,11 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
-if page.url_path == "":  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
+home = page.url_path == ""  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
+if home:
     page.run()
-    from sslviz.ui.settings import sidebar
+from sslviz.ui.settings import sidebar  # noqa: E402  (imported here, after Home, on purpose)
 
-    sidebar()
-else:  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
-    from sslviz.ui.settings import sidebar
-
-    sidebar()
+sidebar()
+if not home:  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
     page.run()
