@@ -35,6 +35,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("page_render", []),
     ("cold_home", []),
     ("device_check", ["--device", "cpu"]),
+    ("gpu_check", []),
     ("time_to_accuracy", ["--dataset", "clutter", "--seconds", "30", "--every", "3"]),
     ("time_to_accuracy", ["--dataset", "shapes", "--seconds", "30", "--every", "3"]),
     ("accuracy", []),
@@ -57,6 +58,11 @@ def missing(script: str) -> str | None:
     """Why ``script`` cannot run on this machine, or None."""
     if script == "cold_home" and not (shutil.which("chromium") or shutil.which("chromium-browser")):
         return "no Chromium binary"
+    if script == "gpu_check":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "no CUDA device"
     return None
 
 
