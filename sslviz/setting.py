@@ -149,7 +149,7 @@ def check(config: Any) -> None:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         label = f.metadata[SETTING].label if SETTING in f.metadata else ""
-        name = f"{label} ({f.name})" if label else f.name
+        name = f"{label.split(' (')[0]} ({f.name})" if label else f.name  # the label's own note in brackets is left out: one pair of brackets
         wrong = _type_error(hints.get(f.name), value)
         if wrong:
             raise ValueError(f"{name} must be {wrong}, got {_short(value)}.")

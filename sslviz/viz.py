@@ -15,6 +15,28 @@ import torch
 SAFE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100", "#6699CC", "#888888"]
 SYMBOLS = ["circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon"]
 LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", height=320)
+# What a chart calls a logged metric (the history keys methods and recipes write): words, not variable names.
+METRIC_LABELS = {
+    "loss": "loss", "step": "step", "seconds": "seconds", "round": "round",
+    "positive_sim": "positive pairs", "negative_sim": "negatives", "alignment": "alignment", "uniformity": "uniformity",
+    "effective_rank": "effective rank", "embedding_std": "embedding std", "raw_std": "std before normalising",
+    "image_to_partner_acc": "image → partner", "partner_to_image_acc": "partner → image", "pair_acc": "pair accuracy", "word_acc": "word accuracy",
+    "masked_mse": "hidden patches", "visible_mse": "visible patches", "hole_mse": "hole MSE", "colour_mse": "colour MSE",
+    "reconstruction_mse": "reconstruction MSE", "pretext_acc": "pretext accuracy", "pseudo_label_acc": "pseudo-label accuracy",
+    "largest_cluster": "largest cluster (share)", "empty_clusters": "empty clusters", "teacher_entropy": "teacher entropy",
+    "prototypes_used": "prototypes used", "assignment_entropy": "assignment entropy", "own_keys_left_out": "own keys left out",
+    "on_diagonal": "on-diagonal", "off_diagonal": "off-diagonal", "nmi": "NMI with the class", "ari": "ARI with the class",
+    "nmi_previous": "NMI with the previous round", "changed": "changed cluster (share)",
+}
+
+
+def metric_label(key: str) -> str:
+    """The words a chart shows for the logged metric ``key`` (``nmi_colour`` → "NMI with colour"; unknown keys lose their underscores)."""
+    if key in METRIC_LABELS:
+        return METRIC_LABELS[key]
+    if key.startswith("nmi_"):
+        return f"NMI with {key[4:].replace('_', ' ')}"
+    return key.replace("_", " ")
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -44,9 +66,9 @@ def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: 
     xs = [row[x] for row in history]
     for i, key in enumerate(keys):
         mode = "lines+markers" if len(xs) <= 20 else "lines"  # few points: show where they are
-        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=key + (" (right axis)" if key in right else ""),
+        fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=metric_label(key) + (" (right axis)" if key in right else ""),
                                  yaxis="y2" if key in right else "y", line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
-    fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
+    fig.update_layout(title=title, xaxis_title=metric_label(x), **LAYOUT)
     if right:
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False), legend=dict(orientation="h", y=-0.25))
     return fig
@@ -110,7 +132,7 @@ def grouped_lines(history: Sequence[dict], group: str, metric: str, title: str, 
         rows = [r for r in history if r[group] == name and metric in r]
         fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[r[metric] for r in rows], mode="lines", name=str(name),
                                  line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2, dash=["solid", "dash", "dot", "dashdot"][i % 4])))
-    fig.update_layout(title=title, xaxis_title=x, **LAYOUT)
+    fig.update_layout(title=title, xaxis_title=metric_label(x), yaxis_title=metric_label(metric), **LAYOUT)
     return fig
 
 
@@ -200,7 +222,9 @@ def efficiency_chart(summary: Sequence[dict], title: str) -> go.Figure:
             line=dict(color="#222222" if scratch else SAFE[(encoders.index(enc) * 3) % len(SAFE)], width=3 if scratch else 2, dash="dash" if scratch else dashes.get(mode)),
             marker=dict(symbol=SYMBOLS[(encoders.index(enc)) % len(SYMBOLS)], size=8),
         ))
-    fig.update_layout(title=title, xaxis=dict(type="log", title="share of the training labels used (%, log scale)"),
+    shares = sorted({100 * r["fraction"] for r in summary})  # ticks at the shares measured, written as percentages (not plotly's "2 3 5" minor digits)
+    fig.update_layout(title=title, xaxis=dict(type="log", title="share of the training labels used (log scale)", tickvals=shares,
+                                              ticktext=[f"{v:g}%" for v in shares]),
                       yaxis=dict(title="test accuracy", range=[0, 1.02]), **{**LAYOUT, "height": 420})
     return fig
 

@@ -199,7 +199,7 @@ def test_fuzzed_bundles_are_refused_with_a_message_or_imported_never_a_traceback
         "config.json probe_acc=nan": "probe_acc must be between 0 and 1",
         "config.json probe_acc=1.01": "probe_acc must be between 0 and 1",
         "weights config.width=129": "must be between 1 and 128, got 129",
-        "weights config.width=10000000000000000000": "Encoder width (features = 4 × width) (width) must be between 1 and 128",
+        "weights config.width=10000000000000000000": "Encoder width (width) must be between 1 and 128",
         "weights config.augment=xxxxxxxxxxxxxxxxxxxx": "Augmentations (augment) must be one of",
         "train_config.batch_size=4097": "(batch_size) must be between 2 and 4096",
         "weights declares a 1-TB header": "not a safetensors file",

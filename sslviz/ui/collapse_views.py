@@ -92,7 +92,7 @@ def render_runs(view: jobs.JobView) -> None:
         if present:
             cols = st.columns(len(present))
             for col, metric in zip(cols, present):
-                col.plotly_chart(viz.grouped_lines([r for r in h if metric in r], "method", metric, f"{title}: {metric}"), key=f"{key}.{metric}")
+                col.plotly_chart(viz.grouped_lines([r for r in h if metric in r], "method", metric, f"{title}: {viz.metric_label(metric)}"), key=f"{key}.{metric}")
     table = verdict_table(view)
     st.dataframe(table.style.format({"std × √d": "{:.3f}", "effective rank": "{:.1f}", "kNN": "{:.3f}", "linear probe": "{:.3f}"}, na_rep="…"),
                  key=f"{key}.table")

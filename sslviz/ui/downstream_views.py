@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -88,7 +90,13 @@ def render_leaderboard(st_: dict, summary: list[dict]) -> None:
         if (evaluate.SCRATCH, evaluate.SCRATCH) in best:
             board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
                           "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
-        st.dataframe(pd.DataFrame(board).set_index("encoder").style.format(precision=3, na_rep="—"), key=f"{K}.board")
+        st.dataframe(leaderboard_style(pd.DataFrame(board).set_index("encoder")), key=f"{K}.board")
+
+
+def leaderboard_style(table: pd.DataFrame) -> Any:
+    """Whole steps, seconds to 0.1, accuracies to 0.001, and "—" where a row has no value (the from-scratch row was never pre-trained)."""
+    formats = {c: "{:.0f}" if c == "steps" else "{:.1f}" if c.endswith("(s)") else "{:.3f}" for c in table.columns}
+    return table.style.format(formats, na_rep="—")
 
 
 def render_attributes(st_: dict) -> None:
