@@ -201,6 +201,9 @@ def run(
     on_status("training")
     trainer = Trainer(method, method.inputs(train_set), train_config, on_batch_end, stop_event)
     result = trainer.fit()
+    if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
+        # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up
+        result.mark_diverged(f"by step {result.steps}: the encoder's features became infinite or NaN (the normalised loss stayed finite)", train_config.lr)
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
     if result.diverged or not evaluated:
         return exp

@@ -121,6 +121,11 @@ class TrainResult:
     def diverged(self) -> bool:
         return self.stopped_by == "diverged"
 
+    def mark_diverged(self, what: str, lr: float) -> None:
+        """End the run as diverged; ``what`` says how ("at step 4: the loss became nan"), the message what to do about it."""
+        self.stopped_by = "diverged"
+        self.message = f"Training diverged {what}. The learning rate {lr:g} is probably too high: lower it (around 1e-3 trains well here)."
+
 
 BatchCallback = Callable[["Trainer", dict[str, float]], None]
 
@@ -227,6 +232,8 @@ class Trainer:
         if pending:
             self._publish(pending, result)
         result.steps, result.seconds = self.step, clock() - self._start - self._excluded
+        if not result.diverged and not self._weights_finite():  # nothing sensible can be evaluated or shown from such a model
+            result.mark_diverged(f"by step {self.step}: the weights became infinite or NaN", self.config.lr)
         if result.stopped_by == "budget":
             result.message = f"Finished: {result.steps} steps in {result.seconds:.1f} s."
             c = self.config
@@ -257,12 +264,13 @@ class Trainer:
         return True
 
     def _diverged(self, result: TrainResult, step: int, loss: float) -> None:
-        result.stopped_by = "diverged"
-        result.message = (
-            f"Training diverged at step {step}: the loss became {loss}. "
-            f"The learning rate {self.config.lr:g} is probably too high: lower it (around 1e-3 trains well here)."
-        )
+        result.mark_diverged(f"at step {step}: the loss became {loss}", self.config.lr)
 
+    def _weights_finite(self) -> bool:
+        """Whether every parameter is finite: one host read at the end of a run (a bounded loss can hide blown-up weights)."""
+        with torch.no_grad():
+            checks = [torch.isfinite(p).all() for p in self.method.parameters() if p.is_floating_point()]
+            return not checks or bool(torch.stack(checks).all())
 
 def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup: int = 1, device: str = "cpu") -> float:
     """Median wall time of one full training step (forward, backward, AdamW update) on ``batch``, on ``device``.

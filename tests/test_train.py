@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from sslviz import data, methods, train
+from sslviz import data, experiment, methods, train
 from sslviz.methods.base import Method
 from sslviz.train import TrainConfig, Trainer, resolve_device
 
@@ -82,6 +82,24 @@ def test_huge_learning_rate_diverges_simclr():
     m = methods.create("simclr", "digits", width=8)
     r = Trainer(m, train.images[:128], TrainConfig(max_steps=20, max_seconds=None, lr=1e12, batch_size=64)).fit()
     assert r.diverged and "nan" in r.message.lower()
+
+
+def test_a_blown_up_model_whose_bounded_loss_stayed_finite_is_reported_as_diverged():
+    """lr 1e12 for one step: InfoNCE (normalised embeddings) is still finite, the encoder's features are not; nothing must evaluate them."""
+    exp = experiment.run("simclr", "digits", seconds=None, steps=1, train_overrides={"lr": 1e12, "batch_size": 64}, with_baselines=False)
+    assert math.isfinite(exp.result.history[0]["loss"]) and not exp.metrics
+    assert exp.result.diverged and "diverged by step 1" in exp.result.message and "learning rate" in exp.result.message
+    fine = experiment.run("simclr", "digits", seconds=None, steps=1, train_overrides={"batch_size": 64}, evaluated=False)
+    assert not fine.result.diverged, fine.result.message
+
+
+def test_weights_that_became_infinite_end_the_run_as_diverged():
+    def poison(trainer, metrics):
+        if metrics["step"] == 2:  # after the last step: no later loss would show it
+            trainer.method.w.data.fill_(float("inf"))
+
+    r = Trainer(Quadratic(), images(), TrainConfig(max_steps=2, max_seconds=None, batch_size=8), [poison]).fit()
+    assert r.diverged and "by step 2: the weights became infinite or NaN" in r.message
 
 
 def test_same_seed_same_run():
@@ -190,7 +208,9 @@ def test_the_gpu_training_loop_reads_the_device_once_per_sync_interval_not_per_s
     with HostReads(trainer) as reads:
         result = trainer.fit()
     assert result.steps == steps
-    assert len(reads.sites) == steps // every, f"{name}: host reads {reads.sites}"  # one batched read per interval
+    per_run = [s for s in reads.sites if s.endswith("(_weights_finite)")]  # the one check that the finished model is finite
+    assert len(per_run) == 1, f"{name}: host reads {reads.sites}"
+    assert len(reads.sites) - len(per_run) == steps // every, f"{name}: host reads {reads.sites}"  # one batched read per interval
 
 
 def test_the_cuda_default_reads_every_sixteen_steps_and_the_cpu_every_step():
