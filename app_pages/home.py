@@ -9,6 +9,8 @@ st.markdown(
     "here trains a small model **live, in seconds, on your machine** and shows what it learns."
 )
 
+st.info("Start with **Augmentations** to see the views, **Pretext tasks** for the first family of methods, then **Contrastive learning**. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")
+
 cols = st.columns(3)
 cols[0].markdown("#### Supervised\nData **(x, y)**: learn x → y from human labels. Powerful, but labelling millions of images is slow and costly.")
 cols[1].markdown("#### Unsupervised\nData **x** only: find hidden structure (clusters, low dimensions). Scales, but is under-constrained: what should it find?")
@@ -24,25 +26,28 @@ st.markdown(
 )
 
 st.subheader("Map of the app")
-st.markdown(
-    "| Page | Lecture topic | What you do there |\n|---|---|---|\n"
-    "| **Augmentations** | Contrastive learning: the views | Make the views SSL learns from; set each augmentation's strength; upload your own image. |\n"
-    "| **Pretext tasks** | Pretext tasks | Train an autoencoder, RotNet, a jigsaw solver, an inpainter and a colourizer live; see their pseudo-labels, "
-    "predictions and mistakes; find the layer whose features transfer; compare the five encoders. |\n"
-    "| **Contrastive learning** | Contrastive learning, InfoNCE; SimCLR, MoCo; non-contrastive BYOL, SimSiam | Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; "
-    "break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does. |\n"
-    "| **Collapse and how to prevent it** | Why non-contrastive methods do not collapse | Train the five mechanisms — negatives, predictor + stop-gradient "
-    "(BYOL, SimSiam), centering + sharpening (DINO), redundancy reduction (Barlow Twins, VICReg), equipartition (SwAV) — and break each with one click; "
-    "tell total from dimensional collapse; see Barlow Twins' correlation matrix, DINO's attention maps and SwAV's prototypes. |\n"
-    "| **Masked autoencoders** | Masked Autoencoders (MAE) | Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; "
-    "sweep the mask ratio; time visible-only encoding; compare with contrastive encoders. |\n"
-    "| **Deep clustering** | Deep Clustering | Run DeepCluster round by round: clusters, galleries, NMI/ARI against the true classes; "
-    "switch off the fixes for empty and huge clusters; compare k-means on pixels, random, SimCLR and DeepCluster features. |\n"
-    "| **Multi-modal SSL** | Multi-modal SSL; why language | Pair images with captions (CLIP, VirTex), video, depth and sound, and train each live; "
-    "classify zero-shot with prompts you type; search images by text; caption unseen combinations; see what a caption teaches that augmentations cannot. |\n"
-    "| **Downstream evaluation** | Why SSL: labels are expensive; weak supervision | Give encoders 1%…100% of the labels: label-efficiency curves of "
-    "probe and fine-tuning vs the same CNN from scratch, a leaderboard, which attributes each encoder keeps, and many noisy labels vs a few clean ones. |\n"
-)
-st.info("Start with **Augmentations** to see the views, **Pretext tasks** for the first family of methods, then **Contrastive learning**. The sidebar sets the dataset, seed, device and training budget for every page.", icon=":material/arrow_forward:")
+st.caption("Each page is one lecture topic; open it with its link. The sidebar's settings (dataset, seed, device, budget) hold for every page.")
+MAP = [  # page file, lecture topic, what you do there; each link shows the page's title and icon from app.py's navigation
+    ("app_pages/augmentations.py", 'Contrastive learning: the views',
+     "Make the views SSL learns from; set each augmentation's strength; upload your own image."),
+    ("app_pages/pretext.py", 'Pretext tasks',
+     'Train an autoencoder, RotNet, a jigsaw solver, an inpainter and a colourizer live; see their pseudo-labels, predictions and mistakes; find the layer whose features transfer; compare the five encoders.'),
+    ("app_pages/contrastive.py", 'Contrastive learning, InfoNCE; SimCLR, MoCo; non-contrastive BYOL, SimSiam',
+     'Train SimCLR, MoCo, BYOL or SimSiam live; watch the loss, alignment/uniformity and the embedding; break them on purpose (collapse); compare them with raw pixels, a random network and each other; see what the temperature τ does.'),
+    ("app_pages/collapse.py", 'Why non-contrastive methods do not collapse',
+     "Train the five mechanisms — negatives, predictor + stop-gradient (BYOL, SimSiam), centering + sharpening (DINO), redundancy reduction (Barlow Twins, VICReg), equipartition (SwAV) — and break each with one click; tell total from dimensional collapse; see Barlow Twins' correlation matrix, DINO's attention maps and SwAV's prototypes."),
+    ("app_pages/mae.py", 'Masked Autoencoders (MAE)',
+     'Patchify, mask 75%, encode only the visible patches with a tiny ViT, reconstruct the rest — live; sweep the mask ratio; time visible-only encoding; compare with contrastive encoders.'),
+    ("app_pages/clustering.py", 'Deep Clustering',
+     'Run DeepCluster round by round: clusters, galleries, NMI/ARI against the true classes; switch off the fixes for empty and huge clusters; compare k-means on pixels, random, SimCLR and DeepCluster features.'),
+    ("app_pages/multimodal.py", 'Multi-modal SSL; why language',
+     'Pair images with captions (CLIP, VirTex), video, depth and sound, and train each live; classify zero-shot with prompts you type; search images by text; caption unseen combinations; see what a caption teaches that augmentations cannot.'),
+    ("app_pages/downstream.py", 'Why SSL: labels are expensive; weak supervision',
+     'Give encoders 1%…100% of the labels: label-efficiency curves of probe and fine-tuning vs the same CNN from scratch, a leaderboard, which attributes each encoder keeps, and many noisy labels vs a few clean ones.'),
+]
+for path, topic, what in MAP:
+    link, text = st.columns([1, 3], vertical_alignment="center")
+    link.page_link(path)
+    text.markdown(f"*{topic}* — {what}")
 st.caption("Short of time (projecting in class)? On shapes, every page with a model has **Use pretrained** beside Train live: a shipped model, "
            "shown at once with the same views. Finished runs can be exported as a zip and imported again; the address bar is a link to the current settings.")

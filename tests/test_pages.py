@@ -40,6 +40,9 @@ def test_home_renders_with_sidebar_and_map():
     at = open_page()
     assert at.title[0].value.startswith("sslviz")
     assert "Weak supervision" in texts(at) and "Augmentations" in texts(at)
+    links = at.get("page_link")  # the map of the app: one link per lecture page, resolved to the navigation's address and title
+    assert [link.proto.page for link in links] == ["augmentations", "pretext", "contrastive", "collapse", "mae", "clustering", "multimodal", "downstream"]
+    assert [link.proto.label for link in links][:2] == ["Augmentations", "Pretext tasks"]
     assert at.selectbox(key="global.dataset").value == "shapes"
     assert at.slider(key="global.seconds").value == 30
 
