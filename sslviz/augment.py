@@ -94,11 +94,11 @@ def preset(name: str) -> AugmentConfig:
 
 
 def config_code(config: AugmentConfig) -> str:
-    """The config as Python code a learner can copy (only the fields that differ from the defaults)."""
+    """The config as Python code a learner can copy: every field, with the default beside those that differ from it."""
     if config == NO_AUGMENTATION:
         return "config = NO_AUGMENTATION"
-    changed = {k: v for k, v in asdict(config).items() if v != getattr(AugmentConfig(), k)}
-    args = "".join(f"\n    {k}={v!r}," for k, v in changed.items())
+    defaults = asdict(AugmentConfig())
+    args = "".join(f"\n    {k}={v!r}," + (f"  # default {defaults[k]!r}" if v != defaults[k] else "") for k, v in asdict(config).items())
     return f"config = AugmentConfig({args}\n)"
 
 

@@ -108,6 +108,9 @@ def test_config_code_round_trips():
     assert namespace["config"] == cfg
     exec(augment.config_code(augment.NO_AUGMENTATION), namespace)
     assert namespace["config"] == augment.NO_AUGMENTATION
+    default = augment.config_code(AugmentConfig())  # the default preset shows its settings, not an empty AugmentConfig()
+    assert "crop_scale=(0.2, 1.0)," in default and "# default" not in default
+    assert "flip_p=0.0,  # default 0.5" in augment.config_code(cfg)
 
 
 def test_no_preset_claims_simclrs_recipe_without_its_crop_range():
