@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -23,6 +25,12 @@ WHY_IT_FAILS = {
 }
 
 
+def labelled_images(images: torch.Tensor, rows: Sequence[int], captions: Sequence[str]) -> None:
+    """The images at ``rows`` side by side, each with its own caption underneath."""
+    scale = max(1, 96 // images.shape[-1])  # crisp pixels at about 96 px, not a blurred 24-px image
+    st.image([viz.tile(images[i : i + 1], scale=scale, pad=0) for i in rows], caption=list(captions), width=96)
+
+
 def predictions(task: str, snap: dict, test_set: data.Dataset) -> None:
     """What the trained network predicts on held-out images, and where it is wrong."""
     labels = test_set.labels[:N_SHOWN].numpy()
@@ -36,18 +44,20 @@ def predictions(task: str, snap: dict, test_set: data.Dataset) -> None:
         else:
             shown = pretext.join_tiles(snap["tiles"], 2)
             describe = lambda i: f"{''.join(map(str, pretext.JIGSAW_PERMUTATIONS[int(pred[i])].tolist()))} ({conf[i]:.0%})"  # noqa: E731
-        st.image(viz.tile(shown[:16], cols=8, scale=3), caption="held-out inputs; true → predicted (confidence): " + "; ".join(describe(i) for i in range(16)))
+        st.markdown("**Held-out inputs** — under each: true → predicted (confidence)" if task == "rotation" else "**Held-out inputs** — under each: the predicted order (confidence)")
+        labelled_images(shown, range(16), [describe(i) for i in range(16)])
         per_class = {names[c]: float((~wrong[labels == c]).mean()) for c in np.unique(labels)}
         st.plotly_chart(viz.bars(list(per_class.values()), list(per_class), f"Pretext accuracy per class on {len(labels)} held-out images", "accuracy"),
                         key=f"{K}.{task}.per_class")
         if wrong.any():
             idx = np.flatnonzero(wrong)[np.argsort(-conf.numpy()[wrong])][:8]
-            st.image(viz.tile(shown[torch.from_numpy(idx)], cols=8, scale=3),
-                     caption="the most confident mistakes — " + "; ".join(f"{names[labels[i]]}: {describe(i)}" for i in idx))
+            st.markdown("**The most confident mistakes** — under each: its class, then as above")
+            labelled_images(shown, idx.tolist(), [f"{names[labels[i]]}: {describe(i)}" for i in idx])
         if task == "rotation" and test_set.name == "shapes":
-            st.info("Rotation cannot work here, for two reasons. The shapes dataset already draws every shape at a **random angle**, so there is no "
+            st.info("The rotation pseudo-label is ambiguous here, for two reasons. The shapes dataset already draws every shape at a **random angle**, so there is no "
                     "upright orientation to recover. And a circle looks the same at every angle, a square and a cross after every quarter turn: "
-                    "for them the pseudo-label is **undecidable** (best possible accuracy 25%). Rotation needs data with a canonical orientation, like digits.")
+                    "for them the pseudo-label is **undecidable** (best possible pretext accuracy 25%). Rotation is meant for data with a canonical "
+                    "orientation, like digits; whether the features still help here is what the layer scores below measure.")
         if task == "rotation" and test_set.name == "digits":
             st.info("Look for 0, 1 and 8 among the mistakes: turned by 180° they are still (almost) the same digit, and a 6 upside down is a 9.")
         return
@@ -87,7 +97,7 @@ def make_render(task: str, test_set: data.Dataset):
             c1, c2 = st.columns(2)
             c1.plotly_chart(viz.line_chart(h, ["loss"], "Pretext loss"), key=f"{K}.{task}.loss")
             c2.plotly_chart(viz.line_chart(h, metric, "Pretext metric"), key=f"{K}.{task}.metric")
-            st.caption(f"Text summary: {len(h)} steps; loss {h[0]['loss']:.3f} → {h[-1]['loss']:.3f}; " + ", ".join(f"{m} {h[-1][m]:.3f}" for m in metric) + ".")
+            st.caption(f"Text summary: {len(h)} steps; loss {h[0]['loss']:.3f} → {h[-1]['loss']:.3f}; " + ", ".join(f"{viz.metric_label(m)} {h[-1][m]:.3f}" for m in metric) + ".")
         if view.state.get("summary") and "snapshot" in view.state:
             st.markdown("**What the network predicts on held-out images**")
             predictions(task, view.state["snapshot"], test_set)
