@@ -34,7 +34,7 @@ def test_a_mechanism_trains_its_normal_and_broken_runs_and_gives_each_a_verdict(
     shown = texts(at)
     assert "In these runs —" in shown and "Random-init network, same encoder and protocol" in shown
     titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
-    assert any("prototypes_used" in t for t in titles) and any("Effective rank" in t for t in titles)
+    assert any("prototypes used" in t for t in titles) and any("Effective rank" in t for t in titles)
     assert not at.exception
 
 
