@@ -28,10 +28,14 @@ def toy():
 
 
 def page(path: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / path), default_timeout=600)
+    """Open ``path`` as a visitor does: through app.py's navigation (Home's page links need it)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["global.dataset"] = "digits"
     at.query_params.update(query)
     at.run()
+    if path != "app.py":
+        at.switch_page(path)
+        at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
