@@ -22,8 +22,13 @@ page = st.navigation(PAGES)
 home = page.url_path == ""  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
 if home:
     page.run()
+from sslviz import data  # noqa: E402
+from sslviz.ui.downloads import missing_dataset  # noqa: E402
 from sslviz.ui.settings import sidebar  # noqa: E402  (imported here, after Home, on purpose)
 
-sidebar()
+settings = sidebar()
 if not home:  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
-    page.run()
+    if data.missing(settings.dataset):  # a standard dataset that is not downloaded: say how to get it instead of failing
+        missing_dataset(settings.dataset)
+    else:
+        page.run()

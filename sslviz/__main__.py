@@ -4,6 +4,7 @@
     python -m sslviz pretrain --method simclr --dataset shapes      # writes models/simclr-shapes.safetensors + a manifest entry
     python -m sslviz pretrain --all
     python -m sslviz export --method simclr --dataset shapes --seconds 30 --out run.zip   # a run bundle (see sslviz.bundles)
+    python -m sslviz download cifar10                                # into $SSLVIZ_DATA_DIR (default ~/.cache/sslviz/data)
 """
 
 from __future__ import annotations
@@ -61,7 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(export, "shapes")
     export.add_argument("--pretrained", action="store_true", help="export the shipped checkpoint from models/ instead of training")
     export.add_argument("--out", required=True, help="the zip to write")
+    down = sub.add_parser("download", help="download a standard dataset into the data directory ($SSLVIZ_DATA_DIR)")
+    down.add_argument("dataset", choices=[d.name for d in data.REGISTRY.values() if d.files is not None])
     return parser
+
+
+def download(args: argparse.Namespace) -> int:
+    from sslviz import downloads
+    from sslviz.data import files
+
+    entry = data.info(args.dataset).files
+    if not entry.missing():
+        print(f"{entry.title} is already in {entry.path()}.")
+        return 0
+    print(f"[sslviz] downloading {entry.title} ({entry.download_mb:,.0f} MB) into {files.data_dir()}...", file=sys.stderr, flush=True)
+    downloads.fetch(args.dataset)
+    print(f"{entry.title} is ready in {entry.path()}.")
+    return 0
 
 
 def export(args: argparse.Namespace) -> int:
@@ -128,7 +145,7 @@ def pretrain(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"pretrain": pretrain, "export": export}.get(args.command, bench)(args)
+        return {"pretrain": pretrain, "export": export, "download": download}.get(args.command, bench)(args)
     except ValueError as err:  # bad settings: a clear message, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2

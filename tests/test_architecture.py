@@ -40,7 +40,7 @@ def test_no_getattr_probe_on_a_method_or_its_config_outside_the_method_files():
 
 def test_layers_point_one_way():
     # sslviz imports no streamlit outside sslviz/ui; lower layers never import higher ones.
-    order = ["setting", "data", "augment", "nets", "losses", "methods", "train", "evaluate", "experiment", "recipes", "jobs", "viz", "ui"]
+    order = ["setting", "data", "downloads", "augment", "nets", "losses", "methods", "train", "evaluate", "experiment", "recipes", "jobs", "viz", "ui"]
     rank = {name: i for i, name in enumerate(order)}
     for p in PACKAGE:
         top = p.relative_to(ROOT / "sslviz").parts[0].removesuffix(".py")

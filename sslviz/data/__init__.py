@@ -7,8 +7,9 @@ paired modalities (clips, depth maps, sounds) and the validation of uploaded ima
 own modules. Adding a dataset: one file that calls :func:`register`, plus one import line below.
 """
 
-# The registrations: one line per dataset.
-from sslviz.data import clutter, digits, photos, shapes  # noqa: E402,F401  (each module registers itself)
+# The registrations: one line per dataset. Their order is the sidebar's (the offline datasets, then the downloads).
+from sslviz.data import clutter, digits, photos, shapes  # noqa: E402,F401,I001  (each module registers itself)
+from sslviz.data import mnist, fashion_mnist, cifar10, svhn, stl10  # noqa: E402,F401  (downloads, read by sslviz.data.files)
 from sslviz.data.base import (
     REGISTRY,
     SPLITS,
@@ -19,6 +20,7 @@ from sslviz.data.base import (
     check_inputs,
     info,
     load,
+    missing,
     names,
     register,
     take,
@@ -74,6 +76,6 @@ __all__ = [
     "BOS", "CAPTION_LENGTH", "CAPTION_TEMPLATES", "CAPTION_VARIANTS", "CLIP_FRAMES", "COLOURS", "Dataset", "DatasetInfo", "EOS",
     "HELD_OUT_COMBOS", "Inputs", "check_inputs", "take", "to_device", "MODALITIES", "PARTNER_NAMES", "PAD", "REGISTRY", "SHAPES_SIZE", "SHAPE_NAMES", "object_masks", "SOUND_RATE", "SOUND_SAMPLES", "SPECIAL_TOKENS",
     "SPECTROGRAM_FFT", "SPECTROGRAM_HOP", "SPLITS", "TIMBRES", "VALIDATION_SHARE", "validation_index", "VOCAB", "WORD_INDEX", "caption_variants", "check_pairable", "detokenize",
-    "held_out_mask", "info", "load", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
+    "held_out_mask", "info", "load", "missing", "names", "pairs", "partner_pictures", "position_words", "register", "render_shapes", "shape_alpha", "shape_caption",
     "spectrogram", "text_problem", "tokenize", "unknown_words", "usable_lines", "words",
 ]

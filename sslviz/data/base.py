@@ -11,10 +11,13 @@ from __future__ import annotations
 import functools
 import zlib
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from sslviz.data.files import Files
 
 # "train" and "test" are built by each dataset. "fit" and "val" split "train" once per dataset
 # (a fixed VALIDATION_SHARE, the same for every seed): settings are chosen by training on "fit"
@@ -69,6 +72,7 @@ class DatasetInfo:
     summary: str
     load: Callable[[str, int], Dataset]
     modalities: tuple[str, ...] = ()
+    files: Files | None = None  # a dataset read from the data directory (sslviz.data.files); None: generated or bundled
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3) or self.size < 8:
@@ -98,10 +102,17 @@ def info(name: str) -> DatasetInfo:
     return REGISTRY[name]
 
 
+def missing(name: str) -> str:
+    """Why dataset ``name`` cannot load here (its files are not downloaded), with the fix; "" when it can."""
+    files = info(name).files
+    return files.message() if files is not None and files.missing() else ""
+
+
 def load(name: str = "digits", split: str = "train", seed: int = 0) -> Dataset:
     """Return the ``split`` of dataset ``name``; ``seed`` only affects generated datasets.
 
-    Raises ValueError naming the valid choices for an unknown dataset or split.
+    Raises ValueError naming the valid choices for an unknown dataset or split, and
+    ``sslviz.data.files.MissingFiles`` (a ValueError) when a file-backed dataset is not downloaded.
     """
     entry = info(name)
     if split not in SPLITS:
