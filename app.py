@@ -24,11 +24,14 @@ if home:
     page.run()
 from sslviz import data  # noqa: E402
 from sslviz.ui.downloads import missing_dataset  # noqa: E402
+from sslviz.ui.own_images import LABEL_FREE_PAGES, needs_labels, prepare_shared  # noqa: E402
 from sslviz.ui.settings import sidebar  # noqa: E402  (imported here, after Home, on purpose)
 
 settings = sidebar()
-if not home:  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
+if not home and prepare_shared(settings.dataset):  # a lecture page reads the sidebar's settings (and a link's), so the sidebar comes first
     if data.missing(settings.dataset):  # a standard dataset that is not downloaded: say how to get it instead of failing
         missing_dataset(settings.dataset)
+    elif not data.info(settings.dataset).labelled and page.url_path not in LABEL_FREE_PAGES:
+        needs_labels(settings.dataset)
     else:
         page.run()

@@ -4,7 +4,8 @@ import streamlit as st
 import torch
 
 from sslviz import augment, data, viz
-from sslviz.data.uploads import ImageError, decode_image, to_tensor
+from sslviz.data import own
+from sslviz.data.uploads import UPLOAD_TYPES, ImageError, decode_image, to_tensor
 from sslviz.ui import page, settings
 
 K = "aug"
@@ -70,12 +71,13 @@ with left:
     image = None
     if source == "From the dataset":
         ds = data.load(gs.dataset, "test", gs.seed)
-        index = st.number_input(f"Image number in {gs.dataset} (0–{len(ds) - 1})", 0, len(ds) - 1, 0, key=f"{K}.index")
+        index = st.number_input(f"Image number in {own.title(gs.dataset)} (0–{len(ds) - 1})", 0, len(ds) - 1, 0, key=f"{K}.index")
         image = ds.images[int(index) : int(index) + 1]
-        st.caption(f"Class: **{ds.class_names[int(ds.labels[int(index)])]}** — {ds.captions[int(index)]}")
+        described = [f"Class: **{ds.class_names[int(ds.labels[int(index)])]}**"] if data.info(gs.dataset).labelled else []
+        st.caption(" — ".join(described + ([ds.captions[int(index)]] if ds.captions else [])) or "No class: these images are unlabelled.")
     else:
-        uploads = st.file_uploader("PNG, JPEG, GIF, BMP, WEBP or TIFF, up to 20 MB each — several at once is fine",
-                                   type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=f"{K}.upload", accept_multiple_files=True)
+        uploads = st.file_uploader("PNG, JPEG (phone MPO too), GIF, BMP, WEBP, TIFF or HEIC, up to 20 MB each — several at once is fine",
+                                   type=UPLOAD_TYPES, key=f"{K}.upload", accept_multiple_files=True)
         usable, problems = {}, []
         for upload in uploads or []:
             result = decoded(upload.getvalue(), upload.name)

@@ -44,7 +44,7 @@ with st.container(border=True):
                   **settings.default(f"{K}.k", defaults.k))
     steps_per_round = c2.select_slider("Steps per round", STEPS_PER_ROUND, key=f"{K}.steps.{gs.dataset}", help="Training steps between two clusterings.",
                                        **settings.default(f"{K}.steps.{gs.dataset}", defaults.steps_per_round))
-    preset = c3.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", help=f"'dataset default' is '{defaults.augment}' for {gs.dataset}.")
+    preset = c3.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", help=f"'dataset default' is '{defaults.augment}' for {gs.dataset_title}.")
     c1, c2, c3, c4 = st.columns(4)
     sobel = c1.toggle("Sobel input", key=f"{K}.sobel", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.",
                       **settings.default(f"{K}.sobel", defaults.sobel))
@@ -58,7 +58,7 @@ overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten
 if preset != "dataset default":
     overrides["augment"] = preset
 min_steps = deepcluster.steps_for_rounds(steps_per_round)  # the budget never ends a run before its third clustering
-st.caption(f"Dataset **{gs.dataset}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar); "
+st.caption(f"Dataset **{gs.dataset_title}** ({len(train_set)} training images), seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar); "
            f"a run lasts at least {min_steps} steps ({deepcluster.LESSON_ROUNDS} clusterings) even if that takes longer than the budget.")
 live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, {"min_steps": min_steps},
                                                     track_rounds=True, label="DeepCluster"),
@@ -100,7 +100,7 @@ st.markdown(
 
 st.header("3 · Which features cluster best? One recipe for all")
 compare_seconds = st.slider("Training seconds for SimCLR and DeepCluster", 5, 60, 20, step=5, key=f"{KC}.seconds")
-st.caption(f"k-means with k = {k}, PCA-whitening to 32 dimensions and seed {gs.seed} on the features of the {len(train_set)} training images of **{gs.dataset}**: "
+st.caption(f"k-means with k = {k}, PCA-whitening to 32 dimensions and seed {gs.seed} on the features of the {len(train_set)} training images of **{gs.dataset_title}**: "
            "raw pixels, a random-init CNN, SimCLR and DeepCluster (its default settings), each trained for the same time.")
 live.train_button(KC, lambda: recipes.clustering_comparison_job(gs.dataset, compare_seconds, gs.seed, gs.device, k), label="Compare")
 

@@ -37,7 +37,7 @@ st.table(collapse_views.mechanism_table(gs.dataset))
 st.caption("From the method registry: each method declares the mechanism that protects it and the settings that remove it.")
 
 st.header("2 · Train each mechanism, then break it")
-st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, device {gs.device} (sidebar). Every run uses the same 3-conv encoder, seed and seconds; "
+st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, device {gs.device} (sidebar). Every run uses the same 3-conv encoder, seed and seconds; "
            "each method keeps its own tuned batch size and learning rate (listed under the table).")
 seconds = st.slider("Seconds per run", 5, 60, 10, step=5, key=f"{K}.seconds")
 tabs = st.tabs(list(MECHANISMS))

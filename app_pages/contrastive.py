@@ -60,7 +60,7 @@ with st.expander(f"How {spec.title} works", expanded=False):
 page.show_code(*spec.code)
 with st.expander("Settings", expanded=False):
     overrides, train_overrides = controls.method_settings(K, method, gs.dataset, train=True)
-st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (change them in the sidebar). "
+st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (change them in the sidebar). "
            "Changing a setting during a run does not affect it: the next run uses it. The address bar holds all of these: share it to share the setup.")
 
 
@@ -122,7 +122,7 @@ st.caption("Low τ sharpens the softmax: the loss focuses on the hardest negativ
 st.header("3 · Compare the family, same budget, seed and backbone")
 KC = f"{K}.compare"
 compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
-st.caption(f"Trains {', '.join(methods.title(m) for m in FAMILY)} one after another on **{gs.dataset}** with seed {gs.seed}, "
+st.caption(f"Trains {', '.join(methods.title(m) for m in FAMILY)} one after another on **{gs.dataset_title}** with seed {gs.seed}, "
            f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
 live.comparison(KC, recipes.same_settings(FAMILY), gs.dataset, compare_seconds, gs.seed, gs.device, contrastive_views.render_comparison,
                 label="Compare the family")

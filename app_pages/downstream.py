@@ -99,7 +99,7 @@ pretrain = sum(label not in elsewhere and label not in pretrained for label in c
 estimate = pretrain + n_train * steps * SECONDS_PER_STEP + 10 * len(chosen) + 2 * len(fractions) * n_seeds * len(chosen) * probe
 problem = ("Choose at least one encoder." if not chosen else "Choose at least one share of labels." if not fractions
            else "Choose at least one of probe, fine-tune or scratch." if not (modes or scratch) else None)
-st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, pre-training budget {gs.seconds} s per encoder, device {gs.device} (sidebar). "
+st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, pre-training budget {gs.seconds} s per encoder, device {gs.device} (sidebar). "
            f"{len(chosen)} encoder(s) × {len(fractions)} label share(s) × {n_seeds} draw(s): {n_train} supervised trainings of {steps} steps. "
            f"Rough estimate: **{estimate / 60:.1f} min** on two cores.")
 if problem:

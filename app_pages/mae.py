@@ -102,7 +102,7 @@ if model is not None:
 page.show_code(losses.masked_reconstruction_loss, random_mask, MAE.reconstruct, TinyViT.tokens)
 
 st.header("2 · Train live")
-st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
+st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
            "give it 60 s for good features.")
 live.train_button(K, lambda: recipes.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
                   pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
@@ -134,7 +134,7 @@ if st.session_state.get(f"{K}.times", (None, None))[:2] == (gs.dataset, timed): 
 st.header("3 · Does a high mask ratio really work? Sweep it")
 sweep_ratios = st.multiselect("Mask ratios", RATIOS, default=[0.25, 0.5, 0.75, 0.9], key=f"{KS}.ratios", format_func=lambda r: f"{r:.0%}")
 sweep_seconds = st.slider("Seconds per ratio", 5, 60, 15, step=5, key=f"{KS}.seconds")
-st.caption(f"Trains MAE once per ratio on **{gs.dataset}** (seed {gs.seed}, your other settings above), each for {sweep_seconds} s, "
+st.caption(f"Trains MAE once per ratio on **{gs.dataset_title}** (seed {gs.seed}, your other settings above), each for {sweep_seconds} s, "
            "then measures reconstruction error on held-out images and the frozen-feature probe and kNN.")
 live.comparison(KS, {f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r in sorted(sweep_ratios)}, gs.dataset, sweep_seconds, gs.seed,
                 gs.device, mae_views.render_sweep, label="Run the sweep", empty="Pick at least one mask ratio.")
@@ -142,7 +142,7 @@ live.comparison(KS, {f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r i
 st.header("4 · MAE vs contrastive encoders, same budget")
 picked = st.multiselect("Methods", COMPARED, default=[m for m in ("mae", "simclr", "byol") if m in COMPARED], key=f"{KC}.methods", format_func=methods.title)
 compare_seconds = st.slider("Seconds per method", 5, 60, 20, step=5, key=f"{KC}.seconds")
-st.caption(f"Each method trains with its tuned defaults on **{gs.dataset}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
+st.caption(f"Each method trains with its tuned defaults on **{gs.dataset_title}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
            "so each is also compared with a random-init copy of its *own* backbone.")
 live.comparison(KC, {methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device, mae_views.render_comparison)
 

@@ -32,7 +32,7 @@ page.show_code(losses.clip_loss, CrossModal.training_step, CLIP.zero_shot)
 gs = settings.current()
 if gs.dataset != DATASET:
     st.info(f"Captions, clips, depth maps and sounds are generated for the **{DATASET}** images, so this page uses {DATASET} (seed {gs.seed}) "
-            f"whatever the sidebar's dataset (now {gs.dataset}). The seed, device and budget still apply.", icon=":material/info:")
+            f"whatever the sidebar's dataset (now {gs.dataset_title}). The seed, device and budget still apply.", icon=":material/info:")
 scene = views.Scene.of(gs)
 names = methods.of_family("multi-modal", dataset=DATASET)
 for tab, name in zip(st.tabs(views.tab_titles(names)), names):

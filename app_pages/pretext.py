@@ -68,7 +68,7 @@ for task, tab in zip(TASKS, tabs):
             st.markdown(f"```text\n{inspect.getmodule(methods.spec(task).cls).__doc__.strip()}\n```")
         st.markdown(f"**The pseudo-label:** {PSEUDO_LABEL.get(task, methods.spec(task).summary)}.")
         if task == "colorization" and test_set.channels == 1:
-            st.warning(f"**{gs.dataset}** images are grey: there is no colour to predict. Choose **shapes** or **photos** in the sidebar.")
+            st.warning(f"**{gs.dataset_title}** images are grey: there is no colour to predict. Choose **shapes** or **photos** in the sidebar.")
             continue
         pseudo_label_demo(task)
         overrides, _ = controls.method_settings(K, task, gs.dataset, url_prefix=f"{task}.", columns=3)
@@ -76,13 +76,13 @@ for task, tab in zip(TASKS, tabs):
         live.train_button(key, lambda task=task, overrides=overrides: recipes.experiment_job(
             task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=methods.title(task)),
             pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": methods.title(task)}))
-        st.caption(f"Dataset **{gs.dataset}**, seed {gs.seed}, budget {gs.seconds} s (sidebar).")
+        st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds} s (sidebar).")
         live.job_view(key, pretext_views.make_render(task, test_set))
 
 st.header("Transfer: which pretext task gives the best encoder?")
 transfer_seconds = st.slider("Seconds per task", 5, 60, 15, step=5, key=f"{KT}.seconds")
 runnable = [t for t in TASKS if not (t == "colorization" and test_set.channels == 1)]
-st.caption(f"Trains {', '.join(methods.title(t) for t in runnable)} one after another on **{gs.dataset}**, seed {gs.seed}, {transfer_seconds} s each, "
+st.caption(f"Trains {', '.join(methods.title(t) for t in runnable)} one after another on **{gs.dataset_title}**, seed {gs.seed}, {transfer_seconds} s each, "
            "each evaluated at its own transfer layer against a random-init network at the same layer."
            + (" Colorization is left out: digits have no colour." if len(runnable) < len(TASKS) else ""))
 live.comparison(KT, {methods.title(t): (t, {}) for t in runnable}, gs.dataset, transfer_seconds, gs.seed, gs.device, pretext_views.render_transfer,

@@ -13,7 +13,8 @@ import argparse
 import json
 import sys
 
-from sslviz import data, methods
+from sslviz import augment, data, methods
+from sslviz.data import own
 from sslviz.train import DEVICES
 
 PRETRAIN_DATASET = "shapes"  # the sidebar's default, and every method trains on it
@@ -38,6 +39,10 @@ def _run_arguments(parser: argparse.ArgumentParser, dataset: str) -> None:
     """The flags of a training run: method, dataset, budget and seed."""
     parser.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
     parser.add_argument("--dataset", default=dataset, choices=data.names())
+    parser.add_argument("--data", metavar="PATH", default=None,
+                        help="train on your own images instead: a folder (class subfolders become labels; train/ and test/ keep your split)")
+    parser.add_argument("--augment", default=None, choices=sorted(augment.PRESETS),
+                        help=f"with --data: the augmentation preset (default: {own.OWN_AUGMENT!r}, as for photos)")
     parser.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
     parser.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
     parser.add_argument("--seed", type=_non_negative_int, default=0)
@@ -142,9 +147,24 @@ def pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def use_own_images(args: argparse.Namespace) -> None:
+    """With ``--data PATH``: decode the folder once (cached) and train on it as ``args.dataset``."""
+    if getattr(args, "data", None) is None:
+        if getattr(args, "augment", None) is not None:
+            raise ValueError("--augment goes with --data (a registered dataset has its own preset).")
+        return
+
+    def shown(done: int, total: int) -> None:
+        print(f"\r[sslviz] decoding your images: {done:,} of {total:,}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+    args.dataset = own.prepare_folder(args.data, progress=shown, augment=args.augment or own.OWN_AUGMENT)
+    print(f"[sslviz] {own.title(args.dataset)} is dataset {args.dataset}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_own_images(args)
         return {"pretrain": pretrain, "export": export, "download": download}.get(args.command, bench)(args)
     except ValueError as err:  # bad settings: a clear message, no traceback
         print(f"error: {err}", file=sys.stderr)

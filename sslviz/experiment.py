@@ -194,6 +194,9 @@ def run(
     ``evaluated=False`` none is (a recipe that scores the features its own way). ``splits``:
     what to train on and evaluate on — SELECTION_PROTOCOL ("fit", "val") to choose a setting.
     """
+    if evaluated and not data.info(dataset).labelled:
+        raise ValueError(f"{dataset} has no classes (a flat folder of images), so there is no accuracy to report. "
+                         "Put the images in one subfolder per class to evaluate them.")
     method, train_set, test_set = prepare(method_name, dataset, seed, splits, **(method_overrides or {}))
     train_config = TrainConfig(
         **{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "max_steps": steps, "seed": seed, "device": device, **(train_overrides or {})}

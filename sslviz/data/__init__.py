@@ -10,6 +10,7 @@ own modules. Adding a dataset: one file that calls :func:`register`, plus one im
 # The registrations: one line per dataset. Their order is the sidebar's (the offline datasets, then the downloads).
 from sslviz.data import clutter, digits, photos, shapes  # noqa: E402,F401,I001  (each module registers itself)
 from sslviz.data import mnist, fashion_mnist, cifar10, svhn, stl10  # noqa: E402,F401  (downloads, read by sslviz.data.files)
+from sslviz.data import own  # noqa: E402,F401  (your own images: a folder or a zip, resolved by name at run time)
 from sslviz.data.base import (
     REGISTRY,
     SPLITS,

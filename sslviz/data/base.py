@@ -73,6 +73,7 @@ class DatasetInfo:
     load: Callable[[str, int], Dataset]
     modalities: tuple[str, ...] = ()
     files: Files | None = None  # a dataset read from the data directory (sslviz.data.files); None: generated or bundled
+    labelled: bool = True  # False: a flat folder of the user's images — no classes, so nothing reports accuracy on it
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3) or self.size < 8:
@@ -80,6 +81,9 @@ class DatasetInfo:
 
 
 REGISTRY: dict[str, DatasetInfo] = {}
+# Datasets made at run time (the user's own images, sslviz.data.own): each resolver maps a name it owns to its
+# DatasetInfo, or returns None. They are not in REGISTRY, so the sidebar lists them only where they belong.
+RESOLVERS: list[Callable[[str], DatasetInfo | None]] = []
 
 
 def register(info: DatasetInfo) -> DatasetInfo:
@@ -96,10 +100,14 @@ def names() -> tuple[str, ...]:
 
 
 def info(name: str) -> DatasetInfo:
-    """The registration of dataset ``name``; ValueError lists the known datasets."""
-    if name not in REGISTRY:
-        raise ValueError(f"Unknown dataset {name!r}. Available datasets: {', '.join(REGISTRY)}.")
-    return REGISTRY[name]
+    """The registration of dataset ``name`` (or a resolver's dataset, see RESOLVERS); ValueError lists the known datasets."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for resolve in RESOLVERS:
+        found = resolve(name)
+        if found is not None:
+            return found
+    raise ValueError(f"Unknown dataset {name!r}. Available datasets: {', '.join(REGISTRY)}.")
 
 
 def missing(name: str) -> str:

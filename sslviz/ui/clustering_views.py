@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, evaluate, jobs, viz
+from sslviz.ui import settings
 
 K = "cluster"
 KC = f"{K}.compare"
@@ -79,7 +80,7 @@ def render(view: jobs.JobView, train_set: data.Dataset) -> None:
         rows = {"DeepCluster": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
                 "random-init encoder": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
                 "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]}}
-        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features)"), key=f"{K}.probe")
+        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {settings.dataset_title(summary['dataset'])} (frozen features)"), key=f"{K}.probe")
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s. The random-init encoder has the same architecture"
                    f"{' (with the Sobel filter)' if summary['config']['sobel'] else ''}. Protocol: frozen features, L2 logistic regression; kNN with cosine similarity, k = 20.")
 

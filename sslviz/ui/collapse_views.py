@@ -11,6 +11,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, diagnostics, jobs, methods, viz
+from sslviz.ui import settings
 
 K = "collapse"
 VERDICTS = {"total": "total collapse", "dimensional": "dimensional collapse", None: "healthy"}
@@ -139,7 +140,7 @@ def look_inside(view: jobs.JobView, dataset: str) -> None:
     summary = view.state.get("summary")
     if summary:
         st.caption(f"kNN {summary['knn_acc']:.3f} (random init {summary['random_init_knn_acc']:.3f}), linear probe {summary['probe_acc']:.3f} "
-                   f"(random init {summary['random_init_probe_acc']:.3f}) on held-out {summary['dataset']}, {summary['steps']} steps, seed {summary['seed']}.")
+                   f"(random init {summary['random_init_probe_acc']:.3f}) on held-out {settings.dataset_title(summary['dataset'])}, {summary['steps']} steps, seed {summary['seed']}.")
 
 
 def attention_view(state: dict, dataset: str) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sslviz import diagnostics, jobs, methods, reduce, viz
-from sslviz.ui import collapse_views
+from sslviz.ui import collapse_views, settings
 
 K = "contrastive"
 KC = f"{K}.compare"
@@ -73,7 +73,7 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
     class_names = view.state.get("class_names", [])
     if name:
         expect = expectations.get(name, "")
-        st.markdown(f"**Run: {name}** on {view.state.get('dataset')}" + (f" — *{expect}*" if expect else ""))
+        st.markdown(f"**Run: {name}** on {settings.dataset_title(view.state.get('dataset'))}" + (f" — *{expect}*" if expect else ""))
     c1, c2 = st.columns(2)
     if h:
         c1.plotly_chart(viz.line_chart(h, ["loss"], "Training loss"), key=f"{K}.loss_chart")
@@ -109,7 +109,7 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             "random-init CNN": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
             "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]},
         }
-        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features)"), key=f"{K}.acc")
+        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {settings.dataset_title(summary['dataset'])} (frozen features)"), key=f"{K}.acc")
         st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
         ks = sorted(int(k.split("_")[1]) for k in summary if k.startswith("probe_") and k.endswith("_per_class_acc"))
         if ks:
@@ -120,7 +120,7 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
         collapsed = diagnostics.collapse_kind(h, summary.get("config", {}).get("proj_dim", 64))
         st.markdown(interpretation(summary, summary["dataset"], name or "SSL", collapsed))
-        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {summary['dataset']}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
+        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {settings.dataset_title(summary['dataset'])}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
 
 

@@ -39,6 +39,23 @@ def _widget(column: Any, s: Setting, key: str, values: list[Any], default: Any) 
     return column.select_slider(s.label, values, key=key, help=s.help or None, format_func=s.show, **settings.default(key, default))
 
 
+def _follow_dataset(key: str, method: str, dataset: str, defaults: dict[str, Any]) -> None:
+    """When the sidebar's dataset changed, the settings that dataset implies (its augmentation preset, image size) take
+    its defaults again: a widget would otherwise keep the previous dataset's value (shapes' rotation on digits)."""
+    seen = f"{key}.{method}.for_dataset"
+    previous = st.session_state.get(seen)
+    st.session_state[seen] = dataset
+    if previous is None or previous == dataset:
+        return
+    try:
+        before = dataclasses.asdict(methods.default_config(method, previous))
+    except ValueError:
+        before = {}
+    for name, default in defaults.items():
+        if before.get(name) != default:
+            st.session_state.pop(f"{key}.{method}.{name}", None)
+
+
 def method_settings(key: str, method: str, dataset: str, train: bool = False, url_prefix: str = "", columns: int = 4,
                     skip: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
     """Widgets for ``method``'s exposed settings on ``dataset``; returns (method overrides, training overrides).
@@ -54,6 +71,7 @@ def method_settings(key: str, method: str, dataset: str, train: bool = False, ur
     values = {name: (_valid(method, dataset, name, choices(s, d)) if kind == "method" else choices(s, d)) for name, s, d, kind in rows}
     params = [settings.Param(f"{url_prefix}{name}", f"{key}.{method}.{name}", values[name]) for name, *_ in rows]
     settings.from_url(params, f"{key}.{method}")
+    _follow_dataset(key, method, dataset, {name: default for name, _, default, kind in rows if kind == "method"})
     out: dict[str, dict[str, Any]] = {"method": {}, "train": {}}
     cols = st.columns(columns)
     for i, (name, s, default, kind) in enumerate(rows):

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from sslviz import evaluate, jobs, reduce, viz
+from sslviz.ui import settings
 
 K = "down"
 KW = f"{K}.weak"
@@ -59,7 +60,7 @@ def render_efficiency(st_: dict, summary: list[dict]) -> None:
     """Label-efficiency curves, their table and the verdict computed from them."""
     if summary:
         st.subheader("Label efficiency")
-        st.plotly_chart(viz.efficiency_chart(summary, f"Test accuracy vs labels used on {st_['dataset']} (mean ± std over label draws)"), key=f"{K}.curves")
+        st.plotly_chart(viz.efficiency_chart(summary, f"Test accuracy vs labels used on {settings.dataset_title(st_['dataset'])} (mean ± std over label draws)"), key=f"{K}.curves")
         table = pd.DataFrame(summary)
         table["labels used"] = [f"{100 * f:g}% ({n})" for f, n in zip(table["fraction"], table["labels"])]
         pivot = table.assign(result=[f"{m:.3f} ± {s:.3f}" for m, s in zip(table["mean"], table["std"])]).pivot_table(
@@ -155,6 +156,6 @@ def render_weak(view: jobs.JobView) -> None:
     mine = sorted((r for (d, e, _), r in points.items() if d == result["dataset"] and e == result["encoder"]), key=lambda r: r["noise"])
     rows = [{"noise": r["noise"], "from scratch, all labels noisy": r["weak"],
              **{f"{result['encoder']} probe, {n} clean labels": acc for n, acc in r["clean"].values()}} for r in mine]
-    st.plotly_chart(viz.line_chart(rows, [k for k in rows[0] if k != "noise"], f"Weak vs few clean labels on {result['dataset']}", x="noise"), key=f"{KW}.chart")
+    st.plotly_chart(viz.line_chart(rows, [k for k in rows[0] if k != "noise"], f"Weak vs few clean labels on {settings.dataset_title(result['dataset'])}", x="noise"), key=f"{KW}.chart")
     st.caption("Text summary: " + "; ".join(f"{r['noise']:.0%} wrong → {r['weak']:.3f}" for r in mine) + ". Clean: "
                + ", ".join(f"{n} labels → {acc:.3f}" for n, acc in result["clean"].values()) + ".")

@@ -7,6 +7,7 @@ import streamlit as st
 import torch
 
 from sslviz import jobs, viz
+from sslviz.ui import settings
 
 K = "mae"
 KS, KC = f"{K}.sweep", f"{K}.compare"
@@ -52,7 +53,7 @@ def render(view: jobs.JobView) -> None:
         rows = {"MAE": {"linear probe": summary["probe_acc"], "kNN (k=20)": summary["knn_acc"]},
                 "random-init ViT": {"linear probe": summary["random_init_probe_acc"], "kNN (k=20)": summary["random_init_knn_acc"]},
                 "raw pixels": {"linear probe": summary["raw_pixel_probe_acc"], "kNN (k=20)": summary["raw_pixel_knn_acc"]}}
-        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {summary['dataset']} (frozen features, mean-pooled tokens)"), key=f"{K}.acc")
+        st.plotly_chart(viz.accuracy_bars(rows, f"Held-out test accuracy on {settings.dataset_title(summary['dataset'])} (frozen features, mean-pooled tokens)"), key=f"{K}.acc")
         st.dataframe(pd.DataFrame(rows).T.style.format("{:.3f}"), key=f"{K}.acc_table")
         st.markdown(interpretation(summary))
         normalised = f" ({summary['test_masked_norm_mse']:.3f} in the normalised space the loss measures)" if "test_masked_norm_mse" in summary else ""

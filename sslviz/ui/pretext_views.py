@@ -10,6 +10,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, jobs, methods, pretext, viz
+from sslviz.ui import settings
 
 K = "pretext"
 KT = f"{K}.transfer"
@@ -108,9 +109,9 @@ def make_render(task: str, test_set: data.Dataset):
             rows = {methods.title(task): {"linear probe": s["probe_acc"], "kNN (k=20)": s["knn_acc"]},
                     "random init (same block)": {"linear probe": s["random_init_probe_acc"], "kNN (k=20)": s["random_init_knn_acc"]},
                     "raw pixels": {"linear probe": s["raw_pixel_probe_acc"], "kNN (k=20)": s["raw_pixel_knn_acc"]}}
-            st.plotly_chart(viz.accuracy_bars(rows, f"Transfer: held-out accuracy on {s['dataset']} from block {s['config']['transfer_layer']} (frozen)"), key=f"{K}.{task}.acc")
+            st.plotly_chart(viz.accuracy_bars(rows, f"Transfer: held-out accuracy on {settings.dataset_title(s['dataset'])} from block {s['config']['transfer_layer']} (frozen)"), key=f"{K}.{task}.acc")
             if s["knn_acc"] <= s["random_init_knn_acc"]:
-                st.warning(f"**{methods.title(task)} did not beat the random network on {s['dataset']}** (kNN {s['knn_acc']:.3f} vs {s['random_init_knn_acc']:.3f} at block "
+                st.warning(f"**{methods.title(task)} did not beat the random network on {settings.dataset_title(s['dataset'])}** (kNN {s['knn_acc']:.3f} vs {s['random_init_knn_acc']:.3f} at block "
                            f"{s['config']['transfer_layer']}). " + WHY_IT_FAILS.get((task, s["dataset"]), "At this budget and block the pretext features are no better "
                                                                                    "than random ones: check the layer chart, or train longer."))
             st.caption(f"{s['steps']} steps in {s['seconds']} s. Protocol: frozen features, L2 logistic regression; kNN with cosine similarity, k = 20.")

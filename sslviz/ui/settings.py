@@ -9,6 +9,8 @@ import streamlit as st
 import torch
 
 from sslviz import data, environment, jobs
+from sslviz.data import own
+from sslviz.ui.own_images import options, upload_panel
 
 BUDGET_RANGE = (5, 120)
 DEFAULTS = {"global.dataset": "shapes", "global.seed": 0, "global.seconds": 30}
@@ -20,6 +22,16 @@ class GlobalSettings:
     seed: int
     device: str
     seconds: int
+
+    @property
+    def dataset_title(self) -> str:
+        """The dataset as people read it: its name, or "Your images: …" for an upload."""
+        return dataset_title(self.dataset)
+
+
+def dataset_title(name: str) -> str:
+    """A dataset as people read it: its name, or "Your images: …" for an upload."""
+    return own.title(name)
 
 
 def available_devices() -> list[str]:
@@ -56,7 +68,16 @@ class Param:
         raise ValueError(f"{self.name}={text[:40]!r} is not one of {shown}")
 
 
-GLOBAL_PARAMS = (Param("dataset", "global.dataset", data.names()), Param("seed", "global.seed", range(0, 10_001)),
+class DatasetParam(Param):
+    """The dataset in a link: a registered one, or your own images that this server holds (``own-…``, ``folder-…``)."""
+
+    def parse(self, text: str) -> Any:
+        if text.startswith((own.PREFIX, own.FOLDER_PREFIX)) and (own.names_of([text]) or text in own.shared_folders()):
+            return text
+        return super().parse(text)
+
+
+GLOBAL_PARAMS = (DatasetParam("dataset", "global.dataset", data.names()), Param("seed", "global.seed", range(0, 10_001)),
                  Param("seconds", "global.seconds", range(BUDGET_RANGE[0], BUDGET_RANGE[1] + 1, 5)))
 
 
@@ -101,10 +122,16 @@ def sidebar() -> GlobalSettings:
         st.session_state.setdefault(key, value)
     with st.sidebar:
         st.header("Settings")
-        dataset = st.selectbox(
-            "Dataset", data.names(), key="global.dataset",
-            help=" ".join(f"{d.name}: {d.summary}" for d in data.REGISTRY.values()),
-        )
+        chooser = st.container()  # the dataset box sits above the upload, which may choose for it (so it runs first)
+        upload_panel("global.dataset")
+        with chooser:
+            choices = [*data.names(), *options(st.session_state.get("global.dataset"))]
+            if st.session_state.get("global.dataset") not in choices:
+                st.session_state["global.dataset"] = DEFAULTS["global.dataset"]
+            dataset = st.selectbox(
+                "Dataset", choices, key="global.dataset", format_func=own.title,
+                help=" ".join(f"{d.name}: {d.summary}" for d in data.REGISTRY.values()) + " Your images: a zip under “Your images” below.",
+            )
         seed = st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="global.seed", help="Same seed and settings, same run.")
         devices = available_devices()
         device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
