@@ -65,10 +65,10 @@ st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds}
 
 
 def experiment_target(name: str, method_overrides: dict, train_overrides: dict, label: str):
-    return recipes.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label)
+    return recipes.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label, neighbours=True)
 
 
-live.train_button(K, lambda: experiment_target(method, overrides, train_overrides, spec.title), pretrained=(method, gs.dataset, {"label": spec.title}))
+live.train_button(K, lambda: experiment_target(method, overrides, train_overrides, spec.title), pretrained=(method, gs.dataset, {"label": spec.title, "neighbours": True}))
 st.markdown("**Break it — one click each** (uses the sidebar budget and this method's other defaults):")
 cols = st.columns(3)
 for i, (label, (name, m_over, t_over, _)) in enumerate(BREAK_IT.items()):

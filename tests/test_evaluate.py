@@ -49,6 +49,17 @@ def test_knn_matches_brute_force(k):
     assert evaluate.knn_accuracy(xtr, ytr, xte, yte, k=k) == pytest.approx(expected)
 
 
+def test_nearest_neighbours_are_the_most_cosine_similar_nearest_first():
+    g = torch.Generator().manual_seed(3)
+    pool, query = torch.randn(50, 6, generator=g), torch.randn(7, 6, generator=g)
+    found = evaluate.nearest_neighbours(pool * torch.rand(50, 1, generator=g) * 5, query, k=4)  # lengths do not matter: cosine
+    sims = torch.nn.functional.normalize(query, dim=1) @ torch.nn.functional.normalize(pool, dim=1).T
+    for row, index in zip(sims, found):
+        assert index.tolist() == row.argsort(descending=True)[:4].tolist()
+    with pytest.raises(ValueError, match="k must be between 1 and the pool's 50 items"):
+        evaluate.nearest_neighbours(pool, query, k=51)
+
+
 def test_knn_is_cosine():
     xtr, ytr = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1])
     assert evaluate.knn_accuracy(xtr, ytr, np.array([[100.0, 1.0]]), np.array([0]), k=1) == 1.0

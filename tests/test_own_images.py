@@ -19,7 +19,6 @@ from sslviz import data, experiment
 from sslviz.data import files, imagefolder, own
 from sslviz.data.uploads import HEIF_READABLE, ImageError, decode_image
 
-
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

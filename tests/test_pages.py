@@ -147,6 +147,16 @@ def test_contrastive_train_live_and_results():
     assert not at.exception and "Linear probe: SimCLR" in texts(at) and "2 labels per class" in texts(at)
     assert 0 <= summary["probe_2_per_class_acc"] <= 1 and "random_init_probe_10_per_class_acc" in summary
     assert "your **trained** model" in texts(at)
+    # the neighbour explorer: each space's 8 nearest training images of the picked test image, with the share that matches
+    found = job.view().state["neighbours"]
+    assert set(found["index"]) == {"trained", "raw pixels", "random init"} and found["index"]["trained"].shape == (found["queries"], 8)
+    assert "Nearest neighbours" in "\n".join(h.value for h in at.subheader)
+    shares = [c.value for c in at.caption if "share the query's class" in c.value]
+    assert len(shares) == 3 and all(0 <= found["same_class"][s] <= 1 for s in found["same_class"])
+    at.number_input(key="contrastive.neighbour_query").set_value(5).run()
+    train_set, test_set = data.load("digits", "train"), data.load("digits", "test")
+    matches = int((train_set.labels[found["index"]["trained"][5]] == test_set.labels[5]).sum())
+    assert not at.exception and [c.value for c in at.caption if "share the query's class" in c.value][0].startswith(f"SimCLR: {matches} of 8 share")
     at.radio(key="contrastive.projection").set_value("t-SNE").run()
     titles = [str(chart.proto) for chart in at.get("plotly_chart")]
     assert not at.exception and any("test images (t-SNE)" in t for t in titles), "the embedding chart is not the t-SNE one"

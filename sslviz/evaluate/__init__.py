@@ -34,6 +34,7 @@ from sslviz.evaluate.frozen import (
     knn_accuracy,
     layer_scores,
     linear_probe,
+    nearest_neighbours,
     probe_predictions,
     random_init_baseline,
     raw_pixel_baseline,
@@ -58,7 +59,7 @@ __all__ = [
     "ATTRIBUTE_READERS", "FINE_TUNE_ENCODER_LR_SCALE", "KNN_K", "LABEL_FRACTIONS", "MODES", "PROBE_C", "PROBE_MAX_ITER", "SCRATCH",
     "SupervisedConfig", "ari", "as_numpy", "attribute_probes", "attribute_targets", "chance_levels", "changed_fraction", "cluster_cues",
     "confusion_matrix", "contingency", "empty_cluster_demo", "evaluate_encoder", "evaluate_features", "extract_features", "few_label_probe", "fine_tune",
-    "kmeans_scores", "knn_accuracy", "label_efficiency", "label_subset", "layer_scores", "linear_probe", "nmi", "noisy_labels",
+    "kmeans_scores", "knn_accuracy", "label_efficiency", "label_subset", "layer_scores", "linear_probe", "nearest_neighbours", "nmi", "noisy_labels",
     "probe_predictions", "random_init_baseline", "raw_pixel_baseline", "score_round", "summarise", "supervised_from_scratch",
     "train_classifier", "weakly_supervised",
 ]

@@ -43,6 +43,15 @@ def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int =
     return frozen_features(encoder, images, batch_size).float().cpu()
 
 
+def nearest_neighbours(pool_x, query_x, k: int = 8) -> np.ndarray:
+    """For each query row, the indices of its ``k`` nearest pool rows by cosine similarity (nearest first), as kNN uses them."""
+    pool = F.normalize(torch.as_tensor(as_numpy(pool_x), dtype=torch.float32).flatten(1), dim=1)
+    query = F.normalize(torch.as_tensor(as_numpy(query_x), dtype=torch.float32).flatten(1), dim=1)
+    if not 1 <= k <= len(pool):
+        raise ValueError(f"k must be between 1 and the pool's {len(pool)} items, got {k}.")
+    return (query @ pool.T).topk(k, dim=1).indices.numpy()
+
+
 def probe_predictions(train_x, train_y, test_x, C: float = PROBE_C) -> np.ndarray:
     """Test-set predictions of an L2 logistic regression fitted on standardised train features only."""
     # scikit-learn is imported here, not at module level: it costs ~0.5 s, and pages that

@@ -99,6 +99,30 @@ def publish_layers(job: Job, exp: experiment.Experiment) -> None:
                        "transfer_layer": exp.method.config.transfer_layer})
 
 
+NEIGHBOUR_QUERIES, NEIGHBOURS, NEIGHBOUR_POOL = 48, 8, 5000
+
+
+def neighbour_gallery(exp: experiment.Experiment) -> dict[str, Any]:
+    """Each of the first test images' nearest training images in three spaces — the trained encoder's, raw pixels' and the
+    random-init encoder's (same architecture and seed as the baseline) — and, over the whole test set, the share of
+    neighbours that have the query's class: what "similar" means to each (the gallery of the neighbour explorer)."""
+    train, test = exp.train_set, exp.test_set
+    pool = train.images[:NEIGHBOUR_POOL]
+    encoders = {"trained": exp.method.encoder, "random init": experiment.random_init_encoder(exp.method_name, exp.method.config, exp.seed)}
+    spaces = {"raw pixels": (pool, test.images)}
+    spaces.update({name: (evaluate.extract_features(enc, pool), evaluate.extract_features(enc, test.images)) for name, enc in encoders.items()})
+    k = min(NEIGHBOURS, len(pool))
+    pool_labels, test_labels = train.labels[:NEIGHBOUR_POOL].numpy(), test.labels.numpy()
+    classes = max(int(pool_labels.max()), int(test_labels.max())) + 1
+    chance = float(np.bincount(pool_labels, minlength=classes) @ np.bincount(test_labels, minlength=classes)) / (len(pool_labels) * len(test_labels))
+    out: dict[str, Any] = {"queries": min(NEIGHBOUR_QUERIES, len(test)), "k": k, "pool": len(pool), "chance": chance, "index": {}, "same_class": {}}
+    for name, (pool_x, test_x) in spaces.items():
+        index = evaluate.nearest_neighbours(pool_x, test_x, k)
+        out["index"][name] = index[: out["queries"]]
+        out["same_class"][name] = float((pool_labels[index] == test_labels[:, None]).mean())
+    return out
+
+
 def publish_results(job: Job, exp: experiment.Experiment, snapshot_size: int) -> None:
     """The final state: the method's own report on the test set, snapshot, summary and the model (CPU, eval mode)."""
     method = exp.method.cpu().eval()
@@ -134,6 +158,7 @@ def experiment_job(
     method_overrides: dict[str, Any] | None = None, train_overrides: dict[str, Any] | None = None,
     embed_every: float = 1.0, n_embed: int = 500, snapshot_size: int = 16, few_labels: tuple[int, ...] = (1, 2, 5, 10),
     label: str = "", live_snapshots: bool = False, track_rounds: bool = False, score_layers: bool = False, loaded: Loader | None = None,
+    neighbours: bool = False,
 ) -> Target:
     """A job target that trains a method live and publishes what a page shows while it runs.
 
@@ -142,7 +167,8 @@ def experiment_job(
     ``state["snapshot"]``, e.g. MAE's reconstructions); at the end ``state["summary"]`` (accuracies vs
     baselines), ``state["snapshot"]``, ``state["model"]`` (CPU, eval mode) and whatever the method's
     ``report`` hook adds (e.g. "sphere", "multimodal"). ``track_rounds`` adds ``state["rounds"]``
-    (:func:`round_tracker`); ``score_layers`` adds ``state["layers"]`` for methods with layers.
+    (:func:`round_tracker`); ``score_layers`` adds ``state["layers"]`` for methods with layers; ``neighbours`` adds
+    ``state["neighbours"]`` (:func:`neighbour_gallery`) for methods whose encoder reads images.
     ``loaded(on_status)`` replaces training with an already trained Experiment (a shipped checkpoint,
     :func:`pretrained_source`, or an imported run bundle) whose history and final state are published the same way.
     """
@@ -174,6 +200,10 @@ def experiment_job(
         if score_layers and exp.method.layers:
             job.update(progress=0.5)
             publish_layers(job, exp)
+        if neighbours:
+            job.update(message="Finding each test image's nearest training images (trained, raw pixels, random init)...")
+            exp.method.cpu()
+            job.update(neighbours=neighbour_gallery(exp))
         publish_results(job, exp, snapshot_size)
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 

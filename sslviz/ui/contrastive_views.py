@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sslviz import diagnostics, jobs, methods, reduce, viz
+from sslviz import data, diagnostics, jobs, methods, reduce, viz
 from sslviz.ui import collapse_views, settings
 
 K = "contrastive"
@@ -122,6 +122,33 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
         st.markdown(interpretation(summary, summary["dataset"], name or "SSL", collapsed))
         st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {settings.dataset_title(summary['dataset'])}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
+        if "neighbours" in view.state:
+            neighbour_explorer(view.state["neighbours"], summary, name or "SSL")
+
+
+def neighbour_explorer(found: dict, summary: dict, name: str) -> None:
+    """Pick a test image: its nearest training images for the trained encoder, raw pixels and a random-init encoder."""
+    st.subheader("Nearest neighbours: what each representation calls similar")
+    train, test = data.load(summary["dataset"], "train", summary["seed"]), data.load(summary["dataset"], "test", summary["seed"])
+    n = found["queries"]
+    pick = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, 0, key=f"{K}.neighbour_query",
+                           help="The nearest training images by cosine similarity, as kNN finds them; a tick marks the query's class.")
+    query_class = test.class_names[int(test.labels[pick])]
+    left, right = st.columns([1, 6])
+    left.image(viz.tile(test.images[pick : pick + 1], cols=1, scale=3), caption=f"query: {query_class}")
+    with right:
+        for space, label in (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN")):
+            index = found["index"][space][pick]
+            marks = ["✓" if int(train.labels[i]) == int(test.labels[pick]) else "✗" for i in index]
+            st.image(viz.tile(train.images[index], cols=len(index), scale=3))
+            st.caption(f"{label}: {marks.count('✓')} of {len(index)} share the query's class — " + " ".join(
+                f"{m}{train.class_names[int(train.labels[i])]}" for m, i in zip(marks, index)))
+    shares = found["same_class"]
+    st.caption(f"Over all {len(test)} test images, the share of their {found['k']} nearest training images with the query's class: "
+               + ", ".join(f"{label} {shares[space]:.2f}" for space, label in (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN")))
+               + f"; picked at random, {found['chance']:.2f}. Neighbours come from the first {found['pool']:,} training images.")
+    if len(test) < 200:
+        st.caption(f"Only {len(test)} test images: one image is {100 / len(test):.1f} points of accuracy, so small differences above are noise.")
 
 
 def render_comparison(view: jobs.JobView) -> None:
