@@ -73,21 +73,14 @@ def bench(args: list[str], env: dict) -> dict:
 
 
 def equivalence_rows(seconds: float, steps: int) -> list[str]:
-    import numpy as np
     import torch
-    from PIL import Image
 
     from sslviz import data
     from sslviz.data import own
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "shapes-png"
-        for split in ("train", "test"):
-            ds = data.load("shapes", split, 0)
-            for i, (image, label) in enumerate(zip(ds.images, ds.labels)):
-                target = folder / split / ds.class_names[label]
-                target.mkdir(parents=True, exist_ok=True)
-                Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(target / f"{i:05d}.png")
+        own.write_folder({split: data.load("shapes", split, 0) for split in ("train", "test")}, folder)
         env = {**os.environ, "SSLVIZ_DATA_DIR": str(Path(tmp) / "data"), "PYTHONPATH": str(ROOT)}
         saved = os.environ.get("SSLVIZ_DATA_DIR")
         os.environ["SSLVIZ_DATA_DIR"] = env["SSLVIZ_DATA_DIR"]  # this process's own load, in the temporary folder

@@ -55,10 +55,11 @@ def server(tmp_path_factory):
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the server; the file is printed if it dies.
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     log = log_path.open("w")
+    data_dir = tmp_path_factory.mktemp("data")  # uploads are stored here, not in the user's cache
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
          "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, "SSLVIZ_DATA_DIR": str(data_dir)},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300  # a hang guard: a loaded machine starts the server slowly
@@ -228,7 +229,7 @@ def test_upload_fuzz_through_the_browser(page, server):
     files = [{"name": f"{name.replace(' ', '_')}.png", "mimeType": "image/png", "buffer": make()} for name, make in GOOD.items()]
     files += [{"name": f"{name.replace(' ', '_')}.png", "mimeType": "image/png", "buffer": make()} for name, (make, _) in BAD.items()]
     files.append({"name": "photo_4000x3000.jpg", "mimeType": "image/jpeg", "buffer": encode(Image.new("RGB", (4000, 3000), (10, 200, 30)), "JPEG")})
-    pg.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
+    pg.get_by_test_id("stMainBlockContainer").get_by_test_id("stFileUploaderDropzoneInput").set_input_files(files)
     pg.get_by_text(re.compile(r"\d+ of \d+ files could not be used")).first.wait_for()
     no_errors(pg)
     alerts = "\n".join(pg.get_by_test_id("stAlertContentError").all_inner_texts())
@@ -240,3 +241,67 @@ def test_upload_fuzz_through_the_browser(page, server):
     pg.get_by_text(f"{len(BAD)} of {len(files)} files could not be used").first.wait_for()
     pg.get_by_test_id("stImage").first.wait_for()  # the views of a good file are drawn (later than the alerts on a busy machine)
     assert "Traceback" not in pg.get_by_test_id("stMainBlockContainer").inner_text()
+
+
+def photos_zip(per_class: int = 30) -> bytes:
+    """A zip of one folder with three class folders of JPEG photos (shapes rendered large, as a phone would save them)."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    from sslviz import data
+
+    ds = data.load("shapes", "train", 0)
+    out, counts = io.BytesIO(), {}
+    with zipfile.ZipFile(out, "w") as z:
+        for image, label in zip(ds.images, ds.labels):
+            name = ds.class_names[label]
+            if name == "cross" or counts.get(name, 0) >= per_class:
+                continue
+            counts[name] = counts.get(name, 0) + 1
+            photo = Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).resize((160, 120))
+            buffer = io.BytesIO()
+            photo.save(buffer, "JPEG", quality=90)
+            z.writestr(f"my photos/{name}/IMG_{counts[name]:04d}.jpg", buffer.getvalue())
+        z.writestr("my photos/notes.txt", "not a photo")
+    return out.getvalue()
+
+
+def test_a_zip_of_photos_trains_simclr_against_both_baselines_with_the_neighbour_gallery(page, server):
+    """Issue 19: a hostile zip gets its message while other sessions keep working; a zip of three class folders of
+    photos becomes the dataset, SimCLR trains on it from the Contrastive page, and the results compare it with both
+    baselines and show each test photo's nearest neighbours."""
+    import io
+    import zipfile
+
+    pg = page
+    pg.goto(server)
+    pg.get_by_test_id("stSidebarNav").get_by_role("link", name="Contrastive learning").click()
+    pg.get_by_role("heading", name=re.compile("SimCLR, MoCo, BYOL, SimSiam")).wait_for()
+    sidebar = pg.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Your images").first.click()
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("photos/huge.png", b"\0" * 20_000_000)
+    sidebar.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([{"name": "bomb.zip", "mimeType": "application/zip", "buffer": bomb.getvalue()}])
+    sidebar.get_by_text(re.compile("like a zip bomb")).first.wait_for()
+    other = pg.context.browser.new_page()  # another visitor meanwhile: the server still serves
+    other.goto(server)
+    other.get_by_role("heading", name=re.compile("self-supervised learning you can watch")).wait_for()
+    other.close()
+
+    sidebar.get_by_test_id("stFileUploaderDropzoneInput").set_input_files([{"name": "my photos.zip", "mimeType": "application/zip", "buffer": photos_zip()}])
+    pg.get_by_test_id("stMainBlockContainer").get_by_text(re.compile(r"Dataset Your images: my photos \(90, 3 classes\), seed")).first.wait_for()
+    sidebar.get_by_text(re.compile("notes.txt: not an image by its name")).first.wait_for()
+    set_budget(pg, "Home", expected="5")
+    pg.get_by_role("button", name="Train live").click()
+    pg.get_by_text(re.compile("Linear probe: SimCLR .* raw pixels")).first.wait_for()
+    main = pg.get_by_test_id("stMainBlockContainer")
+    main.get_by_text(re.compile("Linear probe: SimCLR .* a random-init CNN")).first.wait_for()
+    main.get_by_text(re.compile(r"Held-out test accuracy on Your images: my photos")).first.wait_for()
+    main.get_by_role("heading", name=re.compile("Nearest neighbours")).wait_for()
+    for space in ("SimCLR", "raw pixels", "random-init CNN"):
+        main.get_by_text(re.compile(rf"^{space}: \d of 8 share the query's class")).first.wait_for()
+    no_errors(pg)

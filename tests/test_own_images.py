@@ -49,20 +49,11 @@ def class_zip(per_class=8, classes=("red", "green", "blue"), top="holiday", extr
     return out.getvalue()
 
 
-def write_shapes_as_pngs(folder: Path) -> None:
-    for split in ("train", "test"):
-        ds = data.load("shapes", split, 0)
-        for i, (image, label) in enumerate(zip(ds.images, ds.labels)):
-            target = folder / split / ds.class_names[label]
-            target.mkdir(parents=True, exist_ok=True)
-            Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(target / f"{i:05d}.png")
-
-
 # --- layouts ------------------------------------------------------------------------------
 
 
 def test_shapes_written_as_class_folders_load_as_the_same_tensors(root, tmp_path):
-    write_shapes_as_pngs(tmp_path / "shapes")
+    own.write_folder({split: data.load("shapes", split, 0) for split in ("train", "test")}, tmp_path / "shapes")
     name = own.prepare_folder(tmp_path / "shapes")
     assert data.info(name).classes == tuple(sorted(data.info("shapes").classes)) and data.info(name).labelled
     for split in ("train", "test"):

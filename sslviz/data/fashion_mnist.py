@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
 from sslviz.data.files import Files, data_dir
-from sslviz.data.mnist import MNIST_SIZE, idx_split
+from sslviz.data.mnist import IDX_FILES, MNIST_SIZE, idx_split
 
 FASHION_NAMES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
 
@@ -18,8 +18,7 @@ def _fetch(root: Path) -> None:
     FashionMNIST(str(root), train=True, download=True)
 
 
-FILES = Files("fashion_mnist", "Fashion-MNIST", folder="FashionMNIST/raw", download_mb=30,
-              needed=("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+FILES = Files("fashion_mnist", "Fashion-MNIST", folder="FashionMNIST/raw", download_mb=30, needed=IDX_FILES,
               fetch=_fetch, homepage="https://github.com/zalandoresearch/fashion-mnist")
 
 

@@ -130,6 +130,19 @@ def from_zip(data: bytes, name: str = "upload.zip", size: int = OWN_SIZE, progre
     return _collect(title, members, read, size, problems, progress)
 
 
+def write_folder(splits: dict, folder: str | os.PathLike) -> None:
+    """Write datasets (``{"train": Dataset, "test": Dataset}``) as ``folder/SPLIT/CLASS/00000.png``, numbered across
+    classes — the layout :func:`from_folder` reads back to the same 8-bit images in the same order."""
+    from PIL import Image
+
+    for split, ds in splits.items():
+        for i, (image, label) in enumerate(zip(ds.images, ds.labels)):
+            target = Path(folder) / split / ds.class_names[int(label)]
+            target.mkdir(parents=True, exist_ok=True)
+            pixels = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels).save(target / f"{i:05d}.png")
+
+
 def _refused_member(entry: zipfile.ZipInfo, shown: str) -> str:
     """Why a zip member is not read ("" when it may be; "ignored" for what zip tools add on their own)."""
     parts = PurePosixPath(shown).parts

@@ -36,8 +36,8 @@ def idx_split(files: Files, split: str, class_names: tuple[str, ...]) -> Dataset
     return labelled_split(files, split, MNIST_SIZE, sources, read, class_names)
 
 
-FILES = Files("mnist", "MNIST", folder="MNIST/raw", download_mb=11,
-              needed=("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")  # MNIST's format
+FILES = Files("mnist", "MNIST", folder="MNIST/raw", download_mb=11, needed=IDX_FILES,
               fetch=_fetch, homepage="https://yann.lecun.com/exdb/mnist/")
 
 

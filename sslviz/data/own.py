@@ -33,6 +33,7 @@ from sslviz.data.imagefolder import (  # noqa: F401  (re-exported: own.from_zip,
     Progress,
     from_folder,
     from_zip,
+    write_folder,
 )
 
 OWN_AUGMENT = "crop, flip, colour"  # the preset of natural photos (CIFAR-10's)
