@@ -32,6 +32,7 @@ class Experiment:
     train_config: TrainConfig
     result: TrainResult
     metrics: dict[str, float] = field(default_factory=dict)
+    pretrained_on: str = ""  # the split the method trained on, when not train_set's (STL-10: "unlabelled")
 
     def summary(self) -> dict[str, Any]:
         """A flat, JSON-ready record: what ran, for how long, and every accuracy."""
@@ -40,6 +41,7 @@ class Experiment:
             "dataset": self.dataset,
             "seed": self.seed,
             "splits": [self.train_set.split, self.test_set.split],
+            **({"pretrained_on": self.pretrained_on} if self.pretrained_on else {}),
             "seconds": round(self.result.seconds, 2),
             "steps": self.result.steps,
             "stopped_by": self.result.stopped_by,
@@ -202,12 +204,15 @@ def run(
         **{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "max_steps": steps, "seed": seed, "device": device, **(train_overrides or {})}
     )
     on_status("training")
-    trainer = Trainer(method, method.inputs(train_set), train_config, on_batch_end, stop_event)
+    # a dataset made for SSL (STL-10) pre-trains on its unlabelled images; the probe and kNN still fit on the labelled train split
+    pretrain_set = data.load(dataset, "unlabelled", seed) if data.info(dataset).unlabelled else train_set
+    trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event)
     result = trainer.fit()
     if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
         # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up
         result.mark_diverged(f"by step {result.steps}: the encoder's features became infinite or NaN (the normalised loss stayed finite)", train_config.lr)
-    exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result)
+    exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result,
+                     pretrained_on=pretrain_set.split if pretrain_set is not train_set else "")
     if result.diverged or not evaluated:
         return exp
     exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)

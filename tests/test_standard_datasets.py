@@ -86,7 +86,7 @@ def write_svhn(folder, n=9):
     return out
 
 
-def write_stl10(folder, n=6):
+def write_stl10(folder, n=6, n_unlabelled=1030):  # 1030: more than one of the reader's 1,024-image chunks
     """STL-10's binary files: N×3×96×96 bytes with each channel stored column-major; labels 1..10 as bytes."""
     folder.mkdir(parents=True)
     out = {}
@@ -96,6 +96,9 @@ def write_stl10(folder, n=6):
         (folder / f"{split}_X.bin").write_bytes(images.transpose(0, 1, 3, 2).tobytes())
         (folder / f"{split}_y.bin").write_bytes((labels + 1).astype(np.uint8).tobytes())
         out[split] = (images, labels)
+    unlabelled = rng_images(n_unlabelled, 3, 96, 7)
+    (folder / "unlabeled_X.bin").write_bytes(unlabelled.transpose(0, 1, 3, 2).tobytes())
+    out["unlabelled"] = unlabelled
     return out
 
 
@@ -140,6 +143,24 @@ def test_stl10_format_is_downscaled_to_the_models_size(root, offline):
     assert ds.images.shape == (6, 3, 32, 32) and ds.labels.tolist() == labels.tolist()  # stored 1..10, read 0..9
     pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(images).float(), 3)  # 96 → 32 by area averaging
     assert torch.allclose(ds.images * 255, pooled, atol=0.51)  # rounded to whole bytes in the cache
+
+
+def test_stl10_pretrains_on_its_unlabelled_split_and_evaluates_on_the_labelled_ones(root, offline, monkeypatch):
+    from sslviz import experiment
+
+    written = write_stl10(root / "stl10_binary")
+    unlabelled = data.load("stl10", "unlabelled")
+    assert unlabelled.images.shape == (1030, 3, 32, 32) and (unlabelled.labels == -1).all()
+    pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(written["unlabelled"][-3:]).float(), 3)  # the last, partial chunk too
+    assert torch.allclose(unlabelled.images[-3:] * 255, pooled, atol=0.51)
+    with pytest.raises(ValueError, match="cifar10 has no unlabelled split"):
+        data.load("cifar10", "unlabelled")
+    trained_on = []
+    real_trainer = experiment.Trainer
+    monkeypatch.setattr(experiment, "Trainer", lambda method, inputs, *rest: trained_on.append(len(inputs)) or real_trainer(method, inputs, *rest))
+    exp = experiment.run("simclr", "stl10", seconds=None, steps=1, with_baselines=False, train_overrides={"batch_size": 8})
+    assert trained_on == [1030]  # the SSL method saw the unlabelled images
+    assert exp.summary()["pretrained_on"] == "unlabelled" and len(exp.train_set) == 6 and len(exp.test_set) == 6  # the probe: labelled ones
 
 
 def test_a_second_load_comes_from_the_cache_and_a_changed_file_is_read_again(root, offline, monkeypatch):

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 # "train" and "test" are built by each dataset. "fit" and "val" split "train" once per dataset
 # (a fixed VALIDATION_SHARE, the same for every seed): settings are chosen by training on "fit"
 # and scoring on "val", so the test split that reports accuracy never chose anything.
-SPLITS = ("train", "test", "fit", "val")
+# "unlabelled": images without labels that the SSL methods train on, for datasets that have them (STL-10's 100,000).
+SPLITS = ("train", "test", "fit", "val", "unlabelled")
 VALIDATION_SHARE = 0.2
 
 
@@ -73,6 +74,7 @@ class DatasetInfo:
     load: Callable[[str, int], Dataset]
     modalities: tuple[str, ...] = ()
     files: Files | None = None  # a dataset read from the data directory (sslviz.data.files); None: generated or bundled
+    unlabelled: bool = False  # True: an "unlabelled" split exists, and the SSL methods pre-train on it (evaluation uses train/test)
     labelled: bool = True  # False: a flat folder of the user's images — no classes, so nothing reports accuracy on it
 
     def __post_init__(self) -> None:
@@ -127,6 +129,8 @@ def load(name: str = "digits", split: str = "train", seed: int = 0) -> Dataset:
         raise ValueError(f"Unknown split {split!r}. Use one of: {', '.join(SPLITS)}.")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    if split == "unlabelled" and not entry.unlabelled:
+        raise ValueError(f"{name} has no unlabelled split; its methods train on its train split.")
     if split in ("fit", "val"):
         return _carved(name, split, seed)
     return entry.load(split, seed)

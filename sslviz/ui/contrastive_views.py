@@ -120,7 +120,8 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             st.caption("Text summary: " + "; ".join(f"{r['labels per class']}/class — " + ", ".join(f"{n} {r[n]:.2f}" for n in names) for r in few))
         collapsed = diagnostics.collapse_kind(h, summary.get("config", {}).get("proj_dim", 64))
         st.markdown(interpretation(summary, summary["dataset"], name or "SSL", collapsed))
-        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {settings.dataset_title(summary['dataset'])}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
+        pretrained = f" (pre-trained on its {summary['pretrained_on']} split; probe and kNN fit on the labelled train split)" if summary.get("pretrained_on") else ""
+        st.caption(f"{summary['steps']} steps in {summary['seconds']} s on {settings.dataset_title(summary['dataset'])}{pretrained}, seed {summary['seed']}. Protocol: frozen features, standardised, L2 logistic regression; "
                    "kNN with cosine similarity, k = 20; the same test split for all three.")
         if "neighbours" in view.state:
             neighbour_explorer(view.state["neighbours"], summary, name or "SSL")
