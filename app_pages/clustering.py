@@ -40,8 +40,11 @@ URL_PARAMS = [settings.Param("k", f"{K}.k", range(2, 101)), settings.Param("step
 settings.from_url(URL_PARAMS, K)  # a shared link's settings, once per session
 with st.container(border=True):
     c1, c2, c3 = st.columns(3)
-    k = c1.slider("Clusters k", 2, 100, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).",
-                  **settings.default(f"{K}.k", defaults.k))
+    k_max = max(2, min(100, len(train_set) // 2))  # k-means needs more points than clusters (a small upload has few)
+    if st.session_state.get(f"{K}.k", 0) > k_max:
+        st.session_state[f"{K}.k"] = k_max
+    k = c1.slider("Clusters k", 2, k_max, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).",
+                  **settings.default(f"{K}.k", min(defaults.k, k_max)))
     steps_per_round = c2.select_slider("Steps per round", STEPS_PER_ROUND, key=f"{K}.steps.{gs.dataset}", help="Training steps between two clusterings.",
                                        **settings.default(f"{K}.steps.{gs.dataset}", defaults.steps_per_round))
     preset = c3.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", help=f"'dataset default' is '{defaults.augment}' for {gs.dataset_title}.")
@@ -75,7 +78,9 @@ st.markdown(
 )
 c1, c2 = st.columns(2)
 collapsed = c1.slider("Share of collapsed images", 0.0, 0.99, 0.9, step=0.01, key=f"{K}.collapsed", format="%.2f")
-k_demo = c2.slider("k", 2, 100, 30, key=f"{K}.k_demo")
+if st.session_state.get(f"{K}.k_demo", 0) > k_max:
+    st.session_state[f"{K}.k_demo"] = k_max
+k_demo = c2.slider("k", 2, k_max, key=f"{K}.k_demo", **settings.default(f"{K}.k_demo", min(30, k_max)))
 
 
 @st.cache_data(show_spinner="k-means on random-network features, with and without the fix...", max_entries=16)

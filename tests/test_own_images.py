@@ -278,3 +278,16 @@ def test_the_cli_trains_on_a_folder(root, tmp_path):
     assert "decoding your images: 20 of 20" in run.stderr
     bad = subprocess.run([sys.executable, "-m", "sslviz", "bench", "--data", str(tmp_path / "nowhere")], capture_output=True, text=True, env=env, timeout=600)
     assert bad.returncode == 2 and "not a folder" in bad.stderr
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (Path(APP).parent / "app_pages").glob("*.py") if p.name != "home.py"))
+def test_every_page_renders_on_uploaded_photos(root, page):
+    name = own.store(own.from_zip(class_zip(per_class=10), "photos.zip"))
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.session_state["own.uploaded"] = [name]
+    at.session_state["global.dataset"] = name
+    at.run()
+    at.switch_page(f"app_pages/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="global.dataset").value == name
