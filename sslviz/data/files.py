@@ -130,11 +130,16 @@ def cached(files: Files, split: str, size: int, sources: tuple[str, ...], read: 
         raise ValueError(f"{files.title}: {', '.join(sources)} in {files.path()} could not be read ({err}). "
                          f"Delete the damaged file and run `python -m sslviz download {files.dataset}` again.") from None
     folder.mkdir(parents=True, exist_ok=True)
-    for path, array in ((images_path, images), (labels_path, labels)):
-        partial = path.with_suffix(".partial.npy")  # written whole, then renamed: a crash leaves no half entry
-        np.save(partial, array, allow_pickle=False)
-        os.replace(partial, path)
+    save_array(images_path, images)
+    save_array(labels_path, labels)
     return images, labels
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """``array`` as a plain ``.npy`` file (no pickles), written whole and then renamed: a crash leaves no half file."""
+    partial = path.with_suffix(".partial.npy")
+    np.save(partial, array, allow_pickle=False)
+    os.replace(partial, path)
 
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from sslviz.data.base import RESOLVERS, Dataset, DatasetInfo
-from sslviz.data.files import CACHE_FOLDER, data_dir, to_float
+from sslviz.data.files import CACHE_FOLDER, data_dir, save_array, to_float
 from sslviz.data.imagefolder import (  # noqa: F401  (re-exported: own.from_zip, own.MAX_ZIP_BYTES, …)
     MAX_CLASSES,
     MAX_MEMBERS,
@@ -60,9 +60,7 @@ def store(collection: Collection, augment: str = OWN_AUGMENT) -> str:
     if not (folder / "meta.json").is_file():
         folder.mkdir(parents=True, exist_ok=True)
         for key in ("images", "labels", "test"):
-            partial = folder / f"{key}.partial.npy"
-            np.save(partial, getattr(collection, key), allow_pickle=False)
-            os.replace(partial, folder / f"{key}.npy")
+            save_array(folder / f"{key}.npy", getattr(collection, key))
         meta = {"title": collection.title[:80], "classes": list(collection.class_names), "labelled": collection.labelled,
                 "augment": augment, "size": int(collection.images.shape[-1]), "count": int(len(collection.labels)),
                 "left_out": len(collection.problems)}
