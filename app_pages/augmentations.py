@@ -4,7 +4,6 @@ import streamlit as st
 import torch
 
 from sslviz import augment, data, viz
-from sslviz.data import own
 from sslviz.data.uploads import UPLOAD_TYPES, ImageError, decode_image, to_tensor
 from sslviz.ui import page, settings
 
@@ -71,7 +70,7 @@ with left:
     image = None
     if source == "From the dataset":
         ds = data.load(gs.dataset, "test", gs.seed)
-        index = st.number_input(f"Image number in {own.title(gs.dataset)} (0–{len(ds) - 1})", 0, len(ds) - 1, 0, key=f"{K}.index")
+        index = st.number_input(f"Image number in {gs.dataset_title} (0–{len(ds) - 1})", 0, len(ds) - 1, 0, key=f"{K}.index")
         image = ds.images[int(index) : int(index) + 1]
         described = [f"Class: **{ds.class_names[int(ds.labels[int(index)])]}**"] if data.info(gs.dataset).labelled else []
         st.caption(" — ".join(described + ([ds.captions[int(index)]] if ds.captions else [])) or "No class: these images are unlabelled.")

@@ -135,10 +135,11 @@ def neighbour_explorer(found: dict, summary: dict, name: str) -> None:
     pick = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, 0, key=f"{K}.neighbour_query",
                            help="The nearest training images by cosine similarity, as kNN finds them; a tick marks the query's class.")
     query_class = test.class_names[int(test.labels[pick])]
+    spaces = (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN"))
     left, right = st.columns([1, 6])
     left.image(viz.tile(test.images[pick : pick + 1], cols=1, scale=3), caption=f"query: {query_class}")
     with right:
-        for space, label in (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN")):
+        for space, label in spaces:
             index = found["index"][space][pick]
             marks = ["✓" if int(train.labels[i]) == int(test.labels[pick]) else "✗" for i in index]
             st.image(viz.tile(train.images[index], cols=len(index), scale=3))
@@ -146,7 +147,7 @@ def neighbour_explorer(found: dict, summary: dict, name: str) -> None:
                 f"{m}{train.class_names[int(train.labels[i])]}" for m, i in zip(marks, index)))
     shares = found["same_class"]
     st.caption(f"Over all {len(test)} test images, the share of their {found['k']} nearest training images with the query's class: "
-               + ", ".join(f"{label} {shares[space]:.2f}" for space, label in (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN")))
+               + ", ".join(f"{label} {shares[space]:.2f}" for space, label in spaces)
                + f"; picked at random, {found['chance']:.2f}. Neighbours come from the first {found['pool']:,} training images.")
     if len(test) < 200:
         st.caption(f"Only {len(test)} test images: one image is {100 / len(test):.1f} points of accuracy, so small differences above are noise.")
