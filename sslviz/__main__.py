@@ -39,13 +39,18 @@ def _run_arguments(parser: argparse.ArgumentParser, dataset: str) -> None:
     """The flags of a training run: method, dataset, budget and seed."""
     parser.add_argument("--method", default="simclr", choices=sorted(methods.REGISTRY))
     parser.add_argument("--dataset", default=dataset, choices=data.names())
+    _data_arguments(parser)
+    parser.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
+    parser.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0)
+
+
+def _data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data PATH`` (your own images instead of ``--dataset``) and its ``--augment`` preset."""
     parser.add_argument("--data", metavar="PATH", default=None,
                         help="train on your own images instead: a folder (class subfolders become labels; train/ and test/ keep your split)")
     parser.add_argument("--augment", default=None, choices=sorted(augment.PRESETS),
                         help=f"with --data: the augmentation preset (default: {own.OWN_AUGMENT!r}, as for photos)")
-    parser.add_argument("--seconds", type=_positive_float, default=30.0, help="training budget in seconds (default 30)")
-    parser.add_argument("--steps", type=_non_negative_int, default=None, help="training budget in steps (optional)")
-    parser.add_argument("--seed", type=_non_negative_int, default=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre = sub.add_parser("pretrain", help="train a method's default configuration reproducibly (a step budget) and write its checkpoint and manifest entry")
     pre.add_argument("--method", choices=sorted(methods.REGISTRY))
     pre.add_argument("--dataset", choices=data.names(), help=f"default: {PRETRAIN_DATASET}")
+    _data_arguments(pre)
     pre.add_argument("--all", action="store_true", help=f"every method in the registry on {PRETRAIN_DATASET}")
     pre.add_argument("--steps", type=_non_negative_int, default=PRETRAIN_STEPS, help=f"training steps (default {PRETRAIN_STEPS})")
     pre.add_argument("--seed", type=_non_negative_int, default=0)

@@ -1,4 +1,4 @@
-"""Figure builders: arrays in, plotly figures (or image arrays) out. No Streamlit here.
+"""Figure builders: arrays in, plotly figures (one Vega-Lite chart, or image arrays) out. No Streamlit here.
 
 Colours come from the CARTO "Safe" palette, chosen to stay distinguishable with colour
 blindness; class markers also differ in symbol, so colour is never the only cue.
@@ -6,11 +6,17 @@ blindness; class markers also differ in symbol, so colour is never the only cue.
 
 from __future__ import annotations
 
-from typing import Sequence
+import base64
+import io
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from PIL import Image
+
+if TYPE_CHECKING:
+    import altair as alt
 
 SAFE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100", "#6699CC", "#888888"]
 SYMBOLS = ["circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon"]
@@ -86,6 +92,50 @@ def embedding_scatter(coords: np.ndarray, labels: np.ndarray, class_names: Seque
             ))
     fig.update_layout(title=title, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), **{**LAYOUT, "height": 380})
     return fig
+
+
+VEGA_SHAPES = ["circle", "square", "diamond", "cross", "triangle-up", "triangle-down", "triangle-right", "triangle-left", "wedge", "arrow"]
+
+
+def data_urls(images: torch.Tensor, scale: int = 2) -> list[str]:
+    """Each image as a PNG ``data:`` URL, enlarged ``scale``× with crisp pixels: what a chart's tooltip can show."""
+    out = []
+    for arr in to_uint8(images):
+        buffer = io.BytesIO()
+        Image.fromarray(arr.repeat(scale, 0).repeat(scale, 1)).save(buffer, format="PNG", optimize=True)
+        out.append("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return out
+
+
+def thumbnail_scatter(coords: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
+                      thumbnails: Sequence[str], select: str = "picked") -> alt.Chart:
+    """The 2-D embedding as a Vega-Lite chart whose tooltip shows each point's image (``thumbnails``: data URLs, one per
+    point) and whose click selects the point (selection parameter ``select``, field ``image_index``).
+
+    Colour and shape both follow the class, from the same palette as :func:`embedding_scatter`. Drawn as SVG, so each
+    point is an element a browser (and a browser test) can hover.
+    """
+    import altair as alt  # here, not at the top: most pages never draw one, and importing it costs a few tenths of a second
+
+    if not len(coords) == len(labels) == len(thumbnails):
+        raise ValueError(f"coords, labels and thumbnails must have one row per point, got {len(coords)}, {len(labels)} and {len(thumbnails)}.")
+    names = [str(n) for n in class_names]
+    rows = [{"x": float(x), "y": float(y), "class": names[int(c)], "image_index": i, "image": url}
+            for i, ((x, y), c, url) in enumerate(zip(coords[:, :2], labels, thumbnails))]
+    present = [n for n in names if any(r["class"] == n for r in rows)]
+    palette = [SAFE[names.index(n) % len(SAFE)] for n in present]
+    shapes = [VEGA_SHAPES[names.index(n) % len(VEGA_SHAPES)] for n in present]
+    picked = alt.selection_point(name=select, fields=["image_index"], on="click", clear="dblclick")
+    axis = alt.Axis(labels=False, ticks=False, title=None, grid=False)
+    chart = alt.Chart(alt.Data(values=rows)).mark_point(filled=True, size=40).encode(
+        x=alt.X("x:Q", axis=axis), y=alt.Y("y:Q", axis=axis),
+        color=alt.Color("class:N", scale=alt.Scale(domain=present, range=palette), legend=alt.Legend(title=None)),
+        shape=alt.Shape("class:N", scale=alt.Scale(domain=present, range=shapes)),
+        opacity=alt.condition(picked, alt.value(0.85), alt.value(0.25)),
+        tooltip=[alt.Tooltip("image:N"), alt.Tooltip("class:N"), alt.Tooltip("image_index:Q", title="test image")],
+    ).add_params(picked).properties(title=title, height=380)
+    chart.usermeta = {"embedOptions": {"renderer": "svg"}}
+    return chart
 
 
 def accuracy_bars(rows: dict[str, dict[str, float]], title: str) -> go.Figure:

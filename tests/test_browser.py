@@ -305,3 +305,18 @@ def test_a_zip_of_photos_trains_simclr_against_both_baselines_with_the_neighbour
     for space in ("SimCLR", "raw pixels", "random-init CNN"):
         main.get_by_text(re.compile(rf"^{space}: \d of 8 share the query's class")).first.wait_for()
     no_errors(pg)
+    # the embedding: hovering a point shows its photo; clicking it makes it the neighbour explorer's query
+    points = main.get_by_test_id("stVegaLiteChart").locator("g.mark-symbol path")
+    points.first.wait_for()
+    point = points.nth(points.count() // 2)
+    point.hover()
+    tooltip = pg.locator("#vg-tooltip-element")
+    tooltip.locator("img").wait_for()
+    assert tooltip.locator("img").get_attribute("src").startswith("data:image/png;base64,")
+    index = int(re.search(r"test image\s*(\d+)", tooltip.inner_text()).group(1))
+    assert index > 0
+    point.click()
+    from playwright.sync_api import expect
+
+    expect(main.get_by_role("spinbutton", name=re.compile("Test image"))).to_have_value(str(index), timeout=HANG_MS)
+    no_errors(pg)

@@ -280,6 +280,26 @@ def test_the_cli_trains_on_a_folder(root, tmp_path):
     assert bad.returncode == 2 and "not a folder" in bad.stderr
 
 
+def test_pretrain_writes_a_checkpoint_for_a_folder(root, tmp_path, capsys):
+    from sslviz import checkpoints
+    from sslviz.__main__ import main
+
+    folder = tmp_path / "mine"
+    for c, colour in (("a", (200, 0, 0)), ("b", (0, 0, 200))):
+        (folder / c).mkdir(parents=True)
+        for i in range(10):
+            (folder / c / f"{i}.jpg").write_bytes(jpeg(tuple(min(255, v + 5 * i) for v in colour)))
+    out = tmp_path / "models"
+    assert main(["pretrain", "--method", "simclr", "--data", str(folder), "--augment", "weak", "--steps", "2", "--out", str(out)]) == 0
+    name = own.prepare_folder(folder, augment="weak")  # the same images and preset name the same dataset
+    entry = json.loads((out / "manifest.json").read_text())["models"][f"simclr/{name}"]
+    assert entry["steps"] == 2 and entry["dataset"] == name
+    method, _ = checkpoints.load(out / entry["file"], entry["sha256"], "simclr", name)
+    assert method.config.in_channels == 3
+    assert main(["pretrain", "--method", "simclr", "--augment", "weak"]) == 2  # --augment without --data
+    assert "--augment goes with --data" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in (Path(APP).parent / "app_pages").glob("*.py") if p.name != "home.py"))
 def test_every_page_renders_on_uploaded_photos(root, page):
     name = own.store(own.from_zip(class_zip(per_class=10), "photos.zip"))

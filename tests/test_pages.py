@@ -1,15 +1,17 @@
 """Streamlit AppTest: every page renders without exceptions and its main widgets work."""
 
 import io
+import json
 import re
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from sslviz import checkpoints, data, methods
+from sslviz import checkpoints, data, methods, viz
 from sslviz.jobs import MAX_JOB_SECONDS, JobView
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,8 +159,15 @@ def test_contrastive_train_live_and_results():
     train_set, test_set = data.load("digits", "train"), data.load("digits", "test")
     matches = int((train_set.labels[found["index"]["trained"][5]] == test_set.labels[5]).sum())
     assert not at.exception and [c.value for c in at.caption if "share the query's class" in c.value][0].startswith(f"SimCLR: {matches} of 8 share")
+    # the embedding: every point's own test image in its tooltip, a click selects it (the browser test clicks one)
+    charts = [c.proto for c in at.get("vega_lite_chart") if "test images (PCA)" in c.proto.spec]
+    assert len(charts) == 1, "no embedding chart with image tooltips"
+    spec, points = json.loads(charts[0].spec), pa.ipc.open_stream(charts[0].data.data).read_pandas()  # Streamlit sends the rows as Arrow
+    assert len(points) == len(job.view().state["embedding"]) == found["queries"]
+    assert points["image"][5] == viz.data_urls(test_set.images[5:6])[0] and points["class"][5] == test_set.class_names[int(test_set.labels[5])]
+    assert {"image", "class"} <= {t["field"] for t in spec["encoding"]["tooltip"]} and spec["params"][0]["name"] == "picked"
     at.radio(key="contrastive.projection").set_value("t-SNE").run()
-    titles = [str(chart.proto) for chart in at.get("plotly_chart")]
+    titles = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert not at.exception and any("test images (t-SNE)" in t for t in titles), "the embedding chart is not the t-SNE one"
 
 

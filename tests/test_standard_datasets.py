@@ -302,3 +302,24 @@ def test_a_method_trains_and_is_evaluated_on_a_standard_dataset(root, offline):
     exp = experiment.run("simclr", "cifar10", seconds=None, steps=2, with_baselines=True, train_overrides={"batch_size": 16})
     summary = exp.summary()
     assert summary["steps"] == 2 and 0 <= summary["probe_acc"] <= 1 and 0 <= summary["raw_pixel_probe_acc"] <= 1
+
+
+def test_the_budget_starts_at_the_datasets_default_and_a_chosen_budget_is_kept(root):
+    from sslviz.data.files import DOWNLOADED_SECONDS
+
+    assert data.info("cifar10").seconds == DOWNLOADED_SECONDS != data.info("shapes").seconds == 30
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=600).run()
+    budget = lambda: at.slider(key="global.seconds").value  # noqa: E731
+    assert budget() == 30
+    at.selectbox(key="global.dataset").set_value("cifar10").run()
+    assert budget() == DOWNLOADED_SECONDS  # the dataset's default follows it
+    at.selectbox(key="global.dataset").set_value("digits").run()
+    assert budget() == data.info("digits").seconds
+    at.slider(key="global.seconds").set_value(45).run()
+    at.selectbox(key="global.dataset").set_value("cifar10").run()
+    assert budget() == 45 and not at.exception  # a budget the user chose stays
+
+
+def test_a_registration_with_an_impossible_budget_is_refused():
+    with pytest.raises(ValueError, match="between 5 and 600"):
+        data.DatasetInfo("x", channels=1, size=8, classes=("a",), augment="none", summary="", load=lambda split, seed: None, seconds=0)

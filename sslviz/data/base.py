@@ -76,10 +76,13 @@ class DatasetInfo:
     files: Files | None = None  # a dataset read from the data directory (sslviz.data.files); None: generated or bundled
     unlabelled: bool = False  # True: an "unlabelled" split exists, and the SSL methods pre-train on it (evaluation uses train/test)
     labelled: bool = True  # False: a flat folder of the user's images — no classes, so nothing reports accuracy on it
+    seconds: int = 30  # the training budget the sidebar starts at on this dataset (the registration says what it rests on)
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3) or self.size < 8:
             raise ValueError(f"{self.name}: channels must be 1 or 3 and size >= 8, got {self.channels} and {self.size}.")
+        if not 5 <= self.seconds <= 600:
+            raise ValueError(f"{self.name}: seconds (the default training budget) must be between 5 and 600, got {self.seconds}.")
 
 
 REGISTRY: dict[str, DatasetInfo] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sslviz.data.base import Dataset, DatasetInfo, register
-from sslviz.data.files import Files, data_dir, labelled_split, read_cifar_batch
+from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_cifar_batch
 
 CIFAR_SIZE = 32
 CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -44,6 +44,6 @@ def _cifar10(split: str, root: Path) -> Dataset:  # root: the data directory, so
 
 
 INFO = register(DatasetInfo(
-    "cifar10", channels=3, size=CIFAR_SIZE, classes=CIFAR_NAMES, augment="crop, flip, colour", load=lambda split, seed: _cifar10(split, data_dir()), files=FILES,
+    "cifar10", channels=3, size=CIFAR_SIZE, classes=CIFAR_NAMES, augment="crop, flip, colour", load=lambda split, seed: _cifar10(split, data_dir()), files=FILES, seconds=DOWNLOADED_SECONDS,
     summary="CIFAR-10: 60,000 colour photos of 10 classes, 32×32 (a download, 163 MB).",
 ))

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
-from sslviz.data.files import Files, data_dir
+from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir
 from sslviz.data.mnist import IDX_FILES, MNIST_SIZE, idx_split
 
 FASHION_NAMES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
@@ -29,6 +29,6 @@ def _fashion(split: str, root: Path) -> Dataset:  # root: the data directory, so
 
 INFO = register(DatasetInfo(
     # the digits preset: no flips or colour (grey images), small rotations and crops
-    "fashion_mnist", channels=1, size=MNIST_SIZE, classes=FASHION_NAMES, augment="digits", load=lambda split, seed: _fashion(split, data_dir()), files=FILES,
+    "fashion_mnist", channels=1, size=MNIST_SIZE, classes=FASHION_NAMES, augment="digits", load=lambda split, seed: _fashion(split, data_dir()), files=FILES, seconds=DOWNLOADED_SECONDS,
     summary="Fashion-MNIST: 70,000 clothing images, 28×28 (a download, 30 MB).",
 ))

@@ -108,6 +108,9 @@ class Files:
         return digest.hexdigest()
 
 
+# The sidebar's starting budget on a downloaded dataset: the longest it offers. NOT tuned — no real files reach this
+# machine — but real photos take longer than the generated sets (30 s, time-to-accuracy-shapes/-clutter in RESULTS.md).
+DOWNLOADED_SECONDS = 120
 READER_VERSION = 1  # bump when a reader or the resize changes: old cache entries are then ignored
 
 

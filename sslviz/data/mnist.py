@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
-from sslviz.data.files import Files, data_dir, labelled_split, read_idx
+from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_idx
 
 MNIST_SIZE = 28
 MNIST_NAMES = tuple(str(d) for d in range(10))
@@ -47,6 +47,6 @@ def _mnist(split: str, root: Path) -> Dataset:  # root: the data directory, so a
 
 
 INFO = register(DatasetInfo(
-    "mnist", channels=1, size=MNIST_SIZE, classes=MNIST_NAMES, augment="digits", load=lambda split, seed: _mnist(split, data_dir()), files=FILES,
+    "mnist", channels=1, size=MNIST_SIZE, classes=MNIST_NAMES, augment="digits", load=lambda split, seed: _mnist(split, data_dir()), files=FILES, seconds=DOWNLOADED_SECONDS,
     summary="MNIST: 70,000 handwritten digits, 28×28 (a download, 11 MB).",
 ))

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from sslviz.data.base import Dataset, DatasetInfo, register
-from sslviz.data.files import Files, cached, data_dir, labelled_split, read_stl10_resized, to_float
+from sslviz.data.files import DOWNLOADED_SECONDS, Files, cached, data_dir, labelled_split, read_stl10_resized, to_float
 
 STL_SIZE = 32  # the models' size; the files hold 96×96
 STL_NAMES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")
@@ -59,6 +59,6 @@ def _unlabelled() -> Dataset:
 
 
 INFO = register(DatasetInfo(
-    "stl10", channels=3, size=STL_SIZE, classes=STL_NAMES, augment="crop, flip, colour", load=lambda split, seed: _stl10(split, data_dir()), files=FILES, unlabelled=True,
+    "stl10", channels=3, size=STL_SIZE, classes=STL_NAMES, augment="crop, flip, colour", load=lambda split, seed: _stl10(split, data_dir()), files=FILES, seconds=DOWNLOADED_SECONDS, unlabelled=True,
     summary="STL-10: made for SSL — methods pre-train on its 100,000 unlabelled photos, then 5,000 labelled ones fit the probe; 96×96 shown at 32×32 (a download, 2.6 GB).",
 ))

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
-from sslviz.data.files import Files, data_dir, labelled_split, read_svhn
+from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_svhn
 
 SVHN_SIZE = 32
 SVHN_NAMES = tuple(str(d) for d in range(10))
@@ -36,6 +36,6 @@ def _svhn(split: str, root: Path) -> Dataset:  # root: the data directory, so an
 
 INFO = register(DatasetInfo(
     # digits again: a mirrored 2 is not a 2, so no flips; colour varies freely in street photos
-    "svhn", channels=3, size=SVHN_SIZE, classes=SVHN_NAMES, augment="digits", load=lambda split, seed: _svhn(split, data_dir()), files=FILES,
+    "svhn", channels=3, size=SVHN_SIZE, classes=SVHN_NAMES, augment="digits", load=lambda split, seed: _svhn(split, data_dir()), files=FILES, seconds=DOWNLOADED_SECONDS,
     summary="SVHN: house-number digits photographed in the street, 32×32 colour (a download, 246 MB).",
 ))

@@ -99,13 +99,16 @@ def publish_layers(job: Job, exp: experiment.Experiment) -> None:
                        "transfer_layer": exp.method.config.transfer_layer})
 
 
-NEIGHBOUR_QUERIES, NEIGHBOURS, NEIGHBOUR_POOL = 48, 8, 5000
+NEIGHBOURS, NEIGHBOUR_POOL = 8, 5000
 
 
-def neighbour_gallery(exp: experiment.Experiment) -> dict[str, Any]:
-    """Each of the first test images' nearest training images in three spaces — the trained encoder's, raw pixels' and the
-    random-init encoder's (same architecture and seed as the baseline) — and, over the whole test set, the share of
-    neighbours that have the query's class: what "similar" means to each (the gallery of the neighbour explorer)."""
+def neighbour_gallery(exp: experiment.Experiment, queries: int = 500) -> dict[str, Any]:
+    """Each of the first ``queries`` test images' nearest training images in three spaces — the trained encoder's, raw
+    pixels' and the random-init encoder's (same architecture and seed as the baseline) — and, over the whole test set, the
+    share of neighbours that have the query's class: what "similar" means to each (the gallery of the neighbour explorer).
+
+    The page's 2-D embedding plots the same first test images, so clicking any of its points can show that image's neighbours.
+    """
     train, test = exp.train_set, exp.test_set
     pool = train.images[:NEIGHBOUR_POOL]
     encoders = {"trained": exp.method.encoder, "random init": experiment.random_init_encoder(exp.method_name, exp.method.config, exp.seed)}
@@ -115,7 +118,7 @@ def neighbour_gallery(exp: experiment.Experiment) -> dict[str, Any]:
     pool_labels, test_labels = train.labels[:NEIGHBOUR_POOL].numpy(), test.labels.numpy()
     classes = max(int(pool_labels.max()), int(test_labels.max())) + 1
     chance = float(np.bincount(pool_labels, minlength=classes) @ np.bincount(test_labels, minlength=classes)) / (len(pool_labels) * len(test_labels))
-    out: dict[str, Any] = {"queries": min(NEIGHBOUR_QUERIES, len(test)), "k": k, "pool": len(pool), "chance": chance, "index": {}, "same_class": {}}
+    out: dict[str, Any] = {"queries": min(queries, len(test)), "k": k, "pool": len(pool), "chance": chance, "index": {}, "same_class": {}}
     for name, (pool_x, test_x) in spaces.items():
         index = evaluate.nearest_neighbours(pool_x, test_x, k)
         out["index"][name] = index[: out["queries"]]
@@ -203,7 +206,7 @@ def experiment_job(
         if neighbours:
             job.update(message="Finding each test image's nearest training images (trained, raw pixels, random init)...")
             exp.method.cpu()
-            job.update(neighbours=neighbour_gallery(exp))
+            job.update(neighbours=neighbour_gallery(exp, queries=n_embed))
         publish_results(job, exp, snapshot_size)
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 

@@ -66,6 +66,21 @@ def health(view: jobs.JobView) -> None:
                                    f"Spread of the normalised embedding (d = {dim})", right=["effective_rank"]), key=f"{K}.spread")
 
 
+def embedding(view: jobs.JobView, class_names: list[str]) -> None:
+    """The 2-D embedding of the test images: live while training; when done, PCA or t-SNE with each image on hover."""
+    if "embedding" not in view.state:
+        return
+    coords, how = view.state["embedding"], "PCA"
+    if not view.active and st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
+                                    help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
+        coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
+    title = f"Encoder features of {len(coords)} test images ({how}), step {view.state['embedding_step']} — coloured by the true label the method never saw"
+    if "neighbours" in view.state and "summary" in view.state:
+        pick_from_embedding(coords, view.state["embedding_labels"], class_names, title, view.state["summary"], view.state["neighbours"]["queries"])
+    else:
+        st.plotly_chart(viz.embedding_scatter(coords, view.state["embedding_labels"], class_names, title), key=f"{K}.embedding")
+
+
 def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
     """A contrastive run: curves, health, the embedding, and its accuracies against both baselines; ``expectations``: run label -> what it should show."""
     h = view.history
@@ -88,14 +103,7 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
                        f"{last['own_keys_left_out']:.1f} earlier keys of its own image there, on average — they are left out of its negatives, "
                        "which are keys of other images only.")
         health(view)
-    if "embedding" in view.state:
-        coords, how = view.state["embedding"], "PCA"
-        if not view.active and st.radio("Projection", reduce.METHODS, horizontal=True, key=f"{K}.projection",
-                                        help="PCA is linear and instant; t-SNE keeps neighbours together and shows clusters better.") == "t-SNE":
-            coords, how = tsne(view.id, view.state["embedding_step"], view.state["features"]), "t-SNE"
-        st.plotly_chart(viz.embedding_scatter(coords, view.state["embedding_labels"], class_names,
-                                              f"Encoder features of {len(coords)} test images ({how}), step {view.state['embedding_step']} — coloured by the true label the method never saw"),
-                        key=f"{K}.embedding")
+    embedding(view, class_names)
     if "sphere" in view.state:
         pts = view.state["sphere"]
         st.plotly_chart(viz.sphere_scatter(pts, view.state["embedding_labels"], class_names,
@@ -127,13 +135,36 @@ def render(view: jobs.JobView, expectations: dict[str, str]) -> None:
             neighbour_explorer(view.state["neighbours"], summary, name or "SSL")
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def thumbnails(dataset: str, seed: int, n: int) -> list[str]:
+    """The first ``n`` test images as PNG data URLs for the embedding's tooltips (made once per dataset and seed)."""
+    return viz.data_urls(data.load(dataset, "test", seed).images[:n])
+
+
+def pick_from_embedding(coords: np.ndarray, labels: np.ndarray, class_names: list[str], title: str, summary: dict, queries: int) -> None:
+    """The finished run's embedding with each point's image on hover; a click makes that image the neighbour explorer's query."""
+    chart = viz.thumbnail_scatter(coords, labels, class_names, title, thumbnails(summary["dataset"], summary["seed"], len(coords)), select="picked")
+    event = st.altair_chart(chart, on_select="rerun", key=f"{K}.embedding_pick")
+    st.caption("Hover a point to see its image; click it to see its nearest neighbours under “Nearest neighbours” below (double-click clears).")
+    points = (event.selection.get("picked") or []) if event else []
+    picked = int(points[0]["image_index"]) if points and "image_index" in points[0] else None
+    # Only a new click moves the query, so the number box below still works after a point was clicked.
+    if picked is not None and picked != st.session_state.get(f"{K}.embedding_picked") and 0 <= picked < queries:
+        st.session_state[f"{K}.neighbour_query"] = picked
+    st.session_state[f"{K}.embedding_picked"] = picked
+
+
 def neighbour_explorer(found: dict, summary: dict, name: str) -> None:
     """Pick a test image: its nearest training images for the trained encoder, raw pixels and a random-init encoder."""
     st.subheader("Nearest neighbours: what each representation calls similar")
     train, test = data.load(summary["dataset"], "train", summary["seed"]), data.load(summary["dataset"], "test", summary["seed"])
     n = found["queries"]
-    pick = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, 0, key=f"{K}.neighbour_query",
-                           help="The nearest training images by cosine similarity, as kNN finds them; a tick marks the query's class.")
+    key = f"{K}.neighbour_query"
+    if st.session_state.get(key, 0) >= n:  # a run with fewer test images than the previous one
+        st.session_state.pop(key)
+    pick = st.number_input(f"Test image (0–{n - 1})", 0, n - 1, key=key, **settings.default(key, 0),
+                           help="Or click a point of the embedding above. The nearest training images by cosine similarity, "
+                                "as kNN finds them; a tick marks the query's class.")
     query_class = test.class_names[int(test.labels[pick])]
     spaces = (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN"))
     left, right = st.columns([1, 6])

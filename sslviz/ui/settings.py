@@ -118,8 +118,10 @@ def sidebar() -> GlobalSettings:
     """Render the global settings in the sidebar and return them (dataset, seed and budget also travel in the URL)."""
     from_url(GLOBAL_PARAMS, "global")
     # Defaults go into the session state (not the widgets), so a page may change them from a callback (presets).
+    # The budget's comes from the dataset, once it is chosen (below).
     for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+        if key != "global.seconds":
+            st.session_state.setdefault(key, value)
     with st.sidebar:
         st.header("Settings")
         chooser = st.container()  # the dataset box sits above the upload, which may choose for it (so it runs first)
@@ -132,6 +134,7 @@ def sidebar() -> GlobalSettings:
                 "Dataset", choices, key="global.dataset", format_func=own.title,
                 help=" ".join(f"{d.name}: {d.summary}" for d in data.REGISTRY.values()) + " Your images: a zip under “Your images” below.",
             )
+        follow_budget(dataset)
         seed = st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="global.seed", help="Same seed and settings, same run.")
         devices = available_devices()
         device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
@@ -140,6 +143,27 @@ def sidebar() -> GlobalSettings:
         server_limits()
     to_url(GLOBAL_PARAMS)
     return GlobalSettings(dataset, int(seed), device, int(seconds))
+
+
+def dataset_seconds(name: str) -> int:
+    """The budget the sidebar starts at on dataset ``name`` (its registration's ``seconds``, within the slider's range)."""
+    try:
+        seconds = data.info(name).seconds
+    except ValueError:
+        return DEFAULTS["global.seconds"]
+    return int(min(max(5 * round(seconds / 5), BUDGET_RANGE[0]), BUDGET_RANGE[1]))
+
+
+def follow_budget(dataset: str) -> None:
+    """Start the budget at the dataset's default, and move it with the dataset — unless the user (or a link, or a preset)
+    set another value: a chosen budget is kept. Call before the budget slider is drawn."""
+    s = st.session_state
+    previous = s.get("global.seconds_for")
+    s["global.seconds_for"] = dataset
+    if "global.seconds" not in s:
+        s["global.seconds"] = dataset_seconds(dataset)
+    elif previous is not None and previous != dataset and s["global.seconds"] == dataset_seconds(previous):
+        s["global.seconds"] = dataset_seconds(dataset)
 
 
 def server_limits() -> None:
