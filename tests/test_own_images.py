@@ -27,6 +27,7 @@ def root(tmp_path, monkeypatch):
     monkeypatch.setenv(files.DATA_DIR_VARIABLE, str(tmp_path / "data"))
     data.base._carved.cache_clear()
     own._arrays.cache_clear()
+    own._recent_keys.clear()
     yield tmp_path / "data"
     data.base._carved.cache_clear()
 
@@ -147,6 +148,8 @@ def test_a_shared_folder_under_the_data_directory_is_offered_and_decoded_once(ro
     stored = own.prepare_folder(folder)
     assert own.prepared("folder-field_trip") == stored and data.info("folder-field_trip").labelled
     (folder / "oak" / "new.jpg").write_bytes(jpeg((40, 170, 40)))
+    assert own.prepared("folder-field_trip") == stored  # the sidebar re-reads a folder's files every KEY_SECONDS, not every rerun
+    own._recent_keys.clear()  # as KEY_SECONDS later
     assert own.prepared("folder-field_trip") is None  # a changed folder is decoded again, not served stale
 
 
