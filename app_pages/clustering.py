@@ -65,7 +65,7 @@ st.caption(f"Dataset **{gs.dataset_title}** ({len(train_set)} training images), 
            f"a run lasts at least {min_steps} steps ({deepcluster.LESSON_ROUNDS} clusterings) even if that takes longer than the budget.")
 live.train_button(K, lambda: recipes.experiment_job("deepcluster", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, {"min_steps": min_steps},
                                                     track_rounds=True, label="DeepCluster"),
-                  pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}))
+                  pretrained=("deepcluster", gs.dataset, {"label": "DeepCluster", "track_rounds": True}), steps=True)
 page.show_code(*methods.spec("deepcluster").code)
 
 live.job_view(K, lambda view: clustering_views.render(view, train_set))

@@ -64,7 +64,7 @@ st.caption(f"{spec.summary} Budget {gs.seconds} s from the sidebar. Barlow Twins
            "DINO its attention maps with the ViT backbone (Settings → Backbone → vit).")
 live.train_button(f"{K}.inside", lambda: recipes.experiment_job(method, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, train_overrides,
                                                                  label=spec.title, live_snapshots=True, snapshot_size=8),
-                  pretrained=(method, gs.dataset, {"label": spec.title}))
+                  pretrained=(method, gs.dataset, {"label": spec.title}), steps=True)
 live.job_view(f"{K}.inside", lambda view: collapse_views.look_inside(view, gs.dataset))
 
 st.header("4 · Every mechanism, same budget")

@@ -36,7 +36,7 @@ page.header(
     "Contrastive learning: SimCLR, MoCo, BYOL, SimSiam — live",
     "Given an image x, make two augmented views. The network should map them to **nearby** points (the positive pair) "
     "and, for contrastive methods, keep them **far** from the views of other images (the negatives). No labels anywhere — "
-    "yet the embedding organises itself by class, because the augmentations hide everything *but* the class.",
+    "yet the embedding can organise itself by class when the augmentations hide everything *but* the class: the run below shows whether it does.",
     ["state the InfoNCE loss and read it as a softmax classification of the positive among negatives",
      "watch a representation form: loss, similarities, alignment/uniformity and a 2-D embedding, live",
      "explain what MoCo's queue and momentum encoder, BYOL's predictor and SimSiam's stop-gradient are for — and break them",
@@ -68,7 +68,8 @@ def experiment_target(name: str, method_overrides: dict, train_overrides: dict, 
     return recipes.experiment_job(name, gs.dataset, gs.seconds, gs.seed, gs.device, method_overrides, train_overrides, label=label, neighbours=True)
 
 
-live.train_button(K, lambda: experiment_target(method, overrides, train_overrides, spec.title), pretrained=(method, gs.dataset, {"label": spec.title, "neighbours": True}))
+live.train_button(K, lambda: experiment_target(method, overrides, train_overrides, spec.title), pretrained=(method, gs.dataset, {"label": spec.title, "neighbours": True}),
+                 steps=True)
 st.markdown("**Break it — one click each** (uses the sidebar budget and this method's other defaults):")
 cols = st.columns(3)
 for i, (label, (name, m_over, t_over, _)) in enumerate(BREAK_IT.items()):
@@ -88,10 +89,17 @@ def random_init_snapshot(dataset: str, seed: int) -> dict:
 
 
 job = live.current_job(K)
-finished = job.view().state.get("snapshot") if job is not None else None
+job_view = job.view() if job is not None else None
+finished = job_view.state.get("snapshot") if job_view is not None else None
 snap = finished if finished is not None else random_init_snapshot(gs.dataset, gs.seed)
-st.caption("Using the views and projections of your **trained** model." if finished is not None
-           else "Using a **random-init** network (train above to use your trained one): its similarities are nearly meaningless.")
+if finished is not None and job_view.active:
+    st.caption(f"Using the views and projections of your run **paused after step {finished['step']}**: press Step above and watch them change."
+               if job.gate.paused else f"Using your run's views and projections from step {finished['step']}, when it was last paused; "
+                                       "the trained model's replace them when the run ends.")
+else:
+    st.caption("Using the views and projections of your **trained** model." if finished is not None
+               else "Using a **random-init** network (train above to use your trained one, or press Step to watch it learn one step at a time): "
+                    "its similarities are nearly meaningless.")
 n = snap["view1"].shape[0]
 z1, z2 = snap["z"][:n], snap["z"][n:]
 c1, c2 = st.columns([1, 3])

@@ -105,7 +105,7 @@ st.header("2 · Train live")
 st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds} s, device {gs.device} (sidebar). MAE needs more steps than SimCLR: "
            "give it 60 s for good features.")
 live.train_button(K, lambda: recipes.experiment_job("mae", gs.dataset, gs.seconds, gs.seed, gs.device, overrides, live_snapshots=True, label="MAE"),
-                  pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}))
+                  pretrained=("mae", gs.dataset, {"live_snapshots": True, "label": "MAE"}), steps=True)
 
 live.job_view(K, mae_views.render)
 
@@ -148,7 +148,7 @@ live.comparison(KC, {methods.title(m): (m, {}) for m in picked}, gs.dataset, com
 
 page.try_this([
     "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",
-    "Switch off **Loss on hidden patches only** and train again: the visible-patch error drops to nearly zero (copying is easy) — do the features improve?",
+    "Switch off **Loss on hidden patches only** and train again: does the visible-patch error fall towards zero (copying is easy), and do the features improve?",
     "Run the **mask-ratio sweep**: where is the reconstruction error lowest, and where is kNN accuracy highest? Do they agree?",
     "Press **Time one step** at 75% and at 25%: how does the speed-up change with the ratio?",
     "Compare **MAE vs SimCLR** on shapes, then on digits: which method does the frozen-feature probe favour, and why?",

@@ -76,7 +76,7 @@ for task, tab in zip(TASKS, tabs):
         page.show_code(methods.spec(task).cls.training_step)
         live.train_button(key, lambda task=task, overrides=overrides: recipes.experiment_job(
             task, gs.dataset, gs.seconds, gs.seed, gs.device, overrides, snapshot_size=N_SHOWN, few_labels=(), score_layers=True, label=methods.title(task)),
-            pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": methods.title(task)}))
+            pretrained=(task, gs.dataset, {"snapshot_size": N_SHOWN, "few_labels": (), "score_layers": True, "label": methods.title(task)}), steps=True)
         st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, budget {gs.seconds} s (sidebar).")
         live.job_view(key, pretext_views.make_render(task, test_set))
 

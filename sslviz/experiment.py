@@ -16,7 +16,7 @@ from typing import Any, Callable, Hashable
 import torch
 
 from sslviz import checkpoints, data, evaluate, methods
-from sslviz.train import BatchCallback, TrainConfig, Trainer, TrainResult
+from sslviz.train import BatchCallback, Gate, TrainConfig, Trainer, TrainResult
 
 
 @dataclass
@@ -180,6 +180,7 @@ def run(
     train_overrides: dict[str, Any] | None = None,
     on_batch_end: tuple[BatchCallback, ...] = (),
     stop_event: threading.Event | None = None,
+    gate: Gate | None = None,
     with_baselines: bool = True,
     few_labels: tuple[int, ...] = (),
     evaluated: bool = True,
@@ -206,7 +207,7 @@ def run(
     on_status("training")
     # a dataset made for SSL (STL-10) pre-trains on its unlabelled images; the probe and kNN still fit on the labelled train split
     pretrain_set = data.load(dataset, "unlabelled", seed) if data.info(dataset).unlabelled else train_set
-    trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event)
+    trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event, gate)
     result = trainer.fit()
     if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
         # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sslviz import environment
+from sslviz.stepgate import StepGate
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
 
@@ -87,6 +88,7 @@ class Job:
     started: float | None = None
     finished: float | None = None
     stop_event: StopEvent = field(default_factory=StopEvent)
+    gate: StepGate = field(default_factory=StepGate)  # Pause / Resume / Step (a loop that does not use it ignores it)
     last_seen: float = field(default_factory=time.monotonic)  # when a page last rendered it
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _runner: "JobRunner | None" = field(default=None, repr=False)
@@ -129,6 +131,7 @@ class Job:
 
 
 MAX_JOB_SECONDS = 900.0  # the longest page job (a 4-way comparison at the 120-s budget) takes ~10 min
+MAX_PAUSED_SECONDS = 120.0  # a paused run holds a trainer: it gives it up after this long when others wait
 IDLE_SECONDS = 180.0  # an open tab polls every second; Chrome throttles hidden tabs to once a minute
 MAX_JOB_MB = 2048.0  # growth of the server's memory while a job runs; the largest page settings peak at ~1.6 GB
 MAX_RSS_MB = 6144.0  # the whole server: a guard for the machine
@@ -144,11 +147,13 @@ class JobRunner:
     """
 
     def __init__(self, max_concurrent: int = 1, max_seconds: float = MAX_JOB_SECONDS, idle_seconds: float = IDLE_SECONDS,
-                 max_job_mb: float = MAX_JOB_MB, max_rss_mb: float = MAX_RSS_MB, watch_every: float = 1.0) -> None:
+                 max_job_mb: float = MAX_JOB_MB, max_rss_mb: float = MAX_RSS_MB, watch_every: float = 1.0,
+                 max_paused_seconds: float = MAX_PAUSED_SECONDS) -> None:
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent}.")
-        if min(max_seconds, idle_seconds, max_job_mb, max_rss_mb, watch_every) <= 0:
-            raise ValueError("max_seconds, idle_seconds, max_job_mb, max_rss_mb and watch_every must be positive.")
+        if min(max_seconds, idle_seconds, max_job_mb, max_rss_mb, watch_every, max_paused_seconds) <= 0:
+            raise ValueError("max_seconds, idle_seconds, max_job_mb, max_rss_mb, watch_every and max_paused_seconds must be positive.")
+        self.max_paused_seconds = max_paused_seconds
         self.max_concurrent = max_concurrent
         self.max_seconds, self.idle_seconds, self.max_job_mb, self.max_rss_mb = max_seconds, idle_seconds, max_job_mb, max_rss_mb
         self._slots = threading.Semaphore(max_concurrent)
@@ -177,6 +182,8 @@ class JobRunner:
                 continue
             if now - since > self.max_seconds:
                 job.stop(f"by the server at its limit of {self.max_seconds:.0f} s per run")
+            elif job.gate.held_for() > self.max_paused_seconds and self._waiting:
+                job.stop(f"by the server: it was paused for over {self.max_paused_seconds:.0f} s while other runs waited for a trainer")
             elif now - job.last_seen > self.idle_seconds:
                 job.stop(f"by the server: no page had shown this run for {self.idle_seconds:.0f} s (tab closed?)")
             else:
@@ -201,13 +208,14 @@ class JobRunner:
         with self._lock:
             return self._waiting.index(job.id) + 1 if job.id in self._waiting else None
 
-    def submit(self, target: Callable[[Job], str | None], name: str = "job") -> Job:
+    def submit(self, target: Callable[[Job], str | None], name: str = "job", paused: bool = False) -> Job:
         """Start ``target(job)`` in a background thread once a slot is free; return the job.
 
         The job ends "done", or "stopped" if it was asked to stop; a target may decide by
         returning "done" or "stopped" (e.g. a stop that came after training had finished).
+        ``paused``: its training loop waits at ``job.gate`` before the first step (Step mode).
         """
-        job = Job(name=name, _runner=self)
+        job = Job(name=name, gate=StepGate(paused), _runner=self)
         with self._lock:
             self._waiting.append(job.id)
         # Daemon: a job must never keep the server alive; every job has a bounded budget.

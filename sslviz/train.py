@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 
@@ -130,6 +130,16 @@ class TrainResult:
 BatchCallback = Callable[["Trainer", dict[str, float]], None]
 
 
+class Gate(Protocol):
+    """What the loop asks before each step (:class:`sslviz.jobs.StepGate`: the page's Pause and Step)."""
+
+    def holding(self) -> bool:
+        """Whether :meth:`wait` would block now."""
+
+    def wait(self, stop: threading.Event) -> object:
+        """Block while paused (or until ``stop`` is set); the Trainer leaves the time waited out of the budget."""
+
+
 class Trainer:
     """Trains ``method`` on ``images`` (kept on the device) with AdamW or SGD within a budget.
 
@@ -144,6 +154,7 @@ class Trainer:
         config: TrainConfig = TrainConfig(),
         on_batch_end: list[BatchCallback] | tuple[BatchCallback, ...] = (),
         stop_event: threading.Event | None = None,
+        gate: Gate | None = None,
     ) -> None:
         check_inputs(images)
         self.config = config
@@ -152,6 +163,7 @@ class Trainer:
         self.images = to_device(images, self.device)
         self.callbacks = list(on_batch_end)
         self.stop_event = stop_event or threading.Event()
+        self.gate = gate
         self.step = 0
         self.elapsed = 0.0
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
@@ -206,6 +218,12 @@ class Trainer:
         every, pending = self.sync_every(), []
         batches = self._batches()
         while self._budget_left():
+            if self.gate is not None:
+                if pending and self.gate.holding() and not self._publish(pending, result):  # a paused run shows its last step at once
+                    break
+                waited_from = clock()
+                self.gate.wait(self.stop_event)
+                self._excluded += clock() - waited_from  # paused time is not training time
             if self.stop_event.is_set():
                 # a job's stop event may carry who stopped it (sslviz.jobs.StopEvent): the user or the server
                 who = getattr(self.stop_event, "reason", "by the user")

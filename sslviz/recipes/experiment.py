@@ -51,7 +51,8 @@ class LivePublisher:
     def publish(self, method: methods.Method, step: int, force: bool = False) -> None:
         """Embed the test subset (PCA, sign-stable between updates) and, with ``snapshots``, the method's snapshot."""
         now = time.perf_counter()
-        if not force and now - self.last_time < self.every:
+        paused = self.job.gate.paused  # stepping one step at a time: every step is drawn
+        if not (force or paused) and now - self.last_time < self.every:
             return
         device = next(method.parameters()).device
         features = method.embed(self.subset.to(device))
@@ -62,7 +63,7 @@ class LivePublisher:
             coords *= np.where((coords * self.last_coords).sum(0) < 0, -1.0, 1.0)
         self.last_time, self.last_coords = now, coords
         self.job.update(embedding=coords, embedding_labels=self.labels, embedding_step=step, features=features.cpu().numpy())
-        if self.snapshots:
+        if self.snapshots or paused:
             batch = data.to_device(data.take(method.inputs(self.test), slice(0, self.snapshot_size)), device)
             self.job.update(snapshot={**method.snapshot(batch, torch.Generator(device=device).manual_seed(self.seed)), "step": step})
 
@@ -186,7 +187,7 @@ def experiment_job(
         test = data.load(data_name, "test", data_seed)
         config = exp.method.config if exp is not None else methods.default_config(method_name, dataset, in_channels=test.channels, **(method_overrides or {}))
         job.update(method=method_name, dataset=data_name, class_names=list(test.class_names), seconds=seconds, config=asdict(config),
-                   label=label or methods.title(method_name), progress=0.3)
+                   label=label or methods.title(method_name), progress=0.3, steppable=exp is None)  # a live run can be paused and stepped
         publisher = LivePublisher(job, test, data_seed, embed_every, n_embed, live_snapshots, snapshot_size)
         if exp is not None:
             load_into(job, exp, track_rounds)
@@ -194,7 +195,7 @@ def experiment_job(
             callbacks = (publisher, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (publisher,)
             exp = experiment.run(method_name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=method_overrides,
                                  train_overrides={"num_threads": app_threads(), **(train_overrides or {})}, on_batch_end=callbacks,
-                                 stop_event=job.stop_event, few_labels=few_labels, on_status=on_status)
+                                 stop_event=job.stop_event, gate=job.gate, few_labels=few_labels, on_status=on_status)
         if exp.result.diverged:
             fail(job, exp.result.message)
             return None

@@ -69,9 +69,9 @@ def render_efficiency(st_: dict, summary: list[dict]) -> None:
         text = verdict(summary)
         if text:
             st.markdown(text)
-            st.caption("SSL pays off when labels are few and the unlabelled images are many: the encoder arrives already knowing what varies "
-                       "between images. With all the labels, the network from scratch catches up — and given enough steps and strong "
-                       "augmentations it can catch up earlier (see benchmarks/RESULTS.md).")
+            st.caption("For comparison, benchmarks/RESULTS.md, section “Label efficiency” (SimCLR pre-trained 60 s, 1,000 supervised steps, "
+                       "3 label draws): the largest gain over scratch is at 1% of the labels on digits (+11.1 points), and with all the "
+                       "labels SimCLR's probe is still ahead (+2.5 points on digits, +3.1 on shapes); on shapes at 5% scratch ties it (−0.3).")
 
 
 def render_leaderboard(st_: dict, summary: list[dict]) -> None:

@@ -36,24 +36,55 @@ def is_active(key: str) -> bool:
     return job is not None and job.view().active
 
 
-def start(key: str, target: Callable[[Job], str | None]) -> None:
-    """Submit ``target`` as this session's job under ``key`` (replacing a finished one)."""
-    st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = RUNNER.submit(target, name=key), False
+def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -> Job:
+    """Submit ``target`` as this session's job under ``key`` (replacing a finished one); ``paused``: it waits for Step."""
+    job = RUNNER.submit(target, name=key, paused=paused)
+    st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = job, False
+    return job
+
+
+STEP_WAIT_SECONDS = 10.0  # how long a Step click waits for its step before the page redraws (a step takes ~0.1 s on 2 cores)
+
+
+def _next_seed(key: str) -> None:
+    """The "New seed" button's callback: the sidebar's seed goes up by one, and the page starts the run on its rerun."""
+    st.session_state["global.seed"] = (int(st.session_state.get("global.seed", 0)) + 1) % 10_001
+    st.session_state[f"{key}.start_pending"] = True
 
 
 def train_button(key: str, make_target: Callable[[], Callable[[Job], str | None]], label: str = "Train live",
-                 pretrained: tuple[str, str, dict[str, Any]] | None = None) -> None:
+                 pretrained: tuple[str, str, dict[str, Any]] | None = None, steps: bool = False) -> None:
     """A Train button; starts a job from ``make_target()`` unless one is already active.
 
     ``pretrained=(method, dataset, experiment_job options)`` adds a "Use pretrained" button beside it that
     shows the shipped checkpoint with the same visuals as a live run (see :func:`use_pretrained`).
+    ``steps`` adds "Step" (start paused and take one optimiser step; the run's Step button takes the next ones)
+    and "New seed" (the same run with the sidebar's next seed). Train again with the same settings is the same run.
     """
-    cols = st.columns([1, 1, 4]) if pretrained else [st]
-    if cols[0].button(label, key=f"{key}.train", type="primary", disabled=is_active(key), help="Runs in the background: you can keep using the page."):
+    active = is_active(key)
+    cols = st.columns([1, 1, 1, 1, 2]) if pretrained or steps else [st]
+    if cols[0].button(label, key=f"{key}.train", type="primary", disabled=active,
+                      help="Runs in the background: you can keep using the page. Same settings and seed: the same run again (on the CPU)."):
         start(key, make_target())
+    if steps:
+        if cols[1].button("Step", key=f"{key}.step_start", disabled=active, icon=":material/skip_next:",
+                          help="Start paused and take one optimiser step; then Step again, or Resume."):
+            _take_steps(start(key, make_target(), paused=True))
+        cols[2].button("New seed", key=f"{key}.new_seed", disabled=active, on_click=_next_seed, args=(key,), icon=":material/casino:",
+                       help="Train again with the sidebar's next seed: another initialisation, order of batches and augmentations.")
+        if st.session_state.pop(f"{key}.start_pending", False) and not active:
+            start(key, make_target())
     if pretrained:
-        use_pretrained(key, *pretrained, container=cols[1])
+        use_pretrained(key, *pretrained, container=cols[3 if steps else 1])
         import_run(key, pretrained[0], pretrained[2])
+
+
+def _take_steps(job: Job, n: int = 1) -> None:
+    """Let the paused ``job`` take ``n`` steps and wait (briefly) until it has, so the redraw shows them."""
+    job.gate.step(n)
+    waited = 0.0
+    while waited < STEP_WAIT_SECONDS and job.view().active and not job.gate.settled(0.1):
+        waited += 0.1
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -183,16 +214,18 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
     def live() -> None:
         view = job.view()
         if view.active:
-            cols = st.columns([1, 4])
+            cols = st.columns([1, 1, 1, 4])
             label = "Cancel" if view.status == "queued" else "Stop training"
             if st.session_state.get(f"{key}.shared"):
                 cols[0].caption("Shared with everyone loading this model.")
             elif cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
                 job.stop()
             if view.status == "queued":
-                cols[1].info(f"Waiting for a free trainer — position {view.queue_position} in the queue (the server trains {RUNNER.max_concurrent} run(s) at a time).")
+                cols[3].info(f"Waiting for a free trainer — position {view.queue_position} in the queue (the server trains {RUNNER.max_concurrent} run(s) at a time).")
+            elif view.state.get("steppable") and not st.session_state.get(f"{key}.shared"):
+                step_controls(key, job, view, cols)
             else:
-                cols[1].progress(float(view.state.get("progress", 0.0)), text=view.message)
+                cols[3].progress(float(view.state.get("progress", 0.0)), text=view.message)
         elif view.status == "failed":
             st.error(view.message, icon=":material/error:")
         elif view.status == "stopped":
@@ -206,6 +239,35 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             st.rerun()  # the job just ended: one full rerun stops the polling
 
     live()
+
+
+def step_controls(key: str, job: Job, view: JobView, cols: list) -> None:
+    """Pause / Resume and Step for a running training loop, and what the last steps did while it is paused."""
+    paused = job.gate.paused
+    if cols[1].button("Resume" if paused else "Pause", key=f"{key}.pause", icon=":material/play_arrow:" if paused else ":material/pause:",
+                      help="Resume: train on within the budget." if paused else "Hold the run before its next step (paused time is not budget time)."):
+        if paused:
+            job.gate.resume()
+        else:
+            job.gate.pause()
+            job.gate.settled(STEP_WAIT_SECONDS)
+        st.rerun(scope="app")  # the whole page (e.g. the InfoNCE explorer) shows the step it is paused at
+    if cols[2].button("Step", key=f"{key}.step", disabled=not paused, icon=":material/skip_next:",
+                      help="One optimiser step; its loss and similarities appear below." if paused else "Pause first, then step one optimiser step at a time."):
+        _take_steps(job)
+        st.rerun(scope="app")
+    if not paused:
+        cols[3].progress(float(view.state.get("progress", 0.0)), text=view.message)
+        return
+    rows = view.history[-8:]
+    if not rows:
+        cols[3].info("Paused before the first step: press Step.")
+        return
+    last = rows[-1]
+    cols[3].info(f"Paused after step {int(last['step'])}: loss {last['loss']:.4f}. Step takes one more optimiser step; Resume trains on.")
+    shown = [c for c in ("step", "loss", "positive_sim", "negative_sim", "pair_acc") if c in last]
+    st.dataframe([{c: row.get(c) for c in shown} for row in rows], key=f"{key}.steps_table", hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="%d" if c == "step" else "%.4f") for c in shown})
 
 
 def comparison(key: str, runs: dict[str, tuple[str, dict]], dataset: str, seconds: int, seed: int, device: str,

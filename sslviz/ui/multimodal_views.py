@@ -86,7 +86,7 @@ def train_section(scene: Scene, name: str, note: str, overrides: dict | None = N
                "encoder is evaluated like every other encoder in the app: frozen features, linear probe and kNN on the shape class, against a random-init copy.")
     options = {"live_snapshots": True, "few_labels": (), "label": methods.title(name)}
     live.train_button(key, lambda: recipes.experiment_job(name, DATASET, gs.seconds, gs.seed, gs.device, overrides, **options),
-                      pretrained=(name, DATASET, options))
+                      pretrained=(name, DATASET, options), steps=True)
     live.job_view(key, lambda view: render_run(name, view))
 
 

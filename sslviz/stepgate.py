@@ -1,0 +1,80 @@
+"""Pause, resume and single-step a training loop from another thread: the page's Pause, Resume and Step buttons.
+
+Plain threading, no torch: the job runner gives every job one (``Job.gate``), and the Trainer
+(``sslviz.train``, ``gate=``) waits at it before each optimiser step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class StepGate:
+    """Pause, resume and single-step a training loop from another thread (the page's Pause and Step buttons).
+
+    The training loop calls :meth:`wait` before every optimiser step. While paused it blocks there,
+    unless :meth:`step` granted it steps; the seconds it waited are returned so the loop can leave
+    them out of its budget. Stopping the job (``stop``) always releases it.
+    """
+
+    def __init__(self, paused: bool = False) -> None:
+        self._cond = threading.Condition()
+        self._paused, self._granted, self._holding = paused, 0, False
+        self._held_since: float | None = None  # monotonic time the loop began to wait, while it waits
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def holding(self) -> bool:
+        """Whether the next :meth:`wait` would block (paused and no step granted)."""
+        with self._cond:
+            return self._paused and self._granted == 0
+
+    def held_for(self) -> float:
+        """Seconds the loop has been waiting at the gate (0 while it trains)."""
+        since = self._held_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused, self._granted = False, 0
+            self._cond.notify_all()
+
+    def step(self, n: int = 1) -> None:
+        """Let a paused loop take ``n`` more steps."""
+        if n < 1:
+            raise ValueError(f"Steps to take must be at least 1, got {n}.")
+        with self._cond:
+            self._granted += n
+            self._cond.notify_all()
+
+    def wait(self, stop: threading.Event) -> float:
+        """Block while paused with no step granted (or until ``stop`` is set); return the seconds spent waiting."""
+        start = time.perf_counter()
+        with self._cond:
+            while self._paused and self._granted == 0 and not stop.is_set():
+                if not self._holding:
+                    self._holding, self._held_since = True, time.monotonic()
+                    self._cond.notify_all()
+                self._cond.wait(timeout=0.1)  # also wakes for a stop, which does not notify
+            self._holding, self._held_since = False, None
+            if self._paused and self._granted:
+                self._granted -= 1
+        return time.perf_counter() - start
+
+    def settled(self, timeout: float) -> bool:
+        """Wait until the loop is held at the gate again (its granted steps done); False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (self._holding and self._granted == 0):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(timeout=min(left, 0.1))
+            return True
