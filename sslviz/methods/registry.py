@@ -56,6 +56,7 @@ class MethodSpec:
     summary: str  # one line
     train: dict[str, Any] = field(default_factory=dict)  # TrainConfig values tuned for this method (batch size, lr, ...)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> config values tuned for that dataset
+    dataset_train: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset -> TrainConfig values tuned for that dataset
     dataset_augment: bool = False  # True: the dataset's own augmentation preset (DatasetInfo.augment) is the default
     pairs: str = ""  # multi-modal: the modality paired with the images; it trains only on datasets that have it
     mechanism: str = ""  # what stops this method's collapse (a key of COLLAPSE_MECHANISMS); "" when collapse is not its problem
@@ -162,8 +163,9 @@ def default_config(name: str, dataset: str, **overrides: Any) -> Any:
 
 
 def train_defaults(name: str, dataset: str) -> dict[str, Any]:
-    """Batch size, learning rate etc. tuned for method ``name`` (``dataset`` reserved for per-data tuning)."""
-    return dict(spec(name).train)
+    """Batch size, learning rate etc. tuned for method ``name``, with its tuning for ``dataset`` on top."""
+    s = spec(name)
+    return {**s.train, **s.dataset_train.get(dataset, {})}
 
 
 def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
@@ -174,8 +176,8 @@ def create(name: str, dataset: str = "digits", **overrides: Any) -> Method:
 def transfer_layers(**layers: int) -> dict[str, dict[str, int]]:
     """A pretext method's transfer block per dataset; clutter takes shapes' block.
 
-    Digits and shapes were re-selected on the validation split (benchmarks/RESULTS.md, "select-on-val");
-    photos still carry the choice made earlier from the "pretext" section's test figures.
+    Digits and shapes were re-selected on the validation split (benchmarks/RESULTS.md, "select-on-val"), photos too
+    ("select-on-val-more": every block within 0.01 of the others except colorization's, where block 3 is best).
     """
     layers.setdefault("clutter", layers["shapes"])  # not measured apart
     return {dataset: {"transfer_layer": layer} for dataset, layer in layers.items()}

@@ -48,6 +48,10 @@ SPEC = MethodSpec(
     "simclr", "SimCLR", "contrastive", SimCLR, SimCLRConfig,
     "Contrastive: two views of an image attract, other images in the batch repel (InfoNCE).",
     train={"batch_size": 256, "lr": 2e-3},
+    # Chosen on the validation split, both seeds (RESULTS.md "select-on-val-more", "select-on-val-seed1"): on shapes τ 0.5 and
+    # batch 128 (more steps in the same seconds) each beat τ 0.2 / batch 256, and together val kNN 0.963 / 0.948 vs 0.935 / 0.893.
+    overrides={"shapes": {"temperature": 0.5}},
+    dataset_train={"shapes": {"batch_size": 128}},
     dataset_augment=True,
     mechanism="negatives",
     break_steps=100,
