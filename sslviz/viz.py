@@ -1,7 +1,9 @@
 """Figure builders: arrays in, plotly figures (one Vega-Lite chart, or image arrays) out. No Streamlit here.
 
-Colours come from the CARTO "Safe" palette, chosen to stay distinguishable with colour
-blindness; class markers also differ in symbol, so colour is never the only cue.
+Colours come from the Okabe–Ito palette (Okabe & Ito, "Color Universal Design", 2008), chosen to
+stay distinguishable with every common colour-vision deficiency; class markers also differ in
+symbol, so colour is never the only cue. Heatmaps use cividis, which is perceptually uniform and
+reads the same to colour-blind viewers. ``tests/test_viz.py`` walks every figure builder to check it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from PIL import Image
 if TYPE_CHECKING:
     import altair as alt
 
-SAFE = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99", "#999933", "#882255", "#661100", "#6699CC", "#888888"]
+# Okabe–Ito, ordered so that neighbouring categories contrast most on white (yellow, the weakest on white, comes late).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+POSITIVE, WARNING, PLAIN = "#009E73", "#D55E00", "#0072B2"  # roles: the positive pair / a flagged bar / an ordinary bar
+NEUTRALS = ("#222222", "#bbbbbb")  # the supervised baseline's line, guide circles
+COLOR_SCALE = "Cividis"
 SYMBOLS = ["circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon"]
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", height=320)
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", colorway=PALETTE, height=320)
 # What a chart calls a logged metric (the history keys methods and recipes write): words, not variable names.
 METRIC_LABELS = {
     "loss": "loss", "step": "step", "seconds": "seconds", "round": "round",
@@ -73,7 +79,7 @@ def line_chart(history: Sequence[dict[str, float]], keys: Sequence[str], title: 
     for i, key in enumerate(keys):
         mode = "lines+markers" if len(xs) <= 20 else "lines"  # few points: show where they are
         fig.add_trace(go.Scatter(x=xs, y=[row.get(key) for row in history], mode=mode, name=metric_label(key) + (" (right axis)" if key in right else ""),
-                                 yaxis="y2" if key in right else "y", line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2)))
+                                 yaxis="y2" if key in right else "y", line=dict(color=PALETTE[i % len(PALETTE)], width=2)))
     fig.update_layout(title=title, xaxis_title=metric_label(x), **LAYOUT)
     if right:
         fig.update_layout(yaxis2=dict(overlaying="y", side="right", showgrid=False), legend=dict(orientation="h", y=-0.25))
@@ -88,7 +94,7 @@ def embedding_scatter(coords: np.ndarray, labels: np.ndarray, class_names: Seque
         if sel.any():
             fig.add_trace(go.Scattergl(
                 x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=str(name),
-                marker=dict(color=SAFE[c % len(SAFE)], symbol=SYMBOLS[c % len(SYMBOLS)], size=6, opacity=0.8),
+                marker=dict(color=PALETTE[c % len(PALETTE)], symbol=SYMBOLS[c % len(SYMBOLS)], size=6, opacity=0.8),
             ))
     fig.update_layout(title=title, xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), **{**LAYOUT, "height": 380})
     return fig
@@ -123,7 +129,7 @@ def thumbnail_scatter(coords: np.ndarray, labels: np.ndarray, class_names: Seque
     rows = [{"x": float(x), "y": float(y), "class": names[int(c)], "image_index": i, "image": url}
             for i, ((x, y), c, url) in enumerate(zip(coords[:, :2], labels, thumbnails))]
     present = [n for n in names if any(r["class"] == n for r in rows)]
-    palette = [SAFE[names.index(n) % len(SAFE)] for n in present]
+    palette = [PALETTE[names.index(n) % len(PALETTE)] for n in present]
     shapes = [VEGA_SHAPES[names.index(n) % len(VEGA_SHAPES)] for n in present]
     picked = alt.selection_point(name=select, fields=["image_index"], on="click", clear="dblclick")
     axis = alt.Axis(labels=False, ticks=False, title=None, grid=False)
@@ -144,14 +150,14 @@ def accuracy_bars(rows: dict[str, dict[str, float]], title: str) -> go.Figure:
     fig = go.Figure()
     for i, metric in enumerate(metrics):
         ys = [r[metric] for r in rows.values()]
-        fig.add_trace(go.Bar(x=list(rows), y=ys, name=metric, marker_color=SAFE[(i * 4 + 3) % len(SAFE)], text=[f"{y:.2f}" for y in ys], textposition="outside"))
+        fig.add_trace(go.Bar(x=list(rows), y=ys, name=metric, marker_color=PALETTE[i % len(PALETTE)], text=[f"{y:.2f}" for y in ys], textposition="outside"))
     fig.update_layout(title=title, barmode="group", yaxis=dict(range=[0, 1.08], title="test accuracy"), **LAYOUT)
     return fig
 
 
 def similarity_bars(similarity: np.ndarray, probability: np.ndarray, positive: int, labels: Sequence[str], title: str) -> go.Figure:
     """InfoNCE explorer: cosine similarity and softmax probability of one anchor to every other view."""
-    colours = [SAFE[3] if i == positive else SAFE[1] for i in range(len(similarity))]
+    colours = [POSITIVE if i == positive else WARNING for i in range(len(similarity))]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=list(labels), y=similarity, name="cosine similarity", marker_color=colours, opacity=0.45))
     fig.add_trace(go.Bar(x=list(labels), y=probability, name="softmax probability", marker_color=colours))
@@ -164,11 +170,11 @@ def similarity_matrix(sim: np.ndarray, title: str, positives: Sequence[tuple[int
 
     ``positives`` lists (row, column) cells to outline — the positive pairs.
     """
-    fig = go.Figure(go.Heatmap(z=sim, colorscale="Cividis", zmin=-1, zmax=1, colorbar=dict(title="cos")))
+    fig = go.Figure(go.Heatmap(z=sim, colorscale=COLOR_SCALE, zmin=-1, zmax=1, colorbar=dict(title="cos")))
     if positives:
         rows, cols = zip(*positives)
         fig.add_trace(go.Scatter(x=list(cols), y=list(rows), mode="markers", name="positive pair", hoverinfo="skip",
-                                 marker=dict(symbol="square-open", size=9, color="#CC6677", line=dict(width=2))))
+                                 marker=dict(symbol="square-open", size=9, color=WARNING, line=dict(width=2))))
         fig.update_layout(legend=dict(orientation="h", y=-0.12))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed"), **{**LAYOUT, "height": 360})
     return fig
@@ -181,7 +187,7 @@ def grouped_lines(history: Sequence[dict], group: str, metric: str, title: str, 
     for i, name in enumerate(names):
         rows = [r for r in history if r[group] == name and metric in r]
         fig.add_trace(go.Scatter(x=[r[x] for r in rows], y=[r[metric] for r in rows], mode="lines", name=str(name),
-                                 line=dict(color=SAFE[(i * 3) % len(SAFE)], width=2, dash=["solid", "dash", "dot", "dashdot"][i % 4])))
+                                 line=dict(color=PALETTE[i % len(PALETTE)], width=2, dash=["solid", "dash", "dot", "dashdot"][i % 4])))
     fig.update_layout(title=title, xaxis_title=metric_label(x), yaxis_title=metric_label(metric), **LAYOUT)
     return fig
 
@@ -192,12 +198,12 @@ def sphere_scatter(points: np.ndarray, labels: np.ndarray, class_names: Sequence
     three_d = points.shape[1] == 3
     if not three_d:
         t = np.linspace(0, 2 * np.pi, 200)
-        fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", line=dict(color="#bbbbbb", width=1), showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=np.cos(t), y=np.sin(t), mode="lines", line=dict(color=NEUTRALS[1], width=1), showlegend=False, hoverinfo="skip"))
     for c, name in enumerate(class_names):
         sel = labels == c
         if not sel.any():
             continue
-        marker = dict(color=SAFE[c % len(SAFE)], symbol=SYMBOLS[c % len(SYMBOLS)] if not three_d else "circle", size=5 if three_d else 7, opacity=0.8)
+        marker = dict(color=PALETTE[c % len(PALETTE)], symbol=SYMBOLS[c % len(SYMBOLS)] if not three_d else "circle", size=5 if three_d else 7, opacity=0.8)
         if three_d:
             fig.add_trace(go.Scatter3d(x=points[sel, 0], y=points[sel, 1], z=points[sel, 2], mode="markers", name=str(name), marker=marker))
         else:
@@ -230,16 +236,17 @@ def patch_grid(image: torch.Tensor, patch_size: int, hidden: torch.Tensor | None
         for i in torch.nonzero(hidden.reshape(-1)).flatten().tolist():
             r, c = divmod(i, grid_w)
             arr[r * step : (r + 1) * step, c * step : (c + 1) * step] = 128
-    for k in range(grid_h + 1):  # grid lines in the SAFE palette's red
-        arr[max(0, k * step - line) : k * step + line, :] = (204, 102, 119)
+    red = tuple(int(WARNING[i : i + 2], 16) for i in (1, 3, 5))  # grid lines in the palette's vermillion
+    for k in range(grid_h + 1):
+        arr[max(0, k * step - line) : k * step + line, :] = red
     for k in range(grid_w + 1):
-        arr[:, max(0, k * step - line) : k * step + line] = (204, 102, 119)
+        arr[:, max(0, k * step - line) : k * step + line] = red
     return arr
 
 
 def bars(values: Sequence[float], labels: Sequence[str], title: str, y_title: str = "", highlight: Sequence[bool] = (), log_y: bool = False) -> go.Figure:
     """Plain bars (e.g. cluster sizes); bars flagged in ``highlight`` are drawn in the warning colour."""
-    colours = [SAFE[1] if i < len(highlight) and highlight[i] else SAFE[4] for i in range(len(values))]
+    colours = [WARNING if i < len(highlight) and highlight[i] else PLAIN for i in range(len(values))]
     fig = go.Figure(go.Bar(x=[str(x) for x in labels], y=list(values), marker_color=colours))
     fig.update_layout(title=title, yaxis=dict(title=y_title, type="log" if log_y else "linear"), xaxis=dict(type="category"), **LAYOUT)
     return fig
@@ -247,7 +254,7 @@ def bars(values: Sequence[float], labels: Sequence[str], title: str, y_title: st
 
 def count_heatmap(table: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[str], title: str) -> go.Figure:
     """A table of counts (e.g. clusters × classes) as a heatmap with the numbers written in."""
-    fig = go.Figure(go.Heatmap(z=table, x=[str(c) for c in col_labels], y=[str(r) for r in row_labels], colorscale="Cividis",
+    fig = go.Figure(go.Heatmap(z=table, x=[str(c) for c in col_labels], y=[str(r) for r in row_labels], colorscale=COLOR_SCALE,
                                text=table, texttemplate="%{text}", colorbar=dict(title="images")))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"),
                       **{**LAYOUT, "height": max(320, 18 * len(row_labels) + 80)})
@@ -269,7 +276,7 @@ def efficiency_chart(summary: Sequence[dict], title: str) -> go.Figure:
             x=[100 * r["fraction"] for r in rows], y=[r["mean"] for r in rows], error_y=dict(type="data", array=[r["std"] for r in rows], visible=True),
             mode="lines+markers", name=mode if scratch else f"{enc} · {mode}",
             customdata=[[r["labels"], r["runs"]] for r in rows], hovertemplate="%{x:g}% labels (%{customdata[0]} images): %{y:.3f} (%{customdata[1]} seeds)",
-            line=dict(color="#222222" if scratch else SAFE[(encoders.index(enc) * 3) % len(SAFE)], width=3 if scratch else 2, dash="dash" if scratch else dashes.get(mode)),
+            line=dict(color=NEUTRALS[0] if scratch else PALETTE[encoders.index(enc) % len(PALETTE)], width=3 if scratch else 2, dash="dash" if scratch else dashes.get(mode)),
             marker=dict(symbol=SYMBOLS[(encoders.index(enc)) % len(SYMBOLS)], size=8),
         ))
     shares = sorted({100 * r["fraction"] for r in summary})  # ticks at the shares measured, written as percentages (not plotly's "2 3 5" minor digits)
@@ -283,7 +290,7 @@ def spectrogram(spec: np.ndarray, sample_rate: int, hop: int, title: str) -> go.
     """An F×T log-magnitude spectrogram with time (ms) across and frequency (Hz) up."""
     n_freq, n_time = spec.shape
     fig = go.Figure(go.Heatmap(z=spec, x=np.arange(n_time) * hop / sample_rate * 1000, y=np.linspace(0, sample_rate / 2, n_freq),
-                               colorscale="Cividis", colorbar=dict(title="log |STFT|")))
+                               colorscale=COLOR_SCALE, colorbar=dict(title="log |STFT|")))
     fig.update_layout(title=title, xaxis=dict(title="time (ms)"), yaxis=dict(title="frequency (Hz)"), **{**LAYOUT, "height": 280})
     return fig
 
@@ -293,7 +300,7 @@ def score_heatmap(scores: dict[str, dict[str, float]], title: str, colorbar: str
     rows = list(scores)
     cols = list(dict.fromkeys(c for r in scores.values() for c in r))
     z = np.array([[scores[r].get(c, np.nan) for c in cols] for r in rows], dtype=np.float64)  # float32 inputs would print as 0.9900000095
-    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, zmin=0, zmax=1, colorscale="Cividis", text=np.round(z, 2), texttemplate="%{text}",
+    fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, zmin=0, zmax=1, colorscale=COLOR_SCALE, text=np.round(z, 2), texttemplate="%{text}",
                                colorbar=dict(title=colorbar)))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category", side="top"),
                       **{**LAYOUT, "height": max(260, 40 * len(rows) + 120)})
@@ -302,7 +309,7 @@ def score_heatmap(scores: dict[str, dict[str, float]], title: str, colorbar: str
 
 def correlation_heatmap(c: np.ndarray, title: str) -> go.Figure:
     """A D×D cross-correlation matrix on a fixed −1..1 scale (Barlow Twins' target is the identity)."""
-    fig = go.Figure(go.Heatmap(z=c, colorscale="RdBu", zmid=0, zmin=-1, zmax=1, colorbar=dict(title="corr")))
+    fig = go.Figure(go.Heatmap(z=c, colorscale=COLOR_SCALE, zmin=-1, zmax=1, colorbar=dict(title="corr")))
     fig.update_layout(title=title, yaxis=dict(autorange="reversed", title="dimension of z₁"), xaxis=dict(title="dimension of z₂"),
                       **{**LAYOUT, "height": 380})
     return fig

@@ -66,3 +66,65 @@ def test_leaderboard_prints_whole_steps_and_a_dash_where_a_row_has_no_value():
     html = leaderboard_style(table).to_html()
     assert ">121<" in html and "121.000" not in html and ">30.0<" in html and ">0.912<" in html
     assert "None" not in html and "nan" not in html and html.count(">—<") == 3
+
+
+# One small input per figure builder. A new builder without an entry here fails the walk below, so none escapes the palette check.
+FIGURE_SAMPLES = {
+    "line_chart": lambda: viz.line_chart([{"step": s, "loss": 1.0 / s, "positive_sim": 0.1 * s} for s in range(1, 4)], ["loss", "positive_sim"], "t",
+                                         right=["positive_sim"]),
+    "embedding_scatter": lambda: viz.embedding_scatter(np.random.rand(30, 2), np.arange(30) % 10, [str(i) for i in range(10)], "t"),
+    "accuracy_bars": lambda: viz.accuracy_bars({"A": {"probe": 0.9, "knn": 0.8}, "B": {"probe": 0.5, "knn": 0.4}}, "t"),
+    "similarity_bars": lambda: viz.similarity_bars(np.array([0.1, 0.9, -0.2]), np.array([0.2, 0.7, 0.1]), 1, ["x", "y", "z"], "t"),
+    "similarity_matrix": lambda: viz.similarity_matrix(np.eye(4), "t", [(0, 2), (2, 0)]),
+    "grouped_lines": lambda: viz.grouped_lines([{"m": m, "seconds": s, "loss": s} for m in "abcdefghij" for s in (1, 2)], "m", "loss", "t"),
+    "sphere_scatter": lambda: viz.sphere_scatter(np.random.randn(20, 2), np.arange(20) % 10, [str(i) for i in range(10)], "t"),
+    "sphere_scatter 3-D": lambda: viz.sphere_scatter(np.random.randn(20, 3), np.arange(20) % 10, [str(i) for i in range(10)], "t"),
+    "bars": lambda: viz.bars([3, 1, 2], ["a", "b", "c"], "t", highlight=[True, False, False]),
+    "count_heatmap": lambda: viz.count_heatmap(np.array([[1, 2], [3, 4]]), ["r1", "r2"], ["c1", "c2"], "t"),
+    "efficiency_chart": lambda: viz.efficiency_chart(
+        [{"encoder": e, "mode": m, "fraction": f, "mean": 0.5, "std": 0.1, "labels": 10, "runs": 3}
+         for e, m in (("SimCLR", "linear probe"), ("SimCLR", "fine-tune"), ("supervised from scratch", "supervised from scratch")) for f in (0.01, 1.0)], "t"),
+    "spectrogram": lambda: viz.spectrogram(np.random.rand(8, 5), 8000, 64, "t"),
+    "score_heatmap": lambda: viz.score_heatmap({"A": {"x": 0.5, "y": 0.9}}, "t"),
+    "correlation_heatmap": lambda: viz.correlation_heatmap(np.eye(4) - 0.2, "t"),
+}
+
+
+def _colours(node, path=""):
+    """Every (path, colour) and (path, colour scale) set in a figure's traces (plotly's JSON), recursively."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("color", "colorscale"):
+                yield f"{path}.{key}", key, value
+            else:
+                yield from _colours(value, f"{path}.{key}")
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _colours(item, path)
+
+
+def test_every_plotly_figure_uses_the_okabe_ito_palette_and_cividis():
+    import inspect
+
+    builders = {name for name, f in inspect.getmembers(viz, inspect.isfunction)
+                if f.__module__ == viz.__name__ and inspect.signature(f).return_annotation == "go.Figure"}
+    assert builders == {name.split()[0] for name in FIGURE_SAMPLES}, "every figure builder needs a sample in FIGURE_SAMPLES"
+    assert len(viz.PALETTE) == 8 and viz.PALETTE[:3] == ["#0072B2", "#E69F00", "#009E73"]  # Okabe & Ito's colours
+    allowed = {c.lower() for c in (*viz.PALETTE, *viz.NEUTRALS)}
+    cividis = [list(stop) for stop in viz.go.Heatmap(colorscale="Cividis").colorscale]
+    for name, build in FIGURE_SAMPLES.items():
+        fig = build()
+        assert list(fig.layout.colorway) == viz.PALETTE, name  # a trace without its own colour takes the palette too
+        seen = list(_colours([trace.to_plotly_json() for trace in fig.data]))
+        for path, kind, value in seen:
+            if kind == "colorscale":
+                assert [list(stop) for stop in value] == cividis, (name, path)
+            else:
+                values = value if isinstance(value, (list, tuple)) else [value]
+                assert all(isinstance(v, str) and v.lower() in allowed for v in values), (name, path, value)
+        assert seen, f"{name}: no colour was set"
+
+
+def test_the_thumbnail_chart_colours_classes_like_the_scatter():
+    chart = viz.thumbnail_scatter(np.random.rand(4, 2), np.array([0, 1, 2, 1]), ["a", "b", "c"], "t", ["data:,"] * 4)
+    assert chart.to_dict()["encoding"]["color"]["scale"]["range"] == viz.PALETTE[:3]
