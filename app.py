@@ -2,7 +2,12 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="sslviz — self-supervised learning", page_icon=":material/extension:", layout="wide")
+from sslviz.ui import classroom  # streamlit only: Home still needs no torch
+
+# Presenter mode (a link with present=1) opens with the sidebar folded away.
+st.set_page_config(page_title="sslviz — self-supervised learning", page_icon=":material/extension:", layout="wide",
+                   initial_sidebar_state="collapsed" if classroom.presenting() else "auto")
+classroom.style()
 
 PAGES = {
     "Start": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -35,3 +40,4 @@ if not home and prepare_shared(settings.dataset):  # a lecture page reads the si
         needs_labels(settings.dataset)
     else:
         page.run()
+classroom.teacher_panel()  # after the page: it lists the controls the page drew

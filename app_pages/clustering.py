@@ -5,7 +5,7 @@ import streamlit as st
 
 from sslviz import augment, data, evaluate, methods, recipes, viz
 from sslviz.methods import deepcluster
-from sslviz.ui import clustering_views, live, page, settings
+from sslviz.ui import classroom, clustering_views, live, page, settings
 
 K = "cluster"
 KC = f"{K}.compare"
@@ -43,19 +43,23 @@ with st.container(border=True):
     k_max = max(2, min(100, len(train_set) // 2))  # k-means needs more points than clusters (a small upload has few)
     if st.session_state.get(f"{K}.k", 0) > k_max:
         st.session_state[f"{K}.k"] = k_max
-    k = c1.slider("Clusters k", 2, k_max, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).",
-                  **settings.default(f"{K}.k", min(defaults.k, k_max)))
-    steps_per_round = c2.select_slider("Steps per round", STEPS_PER_ROUND, key=f"{K}.steps.{gs.dataset}", help="Training steps between two clusterings.",
-                                       **settings.default(f"{K}.steps.{gs.dataset}", defaults.steps_per_round))
-    preset = c3.selectbox("Augmentations", ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", help=f"'dataset default' is '{defaults.augment}' for {gs.dataset_title}.")
+    ctl = classroom.control  # each widget drawn as a class link says (hidden, locked); the first argument is its link parameter
+    k = ctl("k", "Clusters k", c1.slider, 2, k_max, key=f"{K}.k", help=f"{len(train_set.class_names)} true classes; the paper over-clusters (k > classes).",
+            default=min(defaults.k, k_max), **settings.default(f"{K}.k", min(defaults.k, k_max)))
+    steps_per_round = ctl("steps_per_round", "Steps per round", c2.select_slider, STEPS_PER_ROUND, key=f"{K}.steps.{gs.dataset}",
+                          help="Training steps between two clusterings.", default=defaults.steps_per_round,
+                          **settings.default(f"{K}.steps.{gs.dataset}", defaults.steps_per_round))
+    preset = ctl("augment", "Augmentations", c3.selectbox, ["dataset default"] + list(augment.PRESETS), key=f"{K}.augment", default="dataset default",
+                 help=f"'dataset default' is '{defaults.augment}' for {gs.dataset_title}.")
     c1, c2, c3, c4 = st.columns(4)
-    sobel = c1.toggle("Sobel input", key=f"{K}.sobel", help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.",
-                      **settings.default(f"{K}.sobel", defaults.sobel))
-    whiten = c2.toggle("PCA-whiten features", key=f"{K}.whiten", help="Whiten + L2-normalise the features before k-means (as in the paper).",
-                       **settings.default(f"{K}.whiten", defaults.whiten))
-    fix_empty = c3.toggle("Refill empty clusters", key=f"{K}.fix_empty", **settings.default(f"{K}.fix_empty", defaults.fix_empty))
-    uniform = c4.toggle("Sample uniformly over clusters", key=f"{K}.uniform", help="Off: batches sample images uniformly, so a huge cluster dominates the loss.",
-                        **settings.default(f"{K}.uniform", defaults.uniform_sampling))
+    sobel = ctl("sobel", "Sobel input", c1.toggle, key=f"{K}.sobel", default=defaults.sobel,
+                help="Grey-scale + edge filter before the CNN (as in the paper): colour can no longer drive the clusters.", **settings.default(f"{K}.sobel", defaults.sobel))
+    whiten = ctl("whiten", "PCA-whiten features", c2.toggle, key=f"{K}.whiten", help="Whiten + L2-normalise the features before k-means (as in the paper).",
+                 default=defaults.whiten, **settings.default(f"{K}.whiten", defaults.whiten))
+    fix_empty = ctl("fix_empty", "Refill empty clusters", c3.toggle, key=f"{K}.fix_empty", default=defaults.fix_empty,
+                    **settings.default(f"{K}.fix_empty", defaults.fix_empty))
+    uniform = ctl("uniform", "Sample uniformly over clusters", c4.toggle, key=f"{K}.uniform", default=defaults.uniform_sampling,
+                  help="Off: batches sample images uniformly, so a huge cluster dominates the loss.", **settings.default(f"{K}.uniform", defaults.uniform_sampling))
 settings.to_url(URL_PARAMS)
 overrides = {"k": k, "steps_per_round": steps_per_round, "sobel": sobel, "whiten": whiten, "fix_empty": fix_empty, "uniform_sampling": uniform}
 if preset != "dataset default":

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from sslviz import evaluate, jobs, methods, recipes
-from sslviz.ui import downstream_views, live, page, settings
+from sslviz.ui import classroom, downstream_views, live, page, settings
 
 K = "down"
 KW = f"{K}.weak"
@@ -85,13 +85,16 @@ with st.container(border=True):
                             help=f"Each is pre-trained here without labels for the sidebar budget ({gs.seconds} s) and seed, unless it was trained on another page or ships pretrained (models/). "
                                  f"'{NO_COLOUR}' is SimCLR with colour jitter and grey-scale switched off: compare what the two keep.")
     c1, c2, c3 = st.columns(3)
-    fractions = c1.multiselect("Share of labels", list(FRACTIONS), key=f"{K}.fractions")
-    n_seeds = c2.slider("Label draws (seeds)", 1, 5, key=f"{K}.seeds", help="Each draw picks other labelled images; the curves show mean ± std.")
-    steps = c3.select_slider("Supervised steps", STEPS, key=f"{K}.steps", help="Fine-tuning and training from scratch get the same number of steps (batch 64).")
+    ctl = classroom.control  # each widget drawn as a class link says (hidden, locked); the first argument is its link parameter
+    fractions = ctl("fractions", "Share of labels", c1.multiselect, list(FRACTIONS), key=f"{K}.fractions", default=DEFAULTS[f"{K}.fractions"])
+    n_seeds = ctl("seeds", "Label draws (seeds)", c2.slider, 1, 5, key=f"{K}.seeds", default=DEFAULTS[f"{K}.seeds"],
+                  help="Each draw picks other labelled images; the curves show mean ± std.")
+    steps = ctl("steps", "Supervised steps", c3.select_slider, STEPS, key=f"{K}.steps", default=DEFAULTS[f"{K}.steps"],
+                help="Fine-tuning and training from scratch get the same number of steps (batch 64).")
     c1, c2, c3 = st.columns(3)
-    probe = c1.checkbox("Linear probe (frozen)", key=f"{K}.probe")
-    finetune = c2.checkbox("Fine-tune (whole encoder)", key=f"{K}.finetune")
-    scratch = c3.checkbox("Supervised from scratch", key=f"{K}.scratch")
+    probe = ctl("probe", "Linear probe (frozen)", c1.checkbox, key=f"{K}.probe", default=DEFAULTS[f"{K}.probe"])
+    finetune = ctl("finetune", "Fine-tune (whole encoder)", c2.checkbox, key=f"{K}.finetune", default=DEFAULTS[f"{K}.finetune"])
+    scratch = ctl("scratch", "Supervised from scratch", c3.checkbox, key=f"{K}.scratch", default=DEFAULTS[f"{K}.scratch"])
 settings.to_url(URL_PARAMS)
 modes = tuple(m for m, on in zip(evaluate.MODES, (probe, finetune)) if on)
 n_train = len(fractions) * n_seeds * (len(chosen) * finetune + scratch)

@@ -51,3 +51,28 @@ for path, topic, what in MAP:
     text.markdown(f"*{topic}* — {what}")
 st.caption("Short of time (projecting in class)? On shapes, every page with a model has **Use pretrained** beside Train live: a shipped model, "
            "shown at once with the same views. Finished runs can be exported as a zip and imported again; the address bar is a link to the current settings.")
+
+st.subheader("A 45-minute lecture path")
+st.caption("For a lecturer with a projector: each stop opens its page in presenter mode with the settings it needs. "
+           "Build your own with “Make a link for your class” in the sidebar of any page (hide controls, lock the rest).")
+PATH = [  # minutes, page, what to show there, the link's settings (presenter mode is added to each)
+    ("0–5", "app_pages/augmentations.py", "Show sixteen random views of one image; move the crop to 0.2 and ask what a network must ignore to match them.",
+     {"dataset": "shapes"}),
+    ("5–12", "app_pages/pretext.py", "Rotation: press Use pretrained, then read the confident mistakes — which images have no “upright”?",
+     {"dataset": "digits"}),
+    ("12–22", "app_pages/contrastive.py", "Press Step a few times and read InfoNCE on one batch; then Train live for 30 s and compare the probe with raw pixels and a random network.",
+     {"dataset": "shapes", "seconds": "30", "method": "simclr"}),
+    ("22–28", "app_pages/collapse.py", "Break one mechanism with its button and let the class say whether the verdict is total or dimensional collapse.",
+     {"dataset": "shapes"}),
+    ("28–34", "app_pages/mae.py", "Mask 75% of the patches, train, and look at what the decoder fills in for the hidden ones.",
+     {"dataset": "shapes", "ratio": "0.75"}),
+    ("34–40", "app_pages/multimodal.py", "CLIP: press Use pretrained and let students type prompts; a held-out combination tests composition.",
+     {}),
+    ("40–45", "app_pages/downstream.py", "The label-efficiency question: what does pre-training buy with 1% of the labels? Its preset takes about five minutes.",
+     {"dataset": "digits"}),
+]
+for minutes, path, show, params in PATH:
+    when, link, text = st.columns([1, 3, 8], vertical_alignment="center")
+    when.markdown(f"**{minutes} min**")
+    link.page_link(path, query_params={**params, "present": "1"}, help="Opens in presenter mode with these settings.")
+    text.markdown(show)

@@ -6,7 +6,7 @@ import torch
 from sslviz import data, losses, methods, recipes, viz
 from sslviz.methods.mae import MAE, masked_count, random_mask
 from sslviz.nets import TinyViT, patchify
-from sslviz.ui import live, mae_views, page, settings
+from sslviz.ui import classroom, live, mae_views, page, settings
 
 K = "mae"
 KS, KC = f"{K}.sweep", f"{K}.compare"
@@ -49,18 +49,21 @@ settings.from_url(URL_PARAMS, K)  # a shared link's settings, once per session
 with st.container(border=True):
     st.markdown("**Settings** (the pipeline below and the next training run use them; the address bar links to them)")
     c1, c2, c3, c4 = st.columns(4)
-    patch_size = c1.select_slider("Patch size (pixels)", divisors(image_size), key=f"{K}.patch.{gs.dataset}",
-                                  help=f"{image_size}×{image_size} images: patch p gives ({image_size}/p)² tokens.", **settings.default(f"{K}.patch.{gs.dataset}", defaults.patch_size))
-    ratio = c2.select_slider("Mask ratio", RATIOS, key=f"{K}.ratio", format_func=lambda r: f"{r:.0%}", **settings.default(f"{K}.ratio", defaults.mask_ratio))
-    depth = c3.select_slider("Encoder depth (blocks)", DEPTHS, key=f"{K}.depth", **settings.default(f"{K}.depth", defaults.depth))
-    width = c4.select_slider("Encoder width", WIDTHS, key=f"{K}.width", **settings.default(f"{K}.width", defaults.width))
+    ctl = classroom.control  # each widget drawn as a class link says (hidden, locked); the first argument is its link parameter
+    patch_size = ctl("patch", "Patch size (pixels)", c1.select_slider, divisors(image_size), key=f"{K}.patch.{gs.dataset}", default=defaults.patch_size,
+                     help=f"{image_size}×{image_size} images: patch p gives ({image_size}/p)² tokens.", **settings.default(f"{K}.patch.{gs.dataset}", defaults.patch_size))
+    ratio = ctl("ratio", "Mask ratio", c2.select_slider, RATIOS, key=f"{K}.ratio", format_func=lambda r: f"{r:.0%}", default=defaults.mask_ratio,
+                **settings.default(f"{K}.ratio", defaults.mask_ratio))
+    depth = ctl("depth", "Encoder depth (blocks)", c3.select_slider, DEPTHS, key=f"{K}.depth", default=defaults.depth, **settings.default(f"{K}.depth", defaults.depth))
+    width = ctl("width", "Encoder width", c4.select_slider, WIDTHS, key=f"{K}.width", default=defaults.width, **settings.default(f"{K}.width", defaults.width))
     c1, c2, c3 = st.columns(3)
-    masked_only = c1.toggle("Loss on hidden patches only", key=f"{K}.masked_only", help="Off: the loss also counts the visible patches, which the network can simply copy.",
-                            **settings.default(f"{K}.masked_only", defaults.masked_loss_only))
-    norm_pix = c2.toggle("Normalised pixel targets", key=f"{K}.norm_pix", help="MAE's per-patch normalisation of the targets.",
-                         **settings.default(f"{K}.norm_pix", defaults.norm_pix_loss))
-    encode_all = c3.toggle("Encoder sees all patches", key=f"{K}.encode_all", **settings.default(f"{K}.encode_all", False),
-                           help="Replace hidden patches with a mask token instead of dropping them (as BERT does). Same task, 4× more tokens at 75%.")
+    masked_only = ctl("masked_only", "Loss on hidden patches only", c1.toggle, key=f"{K}.masked_only", default=defaults.masked_loss_only,
+                      help="Off: the loss also counts the visible patches, which the network can simply copy.",
+                      **settings.default(f"{K}.masked_only", defaults.masked_loss_only))
+    norm_pix = ctl("norm_pix", "Normalised pixel targets", c2.toggle, key=f"{K}.norm_pix", help="MAE's per-patch normalisation of the targets.",
+                   default=defaults.norm_pix_loss, **settings.default(f"{K}.norm_pix", defaults.norm_pix_loss))
+    encode_all = ctl("encode_all", "Encoder sees all patches", c3.toggle, key=f"{K}.encode_all", default=False, **settings.default(f"{K}.encode_all", False),
+                     help="Replace hidden patches with a mask token instead of dropping them (as BERT does). Same task, 4× more tokens at 75%.")
 settings.to_url(URL_PARAMS)
 overrides = {"patch_size": patch_size, "mask_ratio": ratio, "depth": depth, "width": width, "masked_loss_only": masked_only,
              "norm_pix_loss": norm_pix, "encoder_input": "all" if encode_all else "visible"}

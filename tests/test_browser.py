@@ -85,18 +85,34 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.set_default_timeout(HANG_MS)  # a hang guard, not a speed limit: a busy CI machine only makes the waits longer
-        yield pg
-        shots = os.environ.get("SSLVIZ_SCREENSHOTS")
-        if shots:
-            pg.screenshot(path=str(Path(shots) / "contrastive.png"))
-        browser.close()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def fresh_page(browser, width: int = 1400, height: int = 1000):
+    """A page in a new browser context: a visitor with no cookies and no session of their own yet."""
+    pg = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    pg.set_default_timeout(HANG_MS)  # a hang guard, not a speed limit: a busy CI machine only makes the waits longer
+    return pg
+
+
+def screenshot(pg, name: str) -> None:
+    """Save a screenshot under SSLVIZ_SCREENSHOTS, when it is set (to look at what the test saw)."""
+    shots = os.environ.get("SSLVIZ_SCREENSHOTS")
+    if shots:
+        pg.screenshot(path=str(Path(shots) / f"{name}.png"))
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    pg = fresh_page(browser)
+    yield pg
+    screenshot(pg, "contrastive")
 
 
 def no_errors(pg) -> None:
@@ -320,3 +336,58 @@ def test_a_zip_of_photos_trains_simclr_against_both_baselines_with_the_neighbour
 
     expect(main.get_by_role("spinbutton", name=re.compile("Test image"))).to_have_value(str(index), timeout=HANG_MS)
     no_errors(pg)
+
+
+PAGES = ["", "augmentations", "pretext", "contrastive", "collapse", "mae", "clustering", "multimodal", "downstream"]
+
+
+def test_presenter_mode_on_every_page_and_a_class_link_in_a_fresh_browser(browser, server):
+    # Presenter mode: every page, 1920×1080, sidebar folded, large type, no error.
+    for path in PAGES:
+        pg = fresh_page(browser, 1920, 1080)
+        pg.goto(f"{server}/{path}?present=1")
+        pg.get_by_role("heading", level=1).first.wait_for()
+        # the style element is drawn by st.html, whose code loads on its own: wait for it (the hang guard is the page's timeout)
+        pg.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'")
+        no_errors(pg)
+        assert pg.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true", path
+        caption = pg.get_by_test_id("stCaptionContainer").first
+        if caption.count():  # captions are opaque and dark (Streamlit's own are 60% opaque grey, about 3.9:1)
+            assert caption.evaluate("e => getComputedStyle(e).opacity") == "1", path
+        screenshot(pg, f"present-{path or 'home'}")
+        pg.context.close()
+
+    # The lecturer builds a link with the sidebar's panel: Seed and Temperature left out, the rest locked.
+    pg = fresh_page(browser)
+    pg.goto(f"{server}/contrastive?dataset=digits&seconds=5")
+    pg.get_by_role("heading", name=re.compile("SimCLR, MoCo, BYOL, SimSiam")).wait_for()
+    pg.get_by_text("Make a link for your class").click()
+    chosen = pg.get_by_test_id("stMultiSelect").filter(has_text="Controls students see")
+    for label in ["Seed", "Temperature τ"]:
+        chosen.get_by_role("button", name=f"Remove {label}").click()
+        chosen.get_by_role("button", name=f"Remove {label}").wait_for(state="detached")
+    pg.get_by_test_id("stSidebar").get_by_text("Students cannot change the rest").click()
+    code = pg.get_by_test_id("stSidebar").get_by_test_id("stCode")
+    code.filter(has_text="lock=1").wait_for()
+    link = code.inner_text().strip()
+    assert "seed_hide=true" in link and "temperature_hide=true" in link and "temperature=0.2" in link, link  # digits' τ travels, hidden
+    pg.context.close()
+
+    # A student opens it in a fresh browser: those two controls are absent, the others are disabled, and the run trains.
+    st_page = fresh_page(browser)
+    st_page.goto(link)
+    st_page.get_by_role("heading", name=re.compile("SimCLR, MoCo, BYOL, SimSiam")).wait_for()
+    st_page.get_by_text("Opened from your lecturer's link").wait_for()
+    main = st_page.get_by_test_id("stMainBlockContainer")
+    main.get_by_text("Settings", exact=True).click()
+    box = main.get_by_test_id("stExpanderDetails").filter(has_text="Batch size")  # the method's settings (the InfoNCE explorer has its own τ)
+    box.get_by_test_id("stSlider").filter(has_text="Batch size").wait_for()
+    assert st_page.get_by_test_id("stNumberInput").filter(has_text="Seed").count() == 0
+    assert box.get_by_test_id("stSlider").filter(has_text="Temperature").count() == 0
+    assert box.get_by_test_id("stSlider").filter(has_text="Batch size").get_by_role("slider").is_disabled()
+    assert st_page.get_by_test_id("stSidebar").get_by_role("slider").is_disabled()  # the budget
+    main.get_by_role("button", name="Train live").click()
+    st_page.get_by_text(re.compile("Linear probe: SimCLR")).first.wait_for()
+    no_errors(st_page)
+    screenshot(st_page, "class-link")
+    st_page.context.close()

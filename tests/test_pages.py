@@ -43,8 +43,12 @@ def test_home_renders_with_sidebar_and_map():
     assert at.title[0].value.startswith("sslviz")
     assert "Weak supervision" in texts(at) and "Augmentations" in texts(at)
     links = at.get("page_link")  # the map of the app: one link per lecture page, resolved to the navigation's address and title
-    assert [link.proto.page for link in links] == ["augmentations", "pretext", "contrastive", "collapse", "mae", "clustering", "multimodal", "downstream"]
+    lecture_pages = ["augmentations", "pretext", "contrastive", "collapse", "mae", "clustering", "multimodal", "downstream"]
+    assert [link.proto.page for link in links[:8]] == lecture_pages
     assert [link.proto.label for link in links][:2] == ["Augmentations", "Pretext tasks"]
+    path = links[8:]  # the 45-minute lecture path: every stop opens a lecture page in presenter mode with its settings
+    assert [link.proto.page for link in path] == [p for p in lecture_pages if p != "clustering"]
+    assert all("present=1" in link.proto.query_string for link in path) and "method=simclr" in path[2].proto.query_string
     assert at.selectbox(key="global.dataset").value == "shapes"
     assert at.slider(key="global.seconds").value == 30
 

@@ -15,7 +15,7 @@ import streamlit as st
 from sslviz import methods
 from sslviz.setting import Setting, choices, exposed
 from sslviz.train import TrainConfig
-from sslviz.ui import settings
+from sslviz.ui import classroom, settings
 
 
 def _valid(method: str, dataset: str, name: str, values: list[Any]) -> list[Any]:
@@ -30,13 +30,15 @@ def _valid(method: str, dataset: str, name: str, values: list[Any]) -> list[Any]
     return out
 
 
-def _widget(column: Any, s: Setting, key: str, values: list[Any], default: Any) -> Any:
+def _widget(column: Any, s: Setting, name: str, key: str, values: list[Any], default: Any) -> Any:
+    """One setting's widget, drawn as the class link says (``name``: its link parameter; see ``classroom.control``)."""
+    common = dict(key=key, help=s.help or None, default=default)
     if not s.options:
-        return column.toggle(s.label, key=key, help=s.help or None, **settings.default(key, default))
+        return classroom.control(name, s.label, column.toggle, **common, **settings.default(key, default))
     if all(isinstance(v, str) for v in values):
         index = values.index(default) if key not in st.session_state else None
-        return column.selectbox(s.label, values, key=key, help=s.help or None, **({"index": index} if index is not None else {}))
-    return column.select_slider(s.label, values, key=key, help=s.help or None, format_func=s.show, **settings.default(key, default))
+        return classroom.control(name, s.label, column.selectbox, values, **common, **({"index": index} if index is not None else {}))
+    return classroom.control(name, s.label, column.select_slider, values, format_func=s.show, **common, **settings.default(key, default))
 
 
 def _follow_dataset(key: str, method: str, dataset: str, defaults: dict[str, Any]) -> None:
@@ -75,7 +77,7 @@ def method_settings(key: str, method: str, dataset: str, train: bool = False, ur
     out: dict[str, dict[str, Any]] = {"method": {}, "train": {}}
     cols = st.columns(columns)
     for i, (name, s, default, kind) in enumerate(rows):
-        out[kind][name] = _widget(cols[i % columns], s, f"{key}.{method}.{name}", values[name], default)
+        out[kind][name] = _widget(cols[i % columns], s, f"{url_prefix}{name}", f"{key}.{method}.{name}", values[name], default)
     settings.to_url(params)
     return out["method"], out["train"]
 
@@ -86,6 +88,7 @@ def method_picker(key: str, names: list[str], label: str = "Method") -> str:
     settings.from_url([param], f"{key}.method")
     if st.session_state.get(f"{key}.method") not in names:
         st.session_state.pop(f"{key}.method", None)
-    choice = st.selectbox(label, names, format_func=lambda m: f"{methods.title(m)} — {methods.spec(m).summary}", key=f"{key}.method")
+    choice = classroom.control("method", label, st.selectbox, names, format_func=lambda m: f"{methods.title(m)} — {methods.spec(m).summary}",
+                               key=f"{key}.method", default=names[0])
     settings.to_url([param])
     return choice

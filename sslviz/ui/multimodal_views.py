@@ -20,7 +20,7 @@ import torch
 from sslviz import data, jobs, methods, recipes, viz
 from sslviz.methods import paired_scores
 from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
-from sslviz.ui import live, settings
+from sslviz.ui import classroom, live, settings
 
 K = "mm"
 DATASET = "shapes"  # the dataset the page trains on; the registry says which modalities it pairs with
@@ -329,7 +329,7 @@ def video_intro(scene: Scene) -> tuple[str, dict | None]:
     st.image(viz.tile(clips.flatten(0, 1).float() / 255, cols=clips.shape[1], scale=3), caption=f"4 held-out clips, one per row, {data.CLIP_FRAMES} frames each")
     jitter_param = [settings.Param("jitter", f"{K}.temporal.jitter", [True, False])]
     settings.from_url(jitter_param, f"{K}.temporal")
-    jitter = st.toggle("Colour jitter on the frames", key=f"{K}.temporal.jitter", **settings.default(f"{K}.temporal.jitter", True),
+    jitter = classroom.control("jitter", "Colour jitter on the frames", st.toggle, key=f"{K}.temporal.jitter", default=True, **settings.default(f"{K}.temporal.jitter", True),
                        help="Time changes where the shape is and how it is turned, never its colour: without jitter, matching frames by colour is the "
                             "easy way out, and the features sort images by colour rather than shape (CVRL, Qian et al. 2021, jitters video frames for this reason).")
     settings.to_url(jitter_param)

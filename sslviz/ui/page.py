@@ -7,19 +7,30 @@ from typing import Callable, Sequence
 
 import streamlit as st
 
+from sslviz.ui.classroom import presenting
+
 
 def header(title: str, intro: str, goals: Sequence[str]) -> None:
     """Title, a one-paragraph introduction and the learning goals."""
     st.title(title)
+    goals_md = "\n".join(f"- {g}" for g in goals)
+    if presenting():  # on a projector the lecturer says this; the slide stays uncluttered
+        with st.expander("Introduction and learning goals"):
+            st.markdown(intro)
+            st.markdown("**After this page you can**\n" + goals_md)
+        return
     st.markdown(intro)
     with st.container(border=True):
-        st.markdown("**After this page you can**\n" + "\n".join(f"- {g}" for g in goals))
+        st.markdown("**After this page you can**\n" + goals_md)
 
 
 def formula(latex: str, explanation: str = "") -> None:
     """A displayed formula with a plain-words explanation under it."""
     st.latex(latex)
-    if explanation:
+    if explanation and presenting():
+        with st.expander("In words"):
+            st.caption(explanation)
+    elif explanation:
         st.caption(explanation)
 
 
@@ -33,8 +44,13 @@ def show_code(*objects: Callable | type, label: str = "Show the code") -> None:
 
 def try_this(items: Sequence[str]) -> None:
     """A short list of experiments to run on the page."""
+    text = "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+    if presenting():
+        with st.expander("Try this"):
+            st.markdown(text)
+        return
     st.subheader("Try this")
-    st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(items, 1)))
+    st.markdown(text)
 
 
 def knowledge_check(key: str, question: str, options: Sequence[str], answer: int, explanation: str) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from sslviz import data, environment, jobs
 from sslviz.data import own
+from sslviz.ui import classroom
 from sslviz.ui.own_images import options, upload_panel
 
 BUDGET_RANGE = (5, 120)
@@ -116,6 +117,7 @@ def default(key: str, value: Any) -> dict[str, Any]:
 
 def sidebar() -> GlobalSettings:
     """Render the global settings in the sidebar and return them (dataset, seed and budget also travel in the URL)."""
+    classroom.start_run()
     from_url(GLOBAL_PARAMS, "global")
     # Defaults go into the session state (not the widgets), so a page may change them from a callback (presets).
     # The budget's comes from the dataset, once it is chosen (below).
@@ -125,20 +127,24 @@ def sidebar() -> GlobalSettings:
     with st.sidebar:
         st.header("Settings")
         chooser = st.container()  # the dataset box sits above the upload, which may choose for it (so it runs first)
-        upload_panel("global.dataset")
+        if not (classroom.locked() or classroom.hidden("dataset")):  # a class link that fixes the dataset takes no uploads either
+            upload_panel("global.dataset")
         with chooser:
             choices = [*data.names(), *options(st.session_state.get("global.dataset"))]
             if st.session_state.get("global.dataset") not in choices:
                 st.session_state["global.dataset"] = DEFAULTS["global.dataset"]
-            dataset = st.selectbox(
-                "Dataset", choices, key="global.dataset", format_func=own.title,
+            dataset = classroom.control(
+                "dataset", "Dataset", st.selectbox, choices, key="global.dataset", format_func=own.title, default=DEFAULTS["global.dataset"],
                 help=" ".join(f"{d.name}: {d.summary}" for d in data.REGISTRY.values()) + " Your images: a zip under “Your images” below.",
             )
         follow_budget(dataset)
-        seed = st.number_input("Seed", min_value=0, max_value=10_000, step=1, key="global.seed", help="Same seed and settings, same run.")
+        seed = classroom.control("seed", "Seed", st.number_input, min_value=0, max_value=10_000, step=1, key="global.seed", default=DEFAULTS["global.seed"],
+                                 help="Same seed and settings, same run.")
         devices = available_devices()
-        device = st.selectbox("Device", devices, key="global.device", help="'auto' uses a GPU when there is one.")
-        seconds = st.slider("Training budget (seconds)", *BUDGET_RANGE, step=5, key="global.seconds")
+        device = classroom.control("device", "Device", st.selectbox, devices, key="global.device", default="auto", help="'auto' uses a GPU when there is one.")
+        seconds = classroom.control("seconds", "Training budget (seconds)", st.slider, *BUDGET_RANGE, step=5, key="global.seconds",
+                                    default=dataset_seconds(dataset))
+        classroom.presenter_toggle()
         st.caption("The address bar holds these settings and the page's: copy it to share this setup.")
         server_limits()
     to_url(GLOBAL_PARAMS)
