@@ -111,13 +111,13 @@ with right:
         views = augment.augment(image.repeat(16, 1, 1, 1), config, gen)
         scale = 2 if image.shape[-1] > 64 else 5
         st.markdown("**Sixteen random views of the same image**")
-        st.image(viz.tile(views, cols=8, scale=scale), caption="Each view is one random draw of the pipeline on the left.")
+        page.image(st, viz.tile(views, cols=8, scale=scale), caption="Each view is one random draw of the pipeline on the left.")
         x1, x2 = augment.two_views(image, config, gen)
         st.markdown("**A positive pair** — SimCLR is trained to embed these two close together, and away from every other image in the batch")
         c1, c2, c3 = st.columns(3)
-        c1.image(viz.tile(image, scale=scale * 2, pad=0), caption="original")
-        c2.image(viz.tile(x1, scale=scale * 2, pad=0), caption="view 1 (the anchor)")
-        c3.image(viz.tile(x2, scale=scale * 2, pad=0), caption="view 2 (its positive x⁺)")
+        page.image(c1, viz.tile(image, scale=scale * 2, pad=0), caption="original")
+        page.image(c2, viz.tile(x1, scale=scale * 2, pad=0), caption="view 1 (the anchor)")
+        page.image(c3, viz.tile(x2, scale=scale * 2, pad=0), caption="view 2 (its positive x⁺)")
 
 st.subheader("The pipeline as code")
 st.code("from sslviz.augment import AugmentConfig, NO_AUGMENTATION, augment, two_views\n\n" + augment.config_code(config)

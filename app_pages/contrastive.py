@@ -88,18 +88,32 @@ def random_init_snapshot(dataset: str, seed: int) -> dict:
     return recipes.random_init_snapshot("simclr", dataset, seed)
 
 
+@st.cache_data(show_spinner="Loading the shipped SimCLR model...", max_entries=8)
+def shipped_snapshot(dataset: str, seed: int, sha: str) -> dict:
+    """The shipped SimCLR checkpoint's views and projections: a first view whose softmax means something (``sha`` keys the cache)."""
+    return recipes.model_snapshot(live.pretrained_model("simclr", dataset), dataset, seed)
+
+
 job = live.current_job(K)
 job_view = job.view() if job is not None else None
 finished = job_view.state.get("snapshot") if job_view is not None else None
-snap = finished if finished is not None else random_init_snapshot(gs.dataset, gs.seed)
+checkpoint = live.shipped(gs.dataset).get("simclr")
+if finished is not None:
+    snap = finished
+elif checkpoint is not None:
+    snap = shipped_snapshot(gs.dataset, gs.seed, checkpoint["sha256"])
+else:
+    snap = random_init_snapshot(gs.dataset, gs.seed)
 if finished is not None and job_view.active:
     st.caption(f"Using the views and projections of your run **paused after step {finished['step']}**: press Step above and watch them change."
                if job.gate.paused else f"Using your run's views and projections from step {finished['step']}, when it was last paused; "
                                        "the trained model's replace them when the run ends.")
 else:
     st.caption("Using the views and projections of your **trained** model." if finished is not None
-               else "Using a **random-init** network (train above to use your trained one, or press Step to watch it learn one step at a time): "
-                    "its similarities are nearly meaningless.")
+               else f"Using the **shipped SimCLR model** (models/, {checkpoint['steps']} steps on {gs.dataset_title}) until you train your own above; "
+                    "press Step above to watch a fresh network learn one step at a time." if checkpoint is not None
+               else "Using a **random-init** network (no model is shipped for this dataset; train above to use your trained one, or press Step "
+                    "to watch it learn one step at a time): its similarities are nearly meaningless.")
 n = snap["view1"].shape[0]
 z1, z2 = snap["z"][:n], snap["z"][n:]
 c1, c2 = st.columns([1, 3])
@@ -110,12 +124,12 @@ with c1:
     out = info_nce_anchor(z1, z2, int(anchor), tau)
     views = torch.cat([snap["view1"], snap["view2"]])
     partner = (int(anchor) + n) % (2 * n)
-    st.image(viz.tile(views[[int(anchor), partner]], cols=2, scale=4), caption="anchor | its positive")
+    page.image(st, viz.tile(views[[int(anchor), partner]], cols=2, scale=4), caption="anchor | its positive")
     st.metric("Loss for this anchor, −log p(positive)", f"{out['loss'].item():.3f}")
     st.metric("p(positive)", f"{out['probability'][out['positive']].item():.3f}", help=f"Chance level: 1/{2 * n - 1} = {1 / (2 * n - 1):.3f}")
     st.caption(f"Batch loss at this τ: {info_nce(z1, z2, tau).item():.3f}")
     negatives = [i for i in out["similarity"].argsort(descending=True).tolist() if i != int(out["positive"])][:4]
-    st.image(viz.tile(views[out["others"][negatives]], cols=4, scale=3),
+    page.image(st, viz.tile(views[out["others"][negatives]], cols=4, scale=3),
              caption="hardest negatives: " + ", ".join(f"{out['similarity'][i]:.2f}" for i in negatives))
 with c2:
     labels = [f"{'v1' if k < n else 'v2'}·{k % n}" for k in out["others"].tolist()]

@@ -81,15 +81,15 @@ keep, hidden = random_mask(1, num_patches, ratio, torch.Generator().manual_seed(
 tokens = patchify(image.unsqueeze(0), patch_size)[0]  # L×P
 visible = tokens[keep[0]].reshape(-1, patch_size, patch_size, test_set.channels).permute(0, 3, 1, 2)
 cols = st.columns(4)
-cols[0].image(viz.patch_grid(image, patch_size), caption=f"① {num_patches} patches of {patch_size}×{patch_size}")
-cols[1].image(viz.patch_grid(image, patch_size, hidden[0]), caption=f"② mask {ratio:.0%}: {hidden_n} hidden (grey), {num_patches - hidden_n} visible")
+page.image(cols[0], viz.patch_grid(image, patch_size), caption=f"① {num_patches} patches of {patch_size}×{patch_size}")
+page.image(cols[1], viz.patch_grid(image, patch_size, hidden[0]), caption=f"② mask {ratio:.0%}: {hidden_n} hidden (grey), {num_patches - hidden_n} visible")
 if model is not None:
     recon = model.snapshot(image.unsqueeze(0), torch.Generator().manual_seed(int(index) + gs.seed))
-    cols[2].image(viz.patch_grid(recon["reconstruction"][0], patch_size), caption="④ the decoder's output for every patch")
-    cols[3].image(viz.patch_grid(recon["pasted"][0], patch_size, None), caption="⑤ hidden patches from the decoder, visible ones pasted back")
+    page.image(cols[2], viz.patch_grid(recon["reconstruction"][0], patch_size), caption="④ the decoder's output for every patch")
+    page.image(cols[3], viz.patch_grid(recon["pasted"][0], patch_size, None), caption="⑤ hidden patches from the decoder, visible ones pasted back")
 else:
     cols[2].info("④ Reconstruction appears here after a training run with these settings (section 2).")
-st.image(viz.tile(visible, cols=len(visible), scale=6, pad=1), caption=f"③ What the encoder gets: a sequence of {len(visible)} visible patch tokens (each with its position embedding) — "
+page.image(st, viz.tile(visible, cols=len(visible), scale=6, pad=1), caption=f"③ What the encoder gets: a sequence of {len(visible)} visible patch tokens (each with its position embedding) — "
          f"{'all ' + str(num_patches) + ' tokens when it sees mask tokens too' if encode_all else 'the hidden ones are simply left out'}.")
 st.caption(f"Text summary: the image is cut into {num_patches} patches; {hidden_n} ({hidden_n / num_patches:.0%}) are hidden; "
            f"the encoder processes {num_patches if encode_all else num_patches - hidden_n} tokens; the decoder receives all {num_patches} "
@@ -97,8 +97,8 @@ st.caption(f"Text summary: the image is cut into {num_patches} patches; {hidden_
 if model is not None:
     attention = model.attention(image.unsqueeze(0))[0]
     c1, c2, _ = st.columns([1, 1, 2])
-    c1.image(viz.patch_grid(image, patch_size), caption="the whole image, no mask")
-    c2.image(viz.tile((attention / attention.max()).reshape(1, 1, *attention.shape), cols=1, scale=patch_size * 8, pad=0),
+    page.image(c1, viz.patch_grid(image, patch_size), caption="the whole image, no mask")
+    page.image(c2, viz.tile((attention / attention.max()).reshape(1, 1, *attention.shape), cols=1, scale=patch_size * 8, pad=0),
              caption="attention each patch receives in the encoder's last block (brighter = more; mean over heads and patches)")
     st.caption(f"Optional view: the trained encoder's attention on this image — the top patch gets {attention.max():.1%} of the attention, "
                f"a uniform spread would give {1 / attention.numel():.1%} each.")

@@ -45,21 +45,21 @@ gen = lambda: torch.Generator().manual_seed(gs.seed)  # noqa: E731  (the same ps
 def pseudo_label_demo(task: str) -> None:
     """Input and pseudo-label for a small batch, made from the data by the task's own transform."""
     if task == "autoencoder":
-        st.image(viz.tile(torch.cat([demo, demo]), cols=8, scale=3), caption="input (top) → target (bottom): the same images")
+        page.image(st, viz.tile(torch.cat([demo, demo]), cols=8, scale=3), caption="input (top) → target (bottom): the same images")
     elif task == "rotation":
         k = torch.randint(0, 4, (DEMO,), generator=gen())
-        st.image(viz.tile(pretext.rotate(demo, k), cols=8, scale=3), caption="inputs; pseudo-labels: " + ", ".join(DEGREES[i] for i in k.tolist()))
+        page.image(st, viz.tile(pretext.rotate(demo, k), cols=8, scale=3), caption="inputs; pseudo-labels: " + ", ".join(DEGREES[i] for i in k.tolist()))
     elif task == "jigsaw":
         perm = torch.randint(0, 24, (DEMO,), generator=gen())
         shuffled = pretext.join_tiles(pretext.shuffle_tiles(pretext.split_tiles(demo, 2), perm), 2)
-        st.image(viz.tile(torch.cat([shuffled, demo]), cols=8, scale=3),
+        page.image(st, viz.tile(torch.cat([shuffled, demo]), cols=8, scale=3),
                  caption="shuffled inputs (top), originals (bottom); pseudo-labels = tile orders: "
                  + ", ".join("".join(str(i) for i in pretext.JIGSAW_PERMUTATIONS[p].tolist()) for p in perm.tolist()))
     elif task == "inpainting":
         mask = pretext.box_masks(DEMO, demo.shape[2], demo.shape[3], round(0.4 * demo.shape[2]), gen())
-        st.image(viz.tile(torch.cat([demo.masked_fill(mask, 0.5), demo]), cols=8, scale=3), caption="inputs with a hole (top) → targets (bottom): the missing pixels")
+        page.image(st, viz.tile(torch.cat([demo.masked_fill(mask, 0.5), demo]), cols=8, scale=3), caption="inputs with a hole (top) → targets (bottom): the missing pixels")
     elif task == "colorization":
-        st.image(viz.tile(torch.cat([pretext.grey(demo).expand_as(demo), demo]), cols=8, scale=3), caption="grey inputs (top) → colour targets (bottom)")
+        page.image(st, viz.tile(torch.cat([pretext.grey(demo).expand_as(demo), demo]), cols=8, scale=3), caption="grey inputs (top) → colour targets (bottom)")
 
 tabs = st.tabs([methods.title(t) for t in TASKS])
 for task, tab in zip(TASKS, tabs):

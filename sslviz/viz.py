@@ -26,7 +26,8 @@ POSITIVE, WARNING, PLAIN = "#009E73", "#D55E00", "#0072B2"  # roles: the positiv
 NEUTRALS = ("#222222", "#bbbbbb")  # the supervised baseline's line, guide circles
 COLOR_SCALE = "Cividis"
 SYMBOLS = ["circle", "square", "diamond", "cross", "x", "triangle-up", "triangle-down", "star", "hexagon", "pentagon"]
-LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", colorway=PALETTE, height=320)
+# The toolbar (zoom, download) stands in a column at the right edge, not over the title, which starts at the left.
+LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white", colorway=PALETTE, height=320, modebar=dict(orientation="v"))
 # What a chart calls a logged metric (the history keys methods and recipes write): words, not variable names.
 METRIC_LABELS = {
     "loss": "loss", "step": "step", "seconds": "seconds", "round": "round",

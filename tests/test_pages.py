@@ -634,3 +634,18 @@ def test_use_pretrained_deepcluster_shows_clusters_of_its_final_features():
     view = at.session_state["cluster.job"].view()
     assert view.status == "done" and view.state["rounds_final"] and len(view.state["rounds"]) == 1 and not at.exception
     assert "k-means on the loaded model's features" in texts(at) and "Cluster galleries" in texts(at)
+
+
+def test_the_infonce_explorer_opens_on_the_shipped_model_where_there_is_one():
+    """Before any run, the explorer's softmax means something: the shipped SimCLR model finds the positive far above chance;
+    on a dataset without a shipped model the page says it uses a random-init network, whose p(positive) sits near chance."""
+    def p_positive(at: AppTest) -> float:
+        return float(next(m.value for m in at.metric if m.label == "p(positive)"))
+
+    shipped = open_page("app_pages/contrastive.py")
+    assert "Using the **shipped SimCLR model** (models/, 500 steps on shapes)" in texts(shipped)
+    chance = 1 / 31  # 16 images, two views each: one positive among 31 candidates
+    assert p_positive(shipped) > 5 * chance
+    fresh = open_page("app_pages/contrastive.py", **{"global.dataset": "digits"})
+    assert "Using a **random-init** network (no model is shipped for this dataset" in texts(fresh)
+    assert p_positive(fresh) < 2 * chance < p_positive(shipped)

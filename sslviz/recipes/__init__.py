@@ -9,6 +9,7 @@ from sslviz.recipes.compare import (
            clustering_comparison_job,
            comparison_job,
            mechanism_runs,
+           model_snapshot,
            random_init_features,
            random_init_snapshot,
            same_settings,
@@ -24,5 +25,5 @@ from sslviz.recipes.experiment import (
            round_tracker,
 )
 
-__all__ = ["LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs",
+__all__ = ["LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
            "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]

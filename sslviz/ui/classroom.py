@@ -42,9 +42,23 @@ def presenting() -> bool:
     return st.query_params.get(PRESENT) == "1"
 
 
+# A displayed formula wider than its column scrolls sideways; a keyboard user reaches it with Tab (axe's
+# scrollable-region-focusable). KaTeX is drawn after this script runs and again on every rerun, so an observer marks each one.
+FORMULA_JS = """
+if (!window.sslvizFormulas) {
+  window.sslvizFormulas = true;
+  const mark = () => document.querySelectorAll('.katex-display:not([tabindex])').forEach(e => {
+    e.tabIndex = 0; e.setAttribute('role', 'region'); e.setAttribute('aria-label', 'formula');
+  });
+  mark();
+  new MutationObserver(mark).observe(document.body, {childList: true, subtree: true});
+}
+"""
+
+
 def style() -> None:
-    """The app's own CSS (darker captions; presenter mode's type sizes). Call once per script run, before the page."""
-    st.html(f"<style>{BASE_CSS}{PRESENTER_CSS if presenting() else ''}</style>")
+    """The app's own CSS (darker captions; presenter mode's type sizes) and formulas reachable by keyboard. Call once per script run, before the page."""
+    st.html(f"<style>{BASE_CSS}{PRESENTER_CSS if presenting() else ''}</style><script>{FORMULA_JS}</script>", unsafe_allow_javascript=True)
 
 
 def presenter_toggle() -> None:

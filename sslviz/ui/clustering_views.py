@@ -8,7 +8,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, evaluate, jobs, viz
-from sslviz.ui import settings
+from sslviz.ui import page, settings
 
 K = "cluster"
 KC = f"{K}.compare"
@@ -27,7 +27,7 @@ def gallery(train_set: data.Dataset, labels: np.ndarray, sizes: np.ndarray, clas
         if "colour" in train_set.attributes:
             colours, ccount = np.unique(train_set.attributes["colour"][members], return_counts=True)
             cue = f"; most common colour {colours[ccount.argmax()]} ({ccount.max() / len(members):.0%})"
-        st.image(viz.tile(train_set.images[torch.from_numpy(shown)], cols=per_cluster, scale=2),
+        page.image(st, viz.tile(train_set.images[torch.from_numpy(shown)], cols=per_cluster, scale=2),
                  caption=f"cluster {c}: {len(members)} images; most common class {class_names[counts.argmax()]} ({counts.max() / len(members):.0%}){cue}")
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, diagnostics, jobs, methods, viz
-from sslviz.ui import settings
+from sslviz.ui import page, settings
 
 K = "collapse"
 VERDICTS = {"total": "total collapse", "dimensional": "dimensional collapse", None: "healthy"}
@@ -149,7 +149,7 @@ def attention_view(state: dict, dataset: str) -> None:
     test = data.load(dataset, "test", state.get("summary", {}).get("seed", 0))
     masks = data.object_masks(test)
     shown = masks[: len(images)] if masks is not None else None
-    st.image(viz.tile(viz.attention_rows(images, maps, shown), cols=4, scale=3),
+    page.image(st, viz.tile(viz.attention_rows(images, maps, shown), cols=4, scale=3),
              caption="Each triple: the image, where the [CLS] token looks (last block, mean over heads; bright = most), " + ("the object's pixels." if shown is not None else "."))
     if "attention_on_object" in state:
         st.caption(f"Share of the [CLS] attention on the object's pixels, 500 test images: **{state['attention_on_object']:.3f}** "
@@ -166,4 +166,4 @@ def gallery(state: dict, per_prototype: int = 8, shown: int = 6) -> None:
                 f"the {shown} largest:")
     for p in counts.argsort(descending=True)[:shown].tolist():
         members = (assigned == p).nonzero().flatten()[:per_prototype]
-        st.image(viz.tile(images[members], cols=per_prototype, scale=3), caption=f"prototype {p}: {int(counts[p])} images")
+        page.image(st, viz.tile(images[members], cols=per_prototype, scale=3), caption=f"prototype {p}: {int(counts[p])} images")

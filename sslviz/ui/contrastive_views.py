@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sslviz import data, diagnostics, jobs, methods, reduce, viz
-from sslviz.ui import collapse_views, settings
+from sslviz.ui import collapse_views, page, settings
 
 K = "contrastive"
 KC = f"{K}.compare"
@@ -168,14 +168,15 @@ def neighbour_explorer(found: dict, summary: dict, name: str) -> None:
     query_class = test.class_names[int(test.labels[pick])]
     spaces = (("trained", name), ("raw pixels", "raw pixels"), ("random init", "random-init CNN"))
     left, right = st.columns([1, 6])
-    left.image(viz.tile(test.images[pick : pick + 1], cols=1, scale=3), caption=f"query: {query_class}")
+    page.image(left, viz.tile(test.images[pick : pick + 1], cols=1, scale=3), caption=f"query: {query_class}")
     with right:
         for space, label in spaces:
             index = found["index"][space][pick]
             marks = ["✓" if int(train.labels[i]) == int(test.labels[pick]) else "✗" for i in index]
-            st.image(viz.tile(train.images[index], cols=len(index), scale=3))
-            st.caption(f"{label}: {marks.count('✓')} of {len(index)} share the query's class — " + " ".join(
-                f"{m}{train.class_names[int(train.labels[i])]}" for m, i in zip(marks, index)))
+            verdict = f"{label}: {marks.count('✓')} of {len(index)} share the query's class — " + " ".join(
+                f"{m}{train.class_names[int(train.labels[i])]}" for m, i in zip(marks, index))
+            page.image(st, viz.tile(train.images[index], cols=len(index), scale=3), alt=f"The nearest training images in {label}. {verdict}")
+            st.caption(verdict)
     shares = found["same_class"]
     st.caption(f"Over all {len(test)} test images, the share of their {found['k']} nearest training images with the query's class: "
                + ", ".join(f"{label} {shares[space]:.2f}" for space, label in spaces)

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from sslviz import jobs, viz
-from sslviz.ui import settings
+from sslviz.ui import page, settings
 
 K = "mae"
 KS, KC = f"{K}.sweep", f"{K}.compare"
@@ -45,7 +45,7 @@ def render(view: jobs.JobView) -> None:
     if snap is not None and "original" in snap:
         n = min(8, len(snap["original"]))
         grid = torch.cat([snap[k][:n] for k in ("original", "masked", "reconstruction", "pasted")])
-        st.image(viz.tile(grid, cols=n, scale=4), caption=f"Step {snap['step']} — rows: original · masked input · reconstruction · hidden patches pasted in "
+        page.image(st, viz.tile(grid, cols=n, scale=4), caption=f"Step {snap['step']} — rows: original · masked input · reconstruction · hidden patches pasted in "
                  "(held-out test images, the same mask every time). " + BORROWS_NOTHING)
     summary = view.state.get("summary")
     if summary:

@@ -20,7 +20,7 @@ import torch
 from sslviz import data, jobs, methods, recipes, viz
 from sslviz.methods import paired_scores
 from sslviz.methods.paired_scores import RETRIEVAL_PAIRS
-from sslviz.ui import classroom, live, settings
+from sslviz.ui import classroom, live, page, settings
 
 K = "mm"
 DATASET = "shapes"  # the dataset the page trains on; the registry says which modalities it pairs with
@@ -75,7 +75,7 @@ def images_row(images: torch.Tensor, captions: list[str], cols: int = SHOW) -> N
     """Images in a row, each with a caption under it."""
     columns = st.columns(cols)
     for col, image, caption in zip(columns, images, captions):
-        col.image(viz.tile(image.unsqueeze(0), cols=1, scale=3, pad=0), caption=caption)
+        page.image(col, viz.tile(image.unsqueeze(0), cols=1, scale=3, pad=0), caption=caption)
 
 
 def train_section(scene: Scene, name: str, note: str, overrides: dict | None = None) -> None:
@@ -112,7 +112,7 @@ def render_snapshot(name: str, snap: dict) -> None:
                    "often two images whose partners say the same thing.")
     elif "view1" in snap:
         n = min(SHOW, len(snap["view1"]))
-        st.image(viz.tile(torch.cat([snap["view1"][:n], snap["view2"][:n]]), cols=n, scale=3),
+        page.image(st, viz.tile(torch.cat([snap["view1"][:n], snap["view2"][:n]]), cols=n, scale=3),
                  caption=f"Step {snap['step']}: the two frames of each clip that form a positive pair (top and bottom rows)")
     elif "generated" in snap:
         st.dataframe(pd.DataFrame({"generated": snap["generated"][:SHOW], "true caption": snap.get("true", [""] * SHOW)[:SHOW]}), key=f"{key}.captions")
@@ -160,20 +160,20 @@ def retrieval_explorer(scene: Scene, name: str, model) -> None:
 
     top = sim[i].topk(5).indices
     c1, c2 = st.columns([1, 4])
-    c1.image(viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), caption=f"image {i}")
+    page.image(c1, viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), caption=f"image {i}")
     if modality == "text":
         c2.dataframe(pd.DataFrame({"caption": [test.captions[int(j)] for j in top], "cosine": [float(sim[i, j]) for j in top],
                                    "its own": ["✓" if int(j) == i else "" for j in top]}, index=[f"#{int(j)}" for j in top]), key=f"{key}.captions")
         c2.caption(f"Image → text: the 5 of {n} held-out captions closest to image {i}.")
     else:
-        c2.image(viz.tile(data.partner_pictures(test, modality, top), cols=5, scale=3), caption=f"its top-5 {other}s: {hits(top, lambda j: float(sim[i, j]))}")
+        page.image(c2, viz.tile(data.partner_pictures(test, modality, top), cols=5, scale=3), caption=f"its top-5 {other}s: {hits(top, lambda j: float(sim[i, j]))}")
     back = sim[:, i].topk(5).indices
     c1, c2 = st.columns([1, 4])
     if modality == "text":
         c1.markdown(f"**Caption {i}:** {test.captions[i]}")
     else:
-        c1.image(viz.tile(data.partner_pictures(test, modality, torch.tensor([i])), cols=1, scale=4, pad=0), caption=f"{other} {i}")
-    c2.image(viz.tile(test.images[back], cols=5, scale=3),
+        page.image(c1, viz.tile(data.partner_pictures(test, modality, torch.tensor([i])), cols=1, scale=4, pad=0), caption=f"{other} {i}")
+    page.image(c2, viz.tile(test.images[back], cols=5, scale=3),
              caption=f"{other} → image: the images closest to {other} {i}: {hits(back, lambda j: float(sim[j, i]))}")
     if modality == "audio":
         st.audio(data.pairs(test, "audio")["sound"][i].numpy(), sample_rate=data.SOUND_RATE)
@@ -318,7 +318,7 @@ def virtex_after(scene: Scene, model) -> None:
             st.caption(unseen_verdict(examples))
     i = int(st.number_input("Caption any test image", 0, len(test) - 1, 0, key=f"{K}.virtex.index"))
     c1, c2 = st.columns([1, 4])
-    c1.image(viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0))
+    page.image(c1, viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), alt=f"test image {i}: {test.captions[i]}")
     c2.markdown(f"**Generated:** {model.caption(test.images[i : i + 1])[0]}  \n**True:** {test.captions[i]}")
 
 
@@ -326,7 +326,7 @@ def video_intro(scene: Scene) -> tuple[str, dict | None]:
     st.markdown("Each image is the first frame of a short clip in which the shape drifts and turns. **Frames of the same clip are positives**, "
                 "frames of other clips negatives: time supplies the augmentations.")
     clips = data.pairs(scene.test, "video")["clips"][:4]
-    st.image(viz.tile(clips.flatten(0, 1).float() / 255, cols=clips.shape[1], scale=3), caption=f"4 held-out clips, one per row, {data.CLIP_FRAMES} frames each")
+    page.image(st, viz.tile(clips.flatten(0, 1).float() / 255, cols=clips.shape[1], scale=3), caption=f"4 held-out clips, one per row, {data.CLIP_FRAMES} frames each")
     jitter_param = [settings.Param("jitter", f"{K}.temporal.jitter", [True, False])]
     settings.from_url(jitter_param, f"{K}.temporal")
     jitter = classroom.control("jitter", "Colour jitter on the frames", st.toggle, key=f"{K}.temporal.jitter", default=True, **settings.default(f"{K}.temporal.jitter", True),
@@ -353,7 +353,7 @@ def audio_intro(scene: Scene) -> tuple[str, dict | None]:
     audio = data.pairs(test, "audio")
     c1, c2 = st.columns([1, 3])
     i = int(c1.number_input("Test image", 0, len(test) - 1, 0, key=f"{K}.audio.index"))
-    c1.image(viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), caption=test.captions[i])
+    page.image(c1, viz.tile(test.images[i : i + 1], cols=1, scale=4, pad=0), caption=test.captions[i])
     c1.audio(audio["sound"][i].numpy(), sample_rate=data.SOUND_RATE)
     c2.plotly_chart(viz.line_chart([{"ms": 1000 * t / data.SOUND_RATE, "amplitude": float(a)} for t, a in enumerate(audio["sound"][i][:400])], ["amplitude"],
                                    f"Waveform (first 100 ms) — {data.TIMBRES[int(test.labels[i])]}", x="ms"), key=f"{K}.audio.wave")

@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 from sslviz import data, jobs, methods, pretext, viz
-from sslviz.ui import settings
+from sslviz.ui import page, settings
 
 K = "pretext"
 KT = f"{K}.transfer"
@@ -29,7 +29,7 @@ WHY_IT_FAILS = {
 def labelled_images(images: torch.Tensor, rows: Sequence[int], captions: Sequence[str]) -> None:
     """The images at ``rows`` side by side, each with its own caption underneath."""
     scale = max(1, 96 // images.shape[-1])  # crisp pixels at about 96 px, not a blurred 24-px image
-    st.image([viz.tile(images[i : i + 1], scale=scale, pad=0) for i in rows], caption=list(captions), width=96)
+    page.image(st, [viz.tile(images[i : i + 1], scale=scale, pad=0) for i in rows], caption=list(captions), width=96)
 
 
 def predictions(task: str, snap: dict, test_set: data.Dataset) -> None:
@@ -69,10 +69,10 @@ def predictions(task: str, snap: dict, test_set: data.Dataset) -> None:
     def grid(index) -> torch.Tensor:  # the rows for the chosen images; grey inputs shown as RGB beside colour images
         return torch.cat([snap[r][index].expand(-1, test_set.channels, -1, -1) for r in rows])
 
-    st.image(viz.tile(grid(slice(0, 8)), cols=8, scale=3), caption=f"Held-out images, rows: {titles}")
+    page.image(st, viz.tile(grid(slice(0, 8)), cols=8, scale=3), caption=f"Held-out images, rows: {titles}")
     error = ((snap["pred"] - snap["original"]) ** 2).flatten(1).mean(1)
     worst = error.argsort(descending=True)[:8]
-    st.image(viz.tile(grid(worst), cols=8, scale=3),
+    page.image(st, viz.tile(grid(worst), cols=8, scale=3),
              caption="The eight worst of 64 (same rows) — " + ", ".join(f"{names[labels[i]]} {error[i]:.3f}" for i in worst.tolist()))
     if task == "colorization":
         st.info("Grey keeps only brightness: colours of similar brightness (a red and a green, say) cannot be told apart from the input, "
