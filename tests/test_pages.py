@@ -485,7 +485,9 @@ def test_downstream_warns_before_a_run_longer_than_the_server_allows():
 def test_multimodal_every_tab_trains_and_typed_prompts_classify():
     at = open_page("app_pages/multimodal.py", **{"global.dataset": "digits", "global.seconds": 5})
     assert [t.label for t in at.tabs] == ["Image + text: CLIP", "Image + text: VirTex", "Image + video", "Image + depth", "Image + audio"]
-    assert "this page uses shapes" in texts(at) and "Train CLIP above" in texts(at)
+    # before any run, the explorers use the shipped models and say so (a zero-shot prompt box that works at once)
+    assert "this page uses shapes" in texts(at) and "shipped CLIP model" in texts(at) and "Train CLIP above" not in texts(at)
+    assert at.number_input(key="mm.depth.query").value == 0  # the depth tab's retrieval explorer is there before a run
     for name in methods.of_family("multi-modal"):
         train(at, f"mm.{name}")
         assert not at.exception, (name, [e.value for e in at.exception])

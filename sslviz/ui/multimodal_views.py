@@ -65,6 +65,16 @@ def finished_model(name: str):
     return job.view().state.get("model")
 
 
+def shown_model(name: str):
+    """What the tab's explorers use: this session's finished model, else the shipped checkpoint (saying so), else None."""
+    model = finished_model(name)
+    if model is not None or name not in live.shipped(DATASET):
+        return model
+    st.caption(f"The explorers below use the **shipped {methods.title(name)} model** (models/, {live.shipped(DATASET)[name]['steps']} steps) "
+               "until your own run finishes.")
+    return live.pretrained_model(name, DATASET)
+
+
 def finished_scores(name: str) -> dict[str, Any]:
     """What the finished run's method reported on the test set (``Method.report``)."""
     job = live.current_job(f"{K}.{name}")
@@ -388,8 +398,8 @@ def render_tab(scene: Scene, name: str) -> None:
     views = VIEWS.get(name, TabViews(generic_intro(name)))
     note, overrides = views.intro(scene)
     train_section(scene, name, note, overrides)
-    model = finished_model(name)
+    model = shown_model(name)
     if views.after is not None:
         views.after(scene, model)
-    elif model is not None and "image_to_partner_r1" in finished_scores(name):
+    elif model is not None and hasattr(model, "partner_similarity") and (finished_model(name) is None or "image_to_partner_r1" in finished_scores(name)):
         retrieval_explorer(scene, name, model)
