@@ -97,8 +97,14 @@ def test_contrastive_page_steps_one_step_per_click_resumes_and_resets_with_the_s
     at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
     at.button(key="contrastive.step_start").click().run()  # start paused, take one step
     job = at.session_state["contrastive.job"]
+    # the click waits up to STEP_WAIT_SECONDS for that step; a loaded machine may still be loading data and building the
+    # model then, and the page shows Step once the run is steppable (the polling fragment's rerun; here an explicit one)
+    until(lambda: job.gate.settled(0.1) and len(job.view().history) == 1, "the first step is taken")
+    at.run()
     for _ in range(4):
         at.button(key="contrastive.step").click().run()
+    until(lambda: job.gate.settled(0.1), "the fifth step is taken")  # each click waits up to 10 s; a loaded machine may take longer
+    at.run()
     steps = job.view().history
     assert [int(r["step"]) for r in steps] == [1, 2, 3, 4, 5] and job.view().active and job.gate.paused
     shown = texts(at)
