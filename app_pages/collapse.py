@@ -49,8 +49,9 @@ for tab, (mechanism, names) in zip(tabs, MECHANISMS.items()):
             for label, (_, expect) in methods.spec(name).breaks.items():
                 st.markdown(f"- *{label}*: {expect}")
         key = f"{K}.{mechanism.replace(' ', '_').replace('+', 'and')}"
+        lesson = max((collapse_views.lesson_steps(label) or 0 for label in runs), default=0)  # the broken runs' collapse needs these steps
         live.comparison(key, runs, gs.dataset, seconds, gs.seed, gs.device, collapse_views.render_runs,
-                        label=f"Train {len(runs)} runs: {', '.join(runs)} ({seconds} s each)")
+                        label=f"Train {len(runs)} runs: {', '.join(runs)} ({seconds} s, at least {lesson} steps each)", min_steps=lesson)
 
 st.header("3 · Look inside one method")
 method = controls.method_picker(f"{K}.inside", EVERYONE)

@@ -31,6 +31,9 @@ def test_a_mechanism_trains_its_normal_and_broken_runs_and_gives_each_a_verdict(
     assert set(view.state["results"]) == {"SwAV", "SwAV without equal partition"}
     table = next(d.value for d in at.dataframe if set(d.value.index) == {"SwAV", "SwAV without equal partition"})
     assert set(table["verdict"]) <= {"total collapse", "dimensional collapse", "healthy"}
+    # a 5-s budget is not what ends them: both run the broken run's measured 100 steps, so its lesson shows
+    assert (table["steps"] >= methods.spec("swav").break_steps).all(), table
+    assert table.loc["SwAV without equal partition", "verdict"] == "total collapse", table
     shown = texts(at)
     assert "In these runs —" in shown and "Random-init network, same encoder and protocol" in shown
     titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
@@ -89,3 +92,17 @@ def test_all_vicreg_weights_at_zero_train_or_explain():
     if view.status == "failed":
         assert view.state.get("error_type") == "ValueError", view.message
     assert not at.exception
+
+
+def test_a_break_it_stopped_before_its_lesson_says_how_many_steps_it_needs():
+    from sslviz.ui import collapse_views
+
+    healthy = [{"step": i, "effective_rank": 40.0, "embedding_std": 0.12, "embedding_dim": 64} for i in range(1, 13)]
+    assert collapse_views.lesson_steps("Barlow Twins, λ = 0") == methods.spec("barlow_twins").break_steps == 300
+    assert collapse_views.lesson_steps("SimCLR, batch 4") is None  # not a break-it of the registry: no lesson to wait for
+    said = collapse_views.too_short("Barlow Twins, λ = 0", healthy)
+    assert said.startswith("Barlow Twins, λ = 0: only 12 steps ran; this collapse needs about 300")
+    long_enough = [{**r, "step": r["step"] + 300} for r in healthy]
+    assert collapse_views.too_short("Barlow Twins, λ = 0", long_enough) is None  # it had its steps: the verdict stands
+    collapsed = [{**r, "effective_rank": 1.0, "embedding_std": 0.001} for r in healthy]
+    assert collapse_views.too_short("Barlow Twins, λ = 0", collapsed) is None  # the banner already shows the collapse

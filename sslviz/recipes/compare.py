@@ -13,9 +13,12 @@ from sslviz.train import app_threads, seconds_per_step
 
 
 def comparison_job(
-    runs: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int = 0, device: str = "auto"
+    runs: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int = 0, device: str = "auto", min_steps: int = 0
 ) -> Target:
     """Train several runs one after another with the same budget, seed and data.
+
+    ``min_steps``: every run lasts at least that many steps, however long they take (a break-it's collapse needs its steps
+    even on a busy server); the same floor for every run keeps the comparison fair.
 
     ``runs`` maps a label to (method name, method settings), e.g. {"SimCLR": ("simclr", {})} or
     {"mask 0.5": ("mae", {"mask_ratio": 0.5})}; use :func:`same_settings` for plain methods.
@@ -31,11 +34,12 @@ def comparison_job(
 
             def on_batch_end(trainer, metrics, label=label, i=i) -> None:
                 job.log({**metrics, "method": label})
-                done = (i + min(1.0, metrics["seconds"] / seconds)) / len(runs)
-                job.update(progress=done, message=f"Training {label} ({i + 1}/{len(runs)}): {metrics['seconds']:.0f} s of {seconds:g} s")
+                share = min(1.0, metrics["seconds"] / seconds, metrics["step"] / min_steps if min_steps else 1.0)  # ends when both are spent
+                floor = f", at least {min_steps} steps (step {int(metrics['step'])})" if min_steps else ""
+                job.update(progress=(i + share) / len(runs), message=f"Training {label} ({i + 1}/{len(runs)}): {metrics['seconds']:.0f} s of {seconds:g} s{floor}")
 
             exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides,
-                                 train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+                                 train_overrides={"num_threads": app_threads(), "min_steps": min_steps}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
                                  on_status=lambda s, label=label: job.update(message=f"{label}: {s}..."))
             results[label] = exp.summary()
             job.update(results=dict(results))

@@ -58,6 +58,21 @@ def banner(history: list[dict], dim: int) -> None:
                    f"few directions (fewer than {diagnostics.DIMENSIONAL_RANK_SHARE:.0%} of the {dim}).", icon=":material/warning:")
 
 
+def lesson_steps(label: str) -> int | None:
+    """Steps the break-it ``label`` needs before its collapse shows (its registry entry's measured ``break_steps``); None for other runs."""
+    return next((spec.break_steps for spec in methods.REGISTRY.values() if label in spec.breaks and spec.break_steps), None)
+
+
+def too_short(label: str, history: list[dict], dim: int = 64) -> str | None:
+    """Said of a finished break-it run that stopped before its collapse could show; None when it showed or the run was long enough."""
+    needed = lesson_steps(label)
+    if needed is None or not history or diagnostics.collapse_kind(history, dim) is not None or int(history[-1]["step"]) >= needed:
+        return None
+    ran = int(history[-1]["step"])
+    return (f"{label}: only {ran} steps ran; this collapse needs about {needed} (measured in tests/test_collapse.py), so no verdict "
+            f"yet. Run it again with a longer budget, or from the Contrastive page's break-it button, which runs at least {needed} steps.")
+
+
 def _rows(history: list[dict], label: str) -> list[dict]:
     return [r for r in history if r.get("method") == label]
 
@@ -108,6 +123,8 @@ def render_runs(view: jobs.JobView) -> None:
     for label, r in results.items():
         if "knn_acc" not in r:
             st.warning(f"{label}: {r.get('message', 'did not finish')}")
+        elif (short := too_short(label, _rows(h, label))) is not None:
+            st.info(short, icon=":material/hourglass_empty:")
 
 
 def verdict_sentence(table: pd.DataFrame) -> str:

@@ -60,6 +60,9 @@ def health(view: jobs.JobView) -> None:
     h = view.history
     dim = view.state.get("config", {}).get("proj_dim", 64)
     collapse_views.banner(h, dim)
+    short = None if view.active else collapse_views.too_short(view.state.get("label", ""), h, dim)
+    if short is not None:
+        st.info(short, icon=":material/hourglass_empty:")
     c1, c2 = st.columns(2)
     c1.plotly_chart(viz.line_chart(h, ["alignment", "uniformity"], "Alignment, uniformity (lower = better; 0 = collapsed)"), key=f"{K}.au")
     c2.plotly_chart(viz.line_chart([{**r, "std × √d": diagnostics.spread(r, dim)} for r in h], ["std × √d", "effective_rank"],

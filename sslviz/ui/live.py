@@ -271,13 +271,13 @@ def step_controls(key: str, job: Job, view: JobView, cols: list) -> None:
 
 
 def comparison(key: str, runs: dict[str, tuple[str, dict]], dataset: str, seconds: int, seed: int, device: str,
-               render: Callable[[JobView], None], label: str = "Compare", empty: str = "Pick at least one method.") -> None:
+               render: Callable[[JobView], None], label: str = "Compare", empty: str = "Pick at least one method.", min_steps: int = 0) -> None:
     """A button that trains ``runs`` (label -> (method, config overrides)) one after another, and the comparison's view.
 
-    With nothing picked the button is replaced by ``empty``, so it is never a dead button.
+    With nothing picked the button is replaced by ``empty``, so it is never a dead button. ``min_steps``: each run's floor.
     """
     if not runs:
         st.info(empty)
     else:
-        train_button(key, lambda: recipes.comparison_job(runs, dataset, seconds, seed, device), label=label)
+        train_button(key, lambda: recipes.comparison_job(runs, dataset, seconds, seed, device, min_steps), label=label)
     job_view(key, render)
