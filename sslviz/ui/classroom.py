@@ -22,7 +22,9 @@ CONTROLS = "link.controls"  # this script run's link-carried controls: name -> l
 
 # Captions are where many key facts sit: Streamlit draws them at 60% opacity (about 3.9:1 on white), too faint on a
 # projector. Opaque #474b57 is 8.6:1.
-BASE_CSS = '[data-testid="stCaptionContainer"] { opacity: 1 !important; } [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #474b57 !important; }'
+# Captions in the text's own colour at 85% (Streamlit's are 60%-opaque grey, 3.9:1): 8.0:1 on the light theme, 13:1 on the dark one.
+BASE_CSS = ('[data-testid="stCaptionContainer"] { opacity: 0.85 !important; color: inherit !important; } '
+            '[data-testid="stCaptionContainer"] p { color: inherit !important; }')
 PRESENTER_CSS = """
 html { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; line-height: 1.5; }
