@@ -47,6 +47,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("downstream", []),
     ("dino_attention", []),
     ("collapse", []),
+    ("break_it_lessons", ["--load"]),
     ("new_methods", []),
     ("select_on_val", []),
     ("select_new_methods", []),
