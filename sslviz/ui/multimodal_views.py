@@ -60,9 +60,7 @@ def tab_titles(names: list[str]) -> list[str]:
 def finished_model(name: str):
     """The model of this session's finished run of ``name`` (None while none has finished)."""
     job = live.current_job(f"{K}.{name}")
-    if job is None or job.view().active:
-        return None
-    return job.view().state.get("model")
+    return None if job is None or job.view().active else job.view().state.get("model")
 
 
 def shown_model(name: str):
@@ -70,15 +68,13 @@ def shown_model(name: str):
     model = finished_model(name)
     if model is not None or name not in live.shipped(DATASET):
         return model
-    st.caption(f"The explorers below use the **shipped {methods.title(name)} model** (models/, {live.shipped(DATASET)[name]['steps']} steps) "
-               "until your own run finishes.")
+    st.caption(f"The explorers below use the **shipped {methods.title(name)} model** (models/, {live.shipped(DATASET)[name]['steps']} steps) until your own run finishes.")
     return live.pretrained_model(name, DATASET)
 
 
 def finished_scores(name: str) -> dict[str, Any]:
     """What the finished run's method reported on the test set (``Method.report``)."""
-    job = live.current_job(f"{K}.{name}")
-    return {} if job is None else job.view().state.get("multimodal", {})
+    return {} if (job := live.current_job(f"{K}.{name}")) is None else job.view().state.get("multimodal", {})
 
 
 def images_row(images: torch.Tensor, captions: list[str], cols: int = SHOW) -> None:
@@ -381,8 +377,7 @@ def generic_intro(name: str) -> Callable[[Scene], tuple[str, dict | None]]:
 
 @dataclass(frozen=True)
 class TabViews:
-    """A tab's own views: ``intro`` shows the pairs and returns (a note for the Train section, config overrides);
-    ``after`` shows what the finished model can do (given None while no run has finished)."""
+    """A tab's own views: ``intro`` shows the pairs, returns (a Train-section note, config overrides); ``after``: what the shown model can do (or None)."""
 
     intro: Callable[[Scene], tuple[str, dict | None]]
     after: Callable[[Scene, Any], None] | None = None
@@ -396,8 +391,7 @@ VIEWS = {"clip": TabViews(clip_intro, clip_after), "virtex": TabViews(virtex_int
 def render_tab(scene: Scene, name: str) -> None:
     """One method's tab: its own introduction, the Train section, then what the trained model can do."""
     views = VIEWS.get(name, TabViews(generic_intro(name)))
-    note, overrides = views.intro(scene)
-    train_section(scene, name, note, overrides)
+    train_section(scene, name, *views.intro(scene))
     model = shown_model(name)
     if views.after is not None:
         views.after(scene, model)
