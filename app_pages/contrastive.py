@@ -5,7 +5,7 @@ import inspect
 import streamlit as st
 import torch
 
-from sslviz import methods, recipes, viz
+from sslviz import data, methods, recipes, viz
 from sslviz.losses import info_nce, info_nce_anchor
 from sslviz.ui import contrastive_views, controls, live, page, settings
 
@@ -91,7 +91,7 @@ def random_init_snapshot(dataset: str, seed: int) -> dict:
 @st.cache_data(show_spinner="Loading the shipped SimCLR model...", max_entries=8)
 def shipped_snapshot(dataset: str, seed: int, sha: str) -> dict:
     """The shipped SimCLR checkpoint's views and projections: a first view whose softmax means something (``sha`` keys the cache)."""
-    return recipes.model_snapshot(live.pretrained_model("simclr", dataset), dataset, seed)
+    return recipes.model_snapshot(live.pretrained_model("simclr", dataset), data.load(dataset, "test", seed), seed)
 
 
 job = live.current_job(K)

@@ -115,12 +115,12 @@ def random_init_snapshot(method_name: str, dataset: str, seed: int = 0, n: int =
     """A randomly initialised ``method_name``'s live snapshot (views, embeddings) of the first ``n`` test images (seeded)."""
     test = data.load(dataset, "test", seed)
     torch.manual_seed(seed)
-    return model_snapshot(methods.create(method_name, dataset, in_channels=test.channels), dataset, seed, n)
+    return model_snapshot(methods.create(method_name, dataset, in_channels=test.channels), test, seed, n)
 
 
-def model_snapshot(model: Any, dataset: str, seed: int = 0, n: int = 16) -> dict[str, Any]:
-    """``model``'s live snapshot (views, embeddings) of the first ``n`` test images of ``dataset``, the views drawn with ``seed``."""
-    return model.snapshot(data.load(dataset, "test", seed).images[:n], torch.Generator().manual_seed(seed))
+def model_snapshot(model: Any, test: data.Dataset, seed: int = 0, n: int = 16) -> dict[str, Any]:
+    """``model``'s live snapshot (views, embeddings) of the first ``n`` images of ``test``, the views drawn with ``seed``."""
+    return model.snapshot(test.images[:n], torch.Generator().manual_seed(seed))
 
 
 def step_seconds(method_name: str, dataset: str, variants: dict[str, dict[str, Any]], batch: int = 256, device: str = "auto") -> dict[str, float]:

@@ -20,9 +20,8 @@ import streamlit as st
 HIDE, LOCK, PRESENT = "_hide", "lock", "present"
 CONTROLS = "link.controls"  # this script run's link-carried controls: name -> label (for the teacher panel)
 
-# Captions are where many key facts sit: Streamlit draws them at 60% opacity (about 3.9:1 on white), too faint on a
-# projector. Opaque #474b57 is 8.6:1.
-# Captions in the text's own colour at 85% (Streamlit's are 60%-opaque grey, 3.9:1): 8.0:1 on the light theme, 13:1 on the dark one.
+# Captions are where many key facts sit; Streamlit draws them as 60%-opaque grey (3.9:1), too faint on a projector.
+# In the text's own colour at 85% they are 8.0:1 on the light theme and 13:1 on the dark one.
 BASE_CSS = ('[data-testid="stCaptionContainer"] { opacity: 0.85 !important; color: inherit !important; } '
             '[data-testid="stCaptionContainer"] p { color: inherit !important; }')
 PRESENTER_CSS = """
@@ -75,15 +74,11 @@ def presenter_toggle() -> None:
 
 
 def _link_state() -> tuple[frozenset[str], bool]:
-    """The class link's hidden controls and lock: read from the URL once per session, then kept (and written back to the URL)."""
+    """The class link's hidden controls and lock: read from the URL once per session, then kept (start_run writes them back)."""
     s = st.session_state
     if "link.hidden" not in s:
         s["link.hidden"] = frozenset(k[: -len(HIDE)] for k in st.query_params if k.endswith(HIDE) and st.query_params[k] == "true")
         s["link.locked"] = st.query_params.get(LOCK) == "1"
-    for name in s["link.hidden"]:  # the address bar stays a link to this class setup
-        st.query_params[name + HIDE] = "true"
-    if s["link.locked"]:
-        st.query_params[LOCK] = "1"
     return s["link.hidden"], s["link.locked"]
 
 
@@ -104,7 +99,13 @@ def from_class_link() -> bool:
 
 
 def start_run() -> None:
-    """Forget the previous script run's list of controls (call once per run, before any control is drawn)."""
+    """Forget the previous script run's list of controls and keep the address bar a link to this class setup (call once per
+    run, before any control is drawn)."""
+    names, lock = _link_state()
+    for name in names:
+        st.query_params[name + HIDE] = "true"
+    if lock:
+        st.query_params[LOCK] = "1"
     st.session_state[CONTROLS] = {}
 
 

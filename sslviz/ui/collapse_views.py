@@ -65,10 +65,9 @@ def lesson_steps(label: str) -> int | None:
 
 def too_short(label: str, history: list[dict], dim: int = 64) -> str | None:
     """Said of a finished break-it run that stopped before its collapse could show; None when it showed or the run was long enough."""
-    needed = lesson_steps(label)
-    if needed is None or not history or diagnostics.collapse_kind(history, dim) is not None or int(history[-1]["step"]) >= needed:
+    needed, ran = lesson_steps(label), int(history[-1]["step"]) if history else 0
+    if needed is None or not history or diagnostics.collapse_kind(history, dim) is not None or ran >= needed:
         return None
-    ran = int(history[-1]["step"])
     return (f"{label}: only {ran} steps ran; this collapse needs about {needed} (measured in tests/test_collapse.py), so no verdict "
             f"yet. Run it again with a longer budget, or from the Contrastive page's break-it button, which runs at least {needed} steps.")
 
