@@ -30,9 +30,13 @@ def number(name: str, default: float | None, integer: bool = False, high: float 
     if value is None or not math.isfinite(value) or not 0 < value <= high:
         kind = "whole number" if integer else "number"
         bound = f" up to {high:g}" if math.isfinite(high) else ""
-        problem = f"{name}={raw[:40]!r} is not a positive {kind}{bound}; using {'the automatic choice' if default is None else f'the default {default:g}'}."
-        if problem not in PROBLEMS:
-            PROBLEMS.append(problem)
-            log.warning(problem)
+        report(f"{name}={raw[:40]!r} is not a positive {kind}{bound}; using {'the automatic choice' if default is None else f'the default {default:g}'}.")
         return default
     return value
+
+
+def report(problem: str) -> None:
+    """Say ``problem`` (a refused setting, an unreachable cluster) once: in the server log and on the page's "Server limits"."""
+    if problem not in PROBLEMS:
+        PROBLEMS.append(problem)
+        log.warning(problem)

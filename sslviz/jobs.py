@@ -111,10 +111,11 @@ class Job:
             self.stop_event.reason = reason
         self.stop_event.set()
 
-    def view(self) -> JobView:
-        """A consistent copy of the state; calling it also marks the job as watched."""
+    def view(self, watched: bool = True) -> JobView:
+        """A consistent copy of the state; calling it also marks the job as watched (a page shows it), unless ``watched=False``."""
         with self._lock:
-            self.last_seen = time.monotonic()
+            if watched:
+                self.last_seen = time.monotonic()
             return JobView(
                 self.id, self.status, self.message, list(self.history), dict(self.state),
                 self._runner.queue_position(self) if self._runner and self.status == "queued" else None,
@@ -155,6 +156,7 @@ class JobRunner:
             raise ValueError("max_seconds, idle_seconds, max_job_mb, max_rss_mb, watch_every and max_paused_seconds must be positive.")
         self.max_paused_seconds = max_paused_seconds
         self.max_concurrent = max_concurrent
+        self.where = "the server"  # who trains the runs, for the page (the Ray backend says "the cluster")
         self.max_seconds, self.idle_seconds, self.max_job_mb, self.max_rss_mb = max_seconds, idle_seconds, max_job_mb, max_rss_mb
         self._slots = threading.Semaphore(max_concurrent)
         self._waiting: list[str] = []
@@ -265,9 +267,30 @@ def default_max_concurrent() -> int:
     return int(environment.number("SSLVIZ_MAX_JOBS", max(1, (os.cpu_count() or 1) // 2), integer=True, high=256))
 
 
-RUNNER = JobRunner(default_max_concurrent(), max_seconds=environment.number("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
-                   idle_seconds=environment.number("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS), max_job_mb=environment.number("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB),
-                   max_rss_mb=environment.number("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB))
+def make_runner() -> "JobRunner | Any":
+    """The server's runner, from the environment: in-process threads by default; a Ray cluster with SSLVIZ_RAY_ADDRESS.
+
+    Without SSLVIZ_RAY_ADDRESS, Ray is not imported (a laptop needs none of it). With it, runs go to the cluster
+    (:mod:`sslviz.jobs_ray`); SSLVIZ_RAY_FALLBACK=local trains on this server when the cluster cannot be reached,
+    and SSLVIZ_RAY_CPUS_PER_RUN / SSLVIZ_RAY_GPUS_PER_RUN say what one run asks the cluster for (1 CPU; a quarter GPU).
+    """
+    limits = {"max_seconds": environment.number("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
+              "idle_seconds": environment.number("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS),
+              "max_job_mb": environment.number("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB), "max_rss_mb": environment.number("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB)}
+    address = os.environ.get("SSLVIZ_RAY_ADDRESS", "").strip()
+    if not address:
+        return JobRunner(default_max_concurrent(), **limits)
+    fallback = os.environ.get("SSLVIZ_RAY_FALLBACK", "").strip().lower()
+    if fallback not in ("", "local", "none"):
+        environment.report(f"SSLVIZ_RAY_FALLBACK={fallback[:40]!r} is neither 'local' nor 'none'; using 'none' (runs fail while the cluster is unreachable).")
+    from sslviz.jobs_ray import RayRunner  # only here: the default install has no Ray
+
+    return RayRunner(address, cpus_per_run=environment.number("SSLVIZ_RAY_CPUS_PER_RUN", 1.0, high=1024),
+                     gpu_per_run=environment.number("SSLVIZ_RAY_GPUS_PER_RUN", 0.25, high=1.0),
+                     fallback=JobRunner(default_max_concurrent(), **limits) if fallback == "local" else None, **limits)
+
+
+RUNNER = make_runner()
 
 
 def run_now(target: Callable[[Job], str | None], name: str) -> Job:

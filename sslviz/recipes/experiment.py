@@ -211,4 +211,5 @@ def experiment_job(
         publish_results(job, exp, snapshot_size)
         return "stopped" if exp.result.stopped_by == "stop" else "done"
 
+    target.device = device  # type: ignore[attr-defined]  # a cluster backend asks for a GPU share only for runs that may use one
     return target

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from sslviz import bundles, checkpoints, jobs, recipes
-from sslviz.jobs import RUNNER, Job, JobView
+from sslviz.jobs import Job, JobView
 
 POLL_SECONDS = 1.0
 
@@ -38,7 +38,7 @@ def is_active(key: str) -> bool:
 
 def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -> Job:
     """Submit ``target`` as this session's job under ``key`` (replacing a finished one); ``paused``: it waits for Step."""
-    job = RUNNER.submit(target, name=key, paused=paused)
+    job = jobs.RUNNER.submit(target, name=key, paused=paused)
     st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = job, False
     return job
 
@@ -100,7 +100,7 @@ def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tup
     """
     opts = dict(options)
     source = recipes.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
-    return RUNNER.submit(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
+    return jobs.RUNNER.submit(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
 
 
 def shipped(dataset: str) -> dict[str, dict[str, Any]]:
@@ -161,7 +161,7 @@ def import_run(key: str, method: str, options: dict[str, Any]) -> None:
             st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; a run bundle is at most {bundles.MAX_ZIP_BYTES // 2**20} MB.", icon=":material/error:")
             return
         target = recipes.experiment_job(method, "digits", 0, 0, "cpu", loaded=recipes.bundle_source(upload.getvalue(), upload.name, method), **options)
-        st.session_state[f"{key}.importing"] = {"job": RUNNER.submit(target, name=f"{key}.import"), "name": upload.name, "applied": False}
+        st.session_state[f"{key}.importing"] = {"job": jobs.RUNNER.submit(target, name=f"{key}.import"), "name": upload.name, "applied": False}
         _import_status(key)
 
 
@@ -221,7 +221,7 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             elif cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
                 job.stop()
             if view.status == "queued":
-                cols[3].info(f"Waiting for a free trainer — position {view.queue_position} in the queue (the server trains {RUNNER.max_concurrent} run(s) at a time).")
+                cols[3].info(f"Waiting for a free trainer — position {view.queue_position} in the queue ({jobs.RUNNER.where} trains {jobs.RUNNER.max_concurrent} run(s) at a time).")
             elif view.state.get("steppable") and not st.session_state.get(f"{key}.shared"):
                 step_controls(key, job, view, cols)
             else:

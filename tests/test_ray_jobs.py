@@ -1,0 +1,122 @@
+"""The Ray backend of the job runner (issue 21): runs on a real local Ray cluster, started and stopped here on 127.0.0.1.
+
+Every budget is in steps; the only waits are hang guards at the watchdog's own limit.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requirements-dev.txt)")
+from ray.cluster_utils import Cluster  # noqa: E402
+from test_pages import HANG_SECONDS, open_page, wait_for_job  # noqa: E402
+
+from sslviz import jobs, recipes  # noqa: E402
+from sslviz.jobs import JobRunner  # noqa: E402
+from sslviz.jobs_ray import RayRunner  # noqa: E402
+
+LIMITS = {"max_seconds": jobs.MAX_JOB_SECONDS, "idle_seconds": jobs.IDLE_SECONDS, "max_job_mb": jobs.MAX_JOB_MB, "max_rss_mb": jobs.MAX_RSS_MB}
+
+
+def until(condition, what: str) -> None:
+    end = time.monotonic() + HANG_SECONDS
+    while not condition():
+        assert time.monotonic() < end, f"never happened: {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def loopback(monkeypatch):
+    """Ray on the loopback address only: no node of these tests listens on, or talks to, another address."""
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own switch: 127.0.0.1 for every node and driver
+
+
+def connect(cluster: Cluster, **kwargs) -> RayRunner:
+    """This test process as the cluster's driver (as a Streamlit server is), and a runner on it."""
+    ray.init(address=cluster.address, namespace="sslviz", logging_level="ERROR", log_to_driver=False)
+    runner = RayRunner(cluster.address, **{**LIMITS, **kwargs})
+    assert runner.wait_connected(HANG_SECONDS), runner.problem
+    return runner
+
+
+def steps_run(method: str = "simclr", steps: int = 12, **opts):
+    """The Contrastive page's live run, budgeted in steps (the same run on any backend)."""
+    return recipes.experiment_job(method, "digits", 0, seed=0, device="cpu", few_labels=(), embed_every=0.0,
+                                  train_overrides={"max_steps": steps, "max_seconds": None}, **opts)
+
+
+def test_without_the_setting_ray_is_not_imported_and_the_runner_is_in_process():
+    code = ("import sys, os; os.environ.pop('SSLVIZ_RAY_ADDRESS', None); from sslviz import jobs; "
+            "print(type(jobs.RUNNER).__name__, 'ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "SSLVIZ_RAY_ADDRESS": ""})
+    assert out.stdout.split() == ["JobRunner", "False"]
+
+
+def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_train_locally(loopback):
+    runner = RayRunner("127.0.0.1:1", **LIMITS)  # nothing listens on port 1
+    assert not runner.wait_connected(HANG_SECONDS)
+    assert "could not be reached" in runner.problem and "SSLVIZ_RAY_ADDRESS='127.0.0.1:1'" in runner.problem
+    job = runner.submit(lambda job: None, name="x")
+    until(lambda: not job.view().active, "the run ends")
+    assert job.view().status == "failed" and job.view().message == runner.problem
+    local = RayRunner("127.0.0.1:1", **LIMITS, fallback=JobRunner(1))
+    job = local.submit(lambda job: job.log({"step": 1.0}), name="y")
+    until(lambda: not job.view().active, "the local run ends")
+    assert job.view().status == "done" and job.view().history == [{"step": 1.0}] and "train on this server instead" in local.problem
+
+
+@pytest.fixture
+def one_node(loopback):
+    """A one-node cluster with 2 CPUs (as `ray start --head --num-cpus=2` makes), and a runner connected to it."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    try:
+        yield cluster, connect(cluster)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+def test_a_run_on_the_cluster_gives_the_same_results_as_in_process_and_a_stop_reaches_it(one_node):
+    _, runner = one_node
+    assert runner.max_concurrent == 2  # 2 CPUs, one per run
+    remote = runner.submit(steps_run(), name="contrastive")
+    local = JobRunner(1).submit(steps_run(), name="contrastive")
+    until(lambda: not remote.view().active and not local.view().active, "both runs finish")
+    r, l_ = remote.view(), local.view()
+    assert r.status == l_.status == "done", (r.message, l_.message)
+    assert [row["loss"] for row in r.history] == [row["loss"] for row in l_.history] and len(r.history) == 12
+    for key in ("probe_acc", "knn_acc", "random_init_probe_acc", "raw_pixel_knn_acc"):
+        assert r.state["summary"][key] == l_.state["summary"][key], key
+    assert r.state["node"] and type(r.state["model"]).__name__ == type(l_.state["model"]).__name__  # the model came back
+    # Stop: a long run ends "stopped", a step or two after the Stop reached the worker
+    long = runner.submit(steps_run(steps=100_000), name="contrastive")
+    until(lambda: len(long.view().history) >= 3, "the long run trains")
+    long.stop()
+    until(lambda: not long.view().active, "the stopped run ends")
+    assert long.view().status == "stopped" and len(long.view().history) < 100_000
+
+
+def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_step_and_stop(one_node, monkeypatch):
+    _, runner = one_node
+    monkeypatch.setattr(jobs, "RUNNER", runner)
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 120})
+    at.button(key="contrastive.step_start").click().run()  # paused on the cluster; Step advances it one step at a time
+    job = at.session_state["contrastive.job"]
+    assert isinstance(job._runner, RayRunner)
+    until(lambda: job.gate.settled(0.1) and len(job.view().history) == 1, "the first step on the cluster")
+    at.run()
+    at.button(key="contrastive.step").click().run()
+    until(lambda: job.gate.settled(0.1) and len(job.view().history) == 2, "the second step")
+    at.button(key="contrastive.pause").click().run()  # Resume: live charts follow it
+    until(lambda: len(job.view().history) >= 6 and "embedding" in job.view().state, "the run trains on, with its embedding")
+    seen = len(job.view().history)
+    until(lambda: len(job.view().history) > seen + 2, "more steps arrive while it runs")
+    at.run()
+    assert not at.exception
+    at.button(key="contrastive.stop").click().run()
+    wait_for_job(at)
+    view = job.view()
+    assert view.status == "stopped" and "summary" in view.state and [int(r["step"]) for r in view.history] == list(range(1, len(view.history) + 1))
