@@ -1,6 +1,11 @@
 """A classroom at once: N browser sessions each start a training run on one server.
 
     python benchmarks/stress.py [--sessions 8] [--seconds 10] [--limit 900]
+    python benchmarks/stress.py --backend ray --sessions 30 --browsers 8 [--cpus 2]
+
+With ``--backend ray`` (see :func:`ray_main`) the runs go to a local Ray cluster instead: ``--sessions`` runs are
+submitted through the runner API the pages use, beside ``--browsers`` real browser sessions on a Streamlit server
+whose runs go to the same cluster.
 
 Starts `streamlit run app.py` on 127.0.0.1 (loopback only) and opens N separate sessions in
 headless Chromium (Debian's `chromium`, or SSLVIZ_CHROMIUM). Each session sets its own seed,
@@ -14,6 +19,7 @@ sees another's run), and the server's peak resident memory (VmHWM from /proc).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +32,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 from _results import write_section
 
@@ -63,11 +70,11 @@ def memory_mb(pid: int, key: str) -> float:
     return float("nan")
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
+def start_server(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", f"--server.port={port}",
                              "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -121,10 +128,18 @@ def poll(s: Session) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sessions", type=int, default=8, help="concurrent browser sessions (1-16)")
+    ap.add_argument("--sessions", type=int, default=8, help="concurrent browser sessions (1-16); with --backend ray, API sessions (1-100)")
     ap.add_argument("--seconds", type=int, default=10, choices=range(5, 125, 5), metavar="5..120", help="training budget of each run")
     ap.add_argument("--limit", type=float, default=900, help="give up after this many seconds (at most 1800)")
+    ap.add_argument("--backend", choices=("local", "ray"), default="local", help="in-process runner (default) or a local Ray cluster")
+    ap.add_argument("--browsers", type=int, default=8, help="with --backend ray: real browser sessions beside the API ones (0-16)")
+    ap.add_argument("--cpus", type=int, default=os.cpu_count() or 2, help="with --backend ray: the cluster's CPUs (1-64)")
     args = ap.parse_args()
+    if args.backend == "ray":
+        if not 1 <= args.sessions <= 100 or not 0 <= args.browsers <= 16 or not 1 <= args.cpus <= 64 or not 10 <= args.limit <= 1800:
+            raise SystemExit("with --backend ray: --sessions 1-100, --browsers 0-16, --cpus 1-64, --limit 10-1800.")
+        ray_main(args)
+        return
     if not 1 <= args.sessions <= 16 or not 10 <= args.limit <= 1800:
         raise SystemExit("--sessions must be 1-16 and --limit 10-1800 (the script must stay bounded).")
     if not CHROMIUM:
@@ -201,6 +216,128 @@ def main() -> None:
     write_section("stress", body)
     if len(completed) < args.sessions or errors or server_errors:
         sys.exit(1)
+
+
+def ray_main(args: argparse.Namespace) -> None:
+    """30 sessions (and a few real browsers) through a local Ray cluster: completion, errors, FIFO order, waits, server memory.
+
+    The cluster (``ray.cluster_utils.Cluster``, ``--cpus`` CPUs, loopback only) is started and stopped here. The API
+    sessions submit ``recipes.experiment_job`` to a ``RayRunner`` as ``sslviz.ui.live.start`` does; the browsers click
+    Train live on a Streamlit server started with ``SSLVIZ_RAY_ADDRESS``. Everything queues at the cluster's one queue.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray on 127.0.0.1 only
+    # Ray starts its workers at nice 15, below everything else: right on a node of their own, but here the browsers and the
+    # Streamlit server share the same 2 cores, and at nice 15 the runs would only get what 8 Chromiums leave over.
+    os.environ["RAY_worker_niceness"] = "0"
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from sslviz import jobs, recipes
+    from sslviz.jobs_ray import RayRunner
+    from sslviz.ui.settings import DEFAULTS
+
+    dataset = DEFAULTS["global.dataset"]
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": args.cpus})
+    ray.init(address=cluster.address, namespace="sslviz", logging_level="ERROR", log_to_driver=False)
+    runner = RayRunner(cluster.address, jobs.MAX_JOB_SECONDS, jobs.IDLE_SECONDS, jobs.MAX_JOB_MB, jobs.MAX_RSS_MB)
+    if not runner.wait_connected(60):
+        raise SystemExit(runner.problem)
+    proc, url = start_server({"SSLVIZ_RAY_ADDRESS": cluster.address, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"})
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(proc.stdout), daemon=True).start()
+    browsers = [Session(seed=500 + i) for i in range(args.browsers)]
+    api: list[dict] = []
+    t0 = time.time()
+    try:
+        with sync_playwright_or_none(args.browsers) as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS) if p else None
+            for s in browsers:
+                open_session(browser, url, s, args.seconds)
+            for i in range(args.sessions):  # the API sessions, then the browsers, all within a second or two
+                job = runner.submit(recipes.experiment_job("simclr", dataset, args.seconds, seed=100 + i, device="cpu"), name=f"api{i}")
+                api.append({"job": job, "submitted": time.time(), "first_update": None, "started": None, "max_position": 0})
+            for s in browsers:
+                s.page.get_by_role("button", name="Train live").click()
+                s.clicked = time.time()
+            while time.time() - t0 < args.limit and (any(r["job"].view().active for r in api)
+                                                      or any(s.ended is None and not s.errors for s in browsers)):
+                now = time.time()
+                for r in api:
+                    view = r["job"].view()
+                    r["max_position"] = max(r["max_position"], view.queue_position or 0)
+                    if r["started"] is None and view.status != "queued":
+                        r["started"] = now
+                    if r["first_update"] is None and view.history:
+                        r["first_update"] = now
+                for s in browsers:
+                    if s.ended is None:
+                        poll(s)
+                time.sleep(0.25)
+            if browser:
+                browser.close()
+    finally:
+        peak = memory_mb(proc.pid, "VmHWM")
+        proc.terminate()
+        proc.wait(10)
+        waiting, running = runner.cluster_counts()
+        ray.shutdown()
+        cluster.shutdown()
+    views = [r["job"].view() for r in api]
+    done = [v for v in views if v.status == "done"]
+    failed = [v.message for v in views if v.status != "done"]
+    start_order = sorted(range(len(api)), key=lambda i: (api[i]["started"] or float("inf")))
+    fifo = start_order == list(range(len(api)))
+    waits = sorted(r["first_update"] - r["submitted"] for r in api if r["first_update"])
+    b_waits = sorted(s.started - s.clicked for s in browsers if s.started)
+    b_done = [s for s in browsers if s.ended is not None and not s.errors]
+    errors = failed + [e for s in browsers for e in s.errors]
+    server_errors = [line.strip() for line in log if "Traceback" in line or "Error" in line]
+    ends = [v.finished for v in views if v.finished] + [s.ended for s in b_done]
+    wall_min = (max(ends) - t0) / 60 if ends else float("nan")
+    durations = sorted(v.finished - v.started for v in done)
+    per_core_minute = (len(done) + len(b_done)) / (args.cpus * wall_min)
+    d = statistics.median(durations) if durations else float("nan")
+
+    def pct(xs: list[float], q: float) -> float:
+        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+    def cores_for(n: int) -> str:  # a run holds its CPU for d s: with C slots the k-th run starts after floor((k-1)/C)·d s
+        c = n if d > 10 else -(-n // (int(10 // d) + 1))
+        return f"{c} cores (one per run: a run holds its CPU for ~{d:.0f} s, longer than 10 s)" if d > 10 else f"{c} cores"
+    body = (
+        f"### Stress on Ray: {args.sessions} API sessions + {args.browsers} browsers, one {args.seconds}-s SimCLR run each ({dataset}), "
+        f"a local cluster of {args.cpus} CPUs\n\n"
+        f"- API sessions finished: **{len(done)} / {args.sessions}**; browser sessions: **{len(b_done)} / {args.browsers}**; "
+        f"errors: **{len(errors)}**; tracebacks/errors in the server log: **{len(server_errors)}**.\n"
+        f"- Queue order first come, first served (API sessions, by the time each left the queue): **{'yes' if fifo else 'NO'}**; "
+        f"deepest position shown {max((r['max_position'] for r in api), default=0)}; left in the cluster's queue at the end: {waiting} waiting, {running} running.\n"
+        f"- Wait from submit to the first live update (s), API: p50 **{pct(waits, 0.5):.1f}**, p95 **{pct(waits, 0.95):.1f}**; "
+        f"browsers (click to training shown): p50 {pct(b_waits, 0.5):.1f}, p95 {pct(b_waits, 0.95):.1f}.\n"
+        f"- A run holds its CPU for {d:.1f} s (median, start to result: worker start, {args.seconds} s of training, evaluation); "
+        f"**{per_core_minute:.2f} runs per core-minute**; everything done {wall_min * 60:.0f} s after the first submit.\n"
+        f"- The Streamlit process's **peak RSS {peak:,.0f} MB** (VmHWM; training memory is in the Ray workers).\n"
+        f"- For everyone in a class to see their run start within 10 s: 30 students need {cores_for(30)}; 100 need {cores_for(100)}.\n\n"
+        f"Command: `python benchmarks/stress.py --backend ray --sessions {args.sessions} --browsers {args.browsers} --cpus {args.cpus} --seconds {args.seconds}`"
+        + ("\n\nErrors:\n" + "\n".join(f"- {e[:300]}" for e in errors + server_errors) if errors or server_errors else "")
+    )
+    print(body)
+    write_section("stress-ray", body)
+    if len(done) < args.sessions or len(b_done) < args.browsers or errors or server_errors or not fifo:
+        sys.exit(1)
+
+
+@contextlib.contextmanager
+def sync_playwright_or_none(browsers: int) -> Iterator[Any]:
+    """Playwright when there are browser sessions to open (it needs Chromium), else None."""
+    if not browsers:
+        yield None
+        return
+    if not CHROMIUM:
+        raise SystemExit("needs chromium on PATH (apt-get install -y chromium) or SSLVIZ_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
 
 
 if __name__ == "__main__":

@@ -7,16 +7,18 @@ every reported accuracy comes from the same code and the same protocol.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Hashable
 
 import torch
 
-from sslviz import checkpoints, data, evaluate, methods
-from sslviz.train import BatchCallback, Gate, TrainConfig, Trainer, TrainResult
+from sslviz import checkpoints, data, evaluate, methods, pacing
+from sslviz.setting import valid_range
+from sslviz.train import BatchCallback, Gate, TrainConfig, Trainer, TrainResult, configure_threads
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Experiment:
     result: TrainResult
     metrics: dict[str, float] = field(default_factory=dict)
     pretrained_on: str = ""  # the split the method trained on, when not train_set's (STL-10: "unlabelled")
+    promised_steps: int | None = None  # the steps its seconds buy on an idle server, when it trained beside other runs (sslviz.pacing)
 
     def summary(self) -> dict[str, Any]:
         """A flat, JSON-ready record: what ran, for how long, and every accuracy."""
@@ -45,12 +48,15 @@ class Experiment:
             "seconds": round(self.result.seconds, 2),
             "steps": self.result.steps,
             "stopped_by": self.result.stopped_by,
+            **({"promised_steps": self.promised_steps} if self.promised_steps is not None else {}),
             "message": self.result.message,
             "config": asdict(self.method.config),
             "train_config": asdict(self.train_config),
             **{k: round(v, 4) for k, v in self.metrics.items()},
         }
 
+
+MAX_PROMISE = int(valid_range({f.name: f for f in fields(TrainConfig)}["min_steps"]).high)  # what TrainConfig.min_steps accepts
 
 TEST_PROTOCOL = ("train", "test")  # train on, report on
 SELECTION_PROTOCOL = ("fit", "val")  # choosing a setting: train on, score on — the test split never chooses
@@ -186,6 +192,8 @@ def run(
     evaluated: bool = True,
     on_status: Callable[[str], None] = lambda msg: None,
     splits: tuple[str, str] = TEST_PROTOCOL,
+    sharing: Callable[[], int] | None = None,
+    on_pace: Callable[[dict[str, Any]], None] = lambda pace: None,
 ) -> Experiment:
     """Train ``method_name`` on ``dataset`` within the budget, then evaluate it.
 
@@ -196,6 +204,10 @@ def run(
     A run that diverged is not evaluated: its summary carries the message instead; with
     ``evaluated=False`` none is (a recipe that scores the features its own way). ``splits``:
     what to train on and evaluate on — SELECTION_PROTOCOL ("fit", "val") to choose a setting.
+    ``sharing()``: how many runs this process trains right now, this one included (the job runner knows). With it, a
+    seconds budget is a promise of steps (:mod:`sslviz.pacing`): a run that starts beside others trains at least the
+    steps its seconds buy on an idle server, and a run that trained alone records that rate. ``on_pace(pace)`` hears
+    it before training starts: {"runs": runs sharing the server, "promised": steps or None, "expected_seconds": …}.
     """
     if evaluated and not data.info(dataset).labelled:
         raise ValueError(f"{dataset} has no classes (a flat folder of images), so there is no accuracy to report. "
@@ -207,13 +219,30 @@ def run(
     on_status("training")
     # a dataset made for SSL (STL-10) pre-trains on its unlabelled images; the probe and kNN still fit on the labelled train split
     pretrain_set = data.load(dataset, "unlabelled", seed) if data.info(dataset).unlabelled else train_set
+    pace_key, promised, others = None, None, 0
+    if sharing is not None and seconds is not None and steps is None:
+        pace_key = pacing.setting_key(method_name, dataset, method.config, train_config, configure_threads(train_config.num_threads))
+        others = sharing() - 1
+        promised = pacing.promised_steps(pace_key, seconds) if others > 0 else None
+        if promised is not None and promised > train_config.min_steps:
+            promised = min(promised, MAX_PROMISE)
+            train_config = replace(train_config, min_steps=promised)
+        threads = configure_threads(train_config.num_threads)
+        on_pace({"runs": others + 1, "promised": promised, "seconds": seconds, "threads": threads, "cores": os.cpu_count() or 1,
+                 "expected_seconds": pacing.expected_seconds(seconds, others + 1, threads, os.cpu_count() or 1)})
     trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event, gate)
     result = trainer.fit()
+    if pace_key is not None and result.stopped_by == "budget":
+        if others == 0 and sharing() == 1:  # alone from start to end: this is the idle rate
+            pacing.record(pace_key, result.steps, result.seconds)
+        elif promised is not None and result.seconds > seconds and result.steps <= train_config.min_steps:
+            result.message = (f"Finished: {result.steps} steps in {result.seconds:.1f} s. {others + 1} runs shared this server, so it ran "
+                              f"past its {seconds:g} s budget to get the {promised} steps {seconds:g} s buy on an idle server.")
     if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
         # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up
         result.mark_diverged(f"by step {result.steps}: the encoder's features became infinite or NaN (the normalised loss stayed finite)", train_config.lr)
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result,
-                     pretrained_on=pretrain_set.split if pretrain_set is not train_set else "")
+                     pretrained_on=pretrain_set.split if pretrain_set is not train_set else "", promised_steps=promised)
     if result.diverged or not evaluated:
         return exp
     exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)

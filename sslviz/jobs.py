@@ -17,6 +17,7 @@ when Streamlit drops a closed session (``server.disconnectedSessionTTL``) its te
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import os
 import resource
@@ -105,6 +106,10 @@ class Job:
             if message is not None:
                 self.message = message
 
+    def sharing(self) -> int:
+        """How many runs train right now in the process that runs this job, this one included (1 outside a runner)."""
+        return self._runner.running() if isinstance(self._runner, JobRunner) else 1
+
     def stop(self, reason: str = "by the user") -> None:
         """Ask the job to stop: a queued job never starts, a running one ends after its current step."""
         if not self.stop_event.is_set():
@@ -163,6 +168,7 @@ class JobRunner:
         self._lock = threading.Lock()
         # weak: a job the runner watches is still freed with its session. Job -> (start time, RSS at start).
         self._running_since: weakref.WeakKeyDictionary[Job, tuple[float, float]] = weakref.WeakKeyDictionary()
+        self._durations: collections.deque[float] = collections.deque(maxlen=8)  # wall seconds of the last runs that finished
         watchdog = threading.Thread(target=self._watch, args=(weakref.ref(self), watch_every), name="sslviz-watchdog", daemon=True)
         watchdog.start()
 
@@ -204,6 +210,27 @@ class JobRunner:
         else:
             return stopped
         return stopped + [newest]
+
+    def running(self) -> int:
+        """How many jobs train right now (not counting those waiting in the queue)."""
+        with self._lock:
+            return len(self._running_since)
+
+    def expected_start(self, job: Job) -> float | None:
+        """About how many seconds until the queued ``job`` starts: the runs ahead of it each taking as long as the last
+        few runs here took (median); None when it is not queued or no run has finished yet (nothing to go on)."""
+        position = self.queue_position(job)
+        with self._lock:
+            recent = sorted(self._durations)
+            elapsed = [time.monotonic() - since for since, _ in self._running_since.values()]
+        if position is None or not recent:
+            return None
+        typical = recent[len(recent) // 2]
+        slots = sorted(max(0.0, typical - e) for e in elapsed) + [0.0] * (self.max_concurrent - len(elapsed))
+        for _ in range(position - 1):  # the runs ahead of it take the earliest free trainer, one after another
+            slots[0] += typical
+            slots.sort()
+        return slots[0]
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None if the job is not waiting."""
@@ -257,7 +284,9 @@ class JobRunner:
                             f"The run failed unexpectedly ({type(err).__name__}: {err}). Other runs and the app are unaffected.")
         finally:
             with self._lock:
-                self._running_since.pop(job, None)
+                since = self._running_since.pop(job, None)
+                if since is not None and job.status == "done":
+                    self._durations.append(time.monotonic() - since[0])
             release_memory()
             self._slots.release()
 
@@ -290,8 +319,6 @@ def make_runner() -> "JobRunner | Any":
                      fallback=JobRunner(default_max_concurrent(), **limits) if fallback == "local" else None, **limits)
 
 
-RUNNER = make_runner()
-
 
 def run_now(target: Callable[[Job], str | None], name: str) -> Job:
     """Run a job target in this thread (no queue) and return the finished job — for quick work such as loading a checkpoint."""
@@ -315,6 +342,16 @@ def copy_finished(job: Job) -> Job:
     return twin
 
 
+def runs_at_once() -> int:
+    """How many runs this process trains at once (the in-process runner's limit; 1 where runs go to a cluster),
+    so that each run's torch threads times the runs never exceed the cores (``sslviz.train.app_threads``)."""
+    return RUNNER.max_concurrent if isinstance(RUNNER, JobRunner) else 1
+
+
 def fail(job: Job, message: str) -> None:
     """End ``job`` as failed with a user-facing ``message`` (e.g. a diverged loss)."""
     job._set_status("failed", message)
+
+
+# Last: the Ray backend (sslviz.jobs_ray) imports this module's Job, JobRunner and fail.
+RUNNER = make_runner()

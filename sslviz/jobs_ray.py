@@ -37,8 +37,12 @@ from sslviz.jobs import Job, JobRunner, fail
 from sslviz.stepgate import StepGate
 
 POLL_SECONDS = 0.2  # a Stop reaches the worker within one poll; the page itself polls every second
-LOST_AFTER_SECONDS = 30.0  # a worker that answers no poll for this long is taken as lost
+QUEUE_POLL_SECONDS = 0.5  # a waiting run asks the queue this often (every waiting run of every replica does)
+LOST_AFTER_SECONDS = 60.0  # a worker that answers no poll for this long is taken as lost (Ray itself reports dead ones sooner)
 QUEUE_NAME, NAMESPACE = "sslviz-queue", "sslviz"
+# A worker imports sslviz.jobs like the server: it must make the in-process runner, not a cluster client of its own
+# (a node started from a shell that exports SSLVIZ_RAY_ADDRESS would pass it on to its workers).
+WORKER_ENV = {"env_vars": {"SSLVIZ_RAY_ADDRESS": ""}}
 TICKET_TTL_SECONDS = 30.0  # a queued or running ticket whose Streamlit replica stopped polling it is dropped
 
 
@@ -81,8 +85,7 @@ class RemoteGate(StepGate):
             self._cond.notify_all()
 
 
-@ray.remote(num_cpus=0)
-class Queue:
+class TicketQueue:
     """The cluster's run queue, one per cluster (a named, detached actor): first come, first served.
 
     Capacity is the cluster's CPUs divided by the CPUs one run asks for, read afresh on every call,
@@ -93,9 +96,13 @@ class Queue:
     def __init__(self) -> None:
         self.waiting: dict[str, float] = {}  # ticket -> last heartbeat, in arrival order
         self.running: dict[str, float] = {}
+        self.cpus, self.cpus_read = 0.0, -float("inf")
 
     def capacity(self, cpus_per_run: float) -> int:
-        return int(ray.cluster_resources().get("CPU", 0.0) // cpus_per_run)
+        """Runs the cluster trains at once; its CPUs are read at most once a second (every waiting run polls several times a second)."""
+        if time.monotonic() - self.cpus_read > 1.0:
+            self.cpus, self.cpus_read = ray.cluster_resources().get("CPU", 0.0), time.monotonic()
+        return int(self.cpus // cpus_per_run)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -127,6 +134,9 @@ class Queue:
         """(waiting, running): for tests and the stress benchmark."""
         self._expire()
         return len(self.waiting), len(self.running)
+
+
+Queue = ray.remote(num_cpus=0)(TicketQueue)  # the named actor; TicketQueue itself is plain Python (tested as such)
 
 
 class RunActor:
@@ -244,7 +254,8 @@ class RayRunner:
             if not ray.is_initialized():
                 reachable(self.address)
                 ray.init(address=self.address, namespace=NAMESPACE, logging_level="ERROR", log_to_driver=False)
-            self._queue = Queue.options(name=QUEUE_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True).remote()
+            self._queue = Queue.options(name=QUEUE_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+                                        runtime_env=WORKER_ENV).remote()
             self._capacity = ray.get(self._queue.capacity.remote(self.cpus_per_run), timeout=60)
         except Exception as err:  # any failure to reach the cluster is said on the page, in words
             self.problem = (f"The Ray cluster at SSLVIZ_RAY_ADDRESS={self.address!r} could not be reached ({type(err).__name__}: "
@@ -269,11 +280,19 @@ class RayRunner:
         """The job's place in the cluster's queue (1 = next); None when it is not waiting."""
         return self._positions.get(job.id)
 
+    def expected_start(self, job: Job) -> float | None:
+        """Not estimated on a cluster (the runs ahead may be other replicas'): None, and the page shows the position only."""
+        return None
+
     # -- runs ----------------------------------------------------------------------------------------------------
     def submit(self, target: Callable[[Job], str | None], name: str = "job", paused: bool = False) -> Job:
         """Queue ``target(job)`` on the cluster and return the page's job at once; a driver thread keeps it up to date."""
         job = Job(name=name, gate=RemoteGate(paused), _runner=self)
         self._positions[job.id] = 1
+        if self._connected.is_set() and self.problem is None:
+            # Join the queue now, from this thread: Ray runs one caller's calls to an actor in the order they were made,
+            # so runs submitted one after another queue in that order (the driver thread's first poll may come later).
+            self._queue.poll.remote(job.id, self.cpus_per_run)
         threading.Thread(target=self._drive, args=(job, target, paused), name=f"sslviz-ray-{name}-{job.id}", daemon=True).start()
         return job
 
@@ -306,7 +325,7 @@ class RayRunner:
                 self._positions.pop(job.id, None)
                 return True
             self._positions[job.id] = position
-            time.sleep(POLL_SECONDS)
+            time.sleep(QUEUE_POLL_SECONDS)
         job._set_status("stopped", "Cancelled before it started.")
         return False
 
@@ -316,11 +335,18 @@ class RayRunner:
         return {"num_cpus": self.cpus_per_run, **({"num_gpus": self.gpu_per_run} if cuda else {})}
 
     def _run_remotely(self, job: Job, target: Callable[[Job], str | None], paused: bool) -> None:
-        actor = _RunActor.options(**self._resources(target)).remote(self.limits, max(1, int(self.cpus_per_run)))
+        actor = _RunActor.options(**self._resources(target), runtime_env=WORKER_ENV).remote(self.limits, max(1, int(self.cpus_per_run)))
         job._set_status("running", "Starting on the cluster...")
         node = "unknown"
         try:
-            node = ray.get(actor.start.remote(target, job.name, paused), timeout=LOST_AFTER_SECONDS * 4)
+            started = actor.start.remote(target, job.name, paused)
+            # A busy node takes a while to start a worker process (and import torch): wait as long as it takes, but
+            # hear a Stop meanwhile. A worker or node that dies raises RayActorError here, as in the polls below.
+            while not ray.wait([started], timeout=POLL_SECONDS)[0]:
+                if job.stop_event.is_set():
+                    job._set_status("stopped", "Stopped before it started on the cluster.")
+                    return
+            node = ray.get(started)
             job.update(node=node)
             while True:
                 commands = job.gate.drain() if isinstance(job.gate, RemoteGate) else []
@@ -328,7 +354,7 @@ class RayRunner:
                     commands.append(("stop", job.stop_event.reason))
                 with job._lock:
                     rows_seen, unseen_for = len(job.history), time.monotonic() - job.last_seen
-                update = ray.get(actor.poll.remote(rows_seen, commands, unseen_for), timeout=LOST_AFTER_SECONDS)
+                update = ray.get(actor.poll.remote(rows_seen, commands, unseen_for), timeout=LOST_AFTER_SECONDS)  # a slow answer is a lost one
                 for row in update["rows"]:
                     job.log(row)
                 job.update(update["message"], **{k: writable(v) for k, v in update["state"].items()})

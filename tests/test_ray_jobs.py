@@ -66,6 +66,12 @@ def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_tra
     job = local.submit(lambda job: job.log({"step": 1.0}), name="y")
     until(lambda: not job.view().active, "the local run ends")
     assert job.view().status == "done" and job.view().history == [{"step": 1.0}] and "train on this server instead" in local.problem
+    # the server's own runner, as the app makes it from the environment
+    code = ("from sslviz import environment, jobs; r = jobs.RUNNER; r.wait_connected(60); "
+            "print(type(r).__name__, r.problem in environment.PROBLEMS, type(r.fallback).__name__)")
+    env = {**os.environ, "SSLVIZ_RAY_ADDRESS": "127.0.0.1:1", "SSLVIZ_RAY_FALLBACK": "local"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["RayRunner", "True", "JobRunner"], out.stderr[-2000:]
 
 
 @pytest.fixture
@@ -120,3 +126,22 @@ def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_st
     wait_for_job(at)
     view = job.view()
     assert view.status == "stopped" and "summary" in view.state and [int(r["step"]) for r in view.history] == list(range(1, len(view.history) + 1))
+
+
+def test_the_cluster_queue_is_first_come_first_served_follows_capacity_and_drops_tickets_nobody_polls(monkeypatch):
+    from sslviz import jobs_ray
+
+    clock = [0.0]
+    monkeypatch.setattr(jobs_ray.time, "monotonic", lambda: clock[0])
+    cpus = [2.0]
+    monkeypatch.setattr(jobs_ray.ray, "cluster_resources", lambda: {"CPU": cpus[0]})
+    q = jobs_ray.TicketQueue()
+    assert [q.poll(t, 1.0)[:2] for t in "abcd"] == [(True, None), (True, None), (False, 1), (False, 2)]
+    assert q.poll("d", 1.0)[:2] == (False, 2)  # d may not overtake c
+    q.release("a")
+    assert q.poll("d", 1.0)[:2] == (False, 2) and q.poll("c", 1.0)[:2] == (True, None) and q.poll("d", 1.0)[:2] == (False, 1)
+    cpus[0], clock[0] = 3.0, 2.0  # a node joined: capacity is read again (at most once a second)
+    assert q.poll("d", 1.0) == (True, None, 3)
+    assert q.poll("e", 2.0)[:2] == (False, 1)  # a run of 2 CPUs: 3 CPUs hold one such run, and three runs train already
+    clock[0] += jobs_ray.TICKET_TTL_SECONDS + 1  # every replica stopped polling: their tickets expire and free the places
+    assert q.counts() == (0, 0)

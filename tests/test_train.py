@@ -229,3 +229,13 @@ def test_min_steps_outlasts_the_seconds_budget_but_not_max_steps_or_stop(monkeyp
     stop = threading.Event()
     r = Trainer(Quadratic(), images(), TrainConfig(max_seconds=2.0, min_steps=12, batch_size=8), [lambda t, m: m["step"] == 3 and stop.set()], stop).fit()
     assert r.steps == 3 and r.stopped_by == "stop"
+
+
+@pytest.mark.parametrize("cores, runs, threads", [(2, 1, 1), (16, 1, 8), (16, 2, 7), (16, 8, 1), (16, 4, 3), (64, 4, 8), (2, 4, 1)])
+def test_threads_per_run_times_runs_at_once_stay_within_the_cores(monkeypatch, cores, runs, threads):
+    monkeypatch.delenv("SSLVIZ_TORCH_THREADS", raising=False)
+    monkeypatch.setattr(train.os, "cpu_count", lambda: cores)
+    assert train.app_threads(runs) == threads
+    assert threads * runs <= max(cores - 1, runs)  # one core left to the server, unless every run needs its one thread
+    with pytest.raises(ValueError, match="at least 1"):
+        train.app_threads(0)

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import torch
 
 from sslviz import augment, data, evaluate, experiment, methods
-from sslviz.jobs import Job, fail
+from sslviz.jobs import Job, fail, runs_at_once
 from sslviz.nets import SmallCNN
 from sslviz.recipes.experiment import Target
 from sslviz.train import app_threads, resolve_device
@@ -41,7 +41,7 @@ def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]],
             job.update(progress=share * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
 
         exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
-                             train_overrides={"num_threads": app_threads()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
+                             train_overrides={"num_threads": app_threads(runs_at_once())}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
         if exp.result.diverged:
             fail(job, f"{label}: {exp.result.message}")
             return None

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from sslviz import bundles, data, evaluate, experiment, methods
-from sslviz.jobs import Job, fail
+from sslviz.jobs import Job, fail, runs_at_once
 from sslviz.nets import eval_mode
 from sslviz.reduce import pca_2d
 from sslviz.train import app_threads
@@ -43,9 +43,14 @@ class LivePublisher:
     def __call__(self, trainer, metrics: dict[str, float]) -> None:
         """The Trainer callback: log the step and refresh the views when they are due."""
         self.job.log(metrics)
-        seconds = self.job.state.get("seconds") or 1.0
-        self.job.update(progress=TRAINING_SHARE * min(1.0, metrics["seconds"] / seconds),
-                        message=f"Training: step {int(metrics['step'])}, {metrics['seconds']:.1f} s of {seconds:g} s")
+        seconds, pace, step = self.job.state.get("seconds") or 1.0, self.job.state.get("pace") or {}, int(metrics["step"])
+        if pace.get("promised"):  # sharing the server: the promised steps are the budget (sslviz.pacing)
+            self.job.update(progress=TRAINING_SHARE * min(1.0, step / pace["promised"]),
+                            message=f"Training: step {step} of the {pace['promised']} promised, {metrics['seconds']:.1f} s "
+                                    f"(about {pace['expected_seconds']:.0f} s while {pace['runs']} runs share the server)")
+        else:
+            self.job.update(progress=TRAINING_SHARE * min(1.0, metrics["seconds"] / seconds),
+                            message=f"Training: step {step}, {metrics['seconds']:.1f} s of {seconds:g} s")
         self.publish(trainer.method, int(metrics["step"]))
 
     def publish(self, method: methods.Method, step: int, force: bool = False) -> None:
@@ -194,8 +199,9 @@ def experiment_job(
         else:
             callbacks = (publisher, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (publisher,)
             exp = experiment.run(method_name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=method_overrides,
-                                 train_overrides={"num_threads": app_threads(), **(train_overrides or {})}, on_batch_end=callbacks,
-                                 stop_event=job.stop_event, gate=job.gate, few_labels=few_labels, on_status=on_status)
+                                 train_overrides={"num_threads": app_threads(runs_at_once()), **(train_overrides or {})}, on_batch_end=callbacks,
+                                 stop_event=job.stop_event, gate=job.gate, few_labels=few_labels, on_status=on_status,
+                                 sharing=job.sharing, on_pace=lambda pace: job.update(pace=pace))
         if exp.result.diverged:
             fail(job, exp.result.message)
             return None

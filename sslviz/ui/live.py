@@ -221,11 +221,13 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             elif cols[0].button(label, key=f"{key}.stop", help="Stops after the current step; results so far are kept."):
                 job.stop()
             if view.status == "queued":
-                cols[3].info(f"Waiting for a free trainer — position {view.queue_position} in the queue ({jobs.RUNNER.where} trains {jobs.RUNNER.max_concurrent} run(s) at a time).")
+                cols[3].info(queue_text(job, view))
             elif view.state.get("steppable") and not st.session_state.get(f"{key}.shared"):
                 step_controls(key, job, view, cols)
             else:
                 cols[3].progress(float(view.state.get("progress", 0.0)), text=view.message)
+            if view.status == "running" and (pace := pace_text(view.state.get("pace"))):
+                st.info(pace, icon=":material/groups:")
         elif view.status == "failed":
             st.error(view.message, icon=":material/error:")
         elif view.status == "stopped":
@@ -239,6 +241,24 @@ def job_view(key: str, render: Callable[[JobView], None]) -> None:
             st.rerun()  # the job just ended: one full rerun stops the polling
 
     live()
+
+
+def queue_text(job: Job, view: JobView) -> str:
+    """Where a waiting run stands: its place in the queue, how many train at once, and when it should start (when known)."""
+    runner = jobs.RUNNER
+    text = f"Waiting for a free trainer — position {view.queue_position} in the queue ({runner.where} trains {runner.max_concurrent} run(s) at a time)."
+    start = runner.expected_start(job)
+    return text + (f" Expected to start in about {start:.0f} s (estimated from how long the last runs here took)." if start is not None else "")
+
+
+def pace_text(pace: dict[str, Any] | None) -> str:
+    """What sharing the server does to this run (sslviz.pacing): its promised steps and the expected time; "" when it trains alone."""
+    if not pace or pace["runs"] <= 1:
+        return ""
+    shared = f"{pace['runs']} runs share this server's {pace['cores']} cores, so training takes about {pace['expected_seconds']:.0f} s instead of {pace['seconds']:g} s"
+    if pace["promised"] is None:
+        return shared + ": these settings have not trained alone here yet, so this run gets no promise of steps and may end with fewer than usual."
+    return shared + f": this run is promised the {pace['promised']} steps that {pace['seconds']:g} s buy on an idle server, and trains until it has them."
 
 
 def step_controls(key: str, job: Job, view: JobView, cols: list) -> None:
