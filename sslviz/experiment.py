@@ -220,24 +220,25 @@ def run(
     # a dataset made for SSL (STL-10) pre-trains on its unlabelled images; the probe and kNN still fit on the labelled train split
     pretrain_set = data.load(dataset, "unlabelled", seed) if data.info(dataset).unlabelled else train_set
     pace_key, promised, others = None, None, 0
-    if sharing is not None and seconds is not None and steps is None:
+    budget = train_config.max_seconds  # the seconds in force (train_overrides may have changed them)
+    if sharing is not None and budget and train_config.max_steps is None:
         pace_key = pacing.setting_key(method_name, dataset, method.config, train_config, configure_threads(train_config.num_threads))
         others = sharing() - 1
-        promised = pacing.promised_steps(pace_key, seconds) if others > 0 else None
+        promised = pacing.promised_steps(pace_key, budget) if others > 0 else None
         if promised is not None and promised > train_config.min_steps:
             promised = min(promised, MAX_PROMISE)
             train_config = replace(train_config, min_steps=promised)
         threads = configure_threads(train_config.num_threads)
-        on_pace({"runs": others + 1, "promised": promised, "seconds": seconds, "threads": threads, "cores": os.cpu_count() or 1,
-                 "expected_seconds": pacing.expected_seconds(seconds, others + 1, threads, os.cpu_count() or 1)})
+        on_pace({"runs": others + 1, "promised": promised, "seconds": budget, "threads": threads, "cores": os.cpu_count() or 1,
+                 "expected_seconds": pacing.expected_seconds(budget, others + 1, threads, os.cpu_count() or 1)})
     trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event, gate)
     result = trainer.fit()
     if pace_key is not None and result.stopped_by == "budget":
         if others == 0 and sharing() == 1:  # alone from start to end: this is the idle rate
             pacing.record(pace_key, result.steps, result.seconds)
-        elif promised is not None and result.seconds > seconds and result.steps <= train_config.min_steps:
+        elif promised is not None and result.seconds > budget and result.steps <= train_config.min_steps:
             result.message = (f"Finished: {result.steps} steps in {result.seconds:.1f} s. {others + 1} runs shared this server, so it ran "
-                              f"past its {seconds:g} s budget to get the {promised} steps {seconds:g} s buy on an idle server.")
+                              f"past its {budget:g} s budget to get the {promised} steps {budget:g} s buy on an idle server.")
     if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
         # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up
         result.mark_diverged(f"by step {result.steps}: the encoder's features became infinite or NaN (the normalised loss stayed finite)", train_config.lr)

@@ -8,7 +8,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requirements-dev.txt)")
 from ray.cluster_utils import Cluster  # noqa: E402
 from test_pages import open_page  # noqa: E402
-from test_ray_jobs import connect, steps_run, until  # noqa: E402
+from test_ray_jobs import connect, steps_run, trains, until  # noqa: E402
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_six_runs_spread_over_two_nodes_and_losing_one_node_fails_exactly_its_ru
     runner = connect(cluster)
     assert runner.max_concurrent == 6
     runs = [runner.submit(steps_run(steps=100_000), name=f"run{i}") for i in range(6)]
-    until(lambda: all("node" in r.view().state and len(r.view().history) >= 2 for r in runs), "all six train")
+    until(lambda: all(trains(r) for r in runs), "all six train")
     where = [r.view().state["node"] for r in runs]
     assert set(where) == {n.node_id for n in nodes} and all(where.count(n.node_id) == 3 for n in nodes), where
     lost = nodes[0].node_id

@@ -42,6 +42,13 @@ def connect(cluster: Cluster, **kwargs) -> RayRunner:
     return runner
 
 
+def trains(job, steps: int = 2) -> bool:
+    """Whether ``job`` has trained ``steps`` steps on a node; a failed run fails the test at once, with its message."""
+    view = job.view()
+    assert view.status != "failed", view.message
+    return "node" in view.state and len(view.history) >= steps
+
+
 def steps_run(method: str = "simclr", steps: int = 12, **opts):
     """The Contrastive page's live run, budgeted in steps (the same run on any backend)."""
     return recipes.experiment_job(method, "digits", 0, seed=0, device="cpu", few_labels=(), embed_every=0.0,
