@@ -219,35 +219,58 @@ def run(
     on_status("training")
     # a dataset made for SSL (STL-10) pre-trains on its unlabelled images; the probe and kNN still fit on the labelled train split
     pretrain_set = data.load(dataset, "unlabelled", seed) if data.info(dataset).unlabelled else train_set
-    pace_key, promised, others = None, None, 0
-    budget = train_config.max_seconds  # the seconds in force (train_overrides may have changed them)
-    if sharing is not None and budget and train_config.max_steps is None:
-        pace_key = pacing.setting_key(method_name, dataset, method.config, train_config, configure_threads(train_config.num_threads))
-        others = sharing() - 1
-        promised = pacing.promised_steps(pace_key, budget) if others > 0 else None
-        if promised is not None and promised > train_config.min_steps:
-            promised = min(promised, MAX_PROMISE)
-            train_config = replace(train_config, min_steps=promised)
-        threads = configure_threads(train_config.num_threads)
-        on_pace({"runs": others + 1, "promised": promised, "seconds": budget, "threads": threads, "cores": os.cpu_count() or 1,
-                 "expected_seconds": pacing.expected_seconds(budget, others + 1, threads, os.cpu_count() or 1)})
+    train_config, pace = _promise(method_name, dataset, method, train_config, sharing, on_pace)
     trainer = Trainer(method, method.inputs(pretrain_set), train_config, on_batch_end, stop_event, gate)
     result = trainer.fit()
-    if pace_key is not None and result.stopped_by == "budget":
-        if others == 0 and sharing() == 1:  # alone from start to end: this is the idle rate
-            pacing.record(pace_key, result.steps, result.seconds)
-        elif promised is not None and result.seconds > budget and result.steps <= train_config.min_steps:
-            result.message = (f"Finished: {result.steps} steps in {result.seconds:.1f} s. {others + 1} runs shared this server, so it ran "
-                              f"past its {budget:g} s budget to get the {promised} steps {budget:g} s buy on an idle server.")
+    _keep_promise(pace, result, sharing, train_config.min_steps)
     if not result.diverged and result.steps and not torch.isfinite(method.embed(train_set.images[:64])).all():
         # InfoNCE on normalised embeddings stays finite for a step or two after a huge learning rate blew the encoder up
         result.mark_diverged(f"by step {result.steps}: the encoder's features became infinite or NaN (the normalised loss stayed finite)", train_config.lr)
     exp = Experiment(method_name, dataset, seed, method, train_set, test_set, train_config, result,
-                     pretrained_on=pretrain_set.split if pretrain_set is not train_set else "", promised_steps=promised)
+                     pretrained_on=pretrain_set.split if pretrain_set is not train_set else "", promised_steps=pace and pace.promised)
     if result.diverged or not evaluated:
         return exp
     exp.metrics = evaluation(exp, few_labels, with_baselines, on_status)
     return exp
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A run's promise (:mod:`sslviz.pacing`): its setting's key, its seconds, the runs beside it, the steps promised (or None)."""
+
+    key: str
+    budget: float
+    others: int
+    promised: int | None
+
+
+def _promise(method_name: str, dataset: str, method: methods.Method, train_config: TrainConfig,
+             sharing: Callable[[], int] | None, on_pace: Callable[[dict[str, Any]], None]) -> tuple[TrainConfig, Pace | None]:
+    """The train config with the run's promised steps as its minimum, when it starts beside other runs; and its Pace."""
+    budget = train_config.max_seconds  # the seconds in force (train_overrides may have changed them)
+    if sharing is None or not budget or train_config.max_steps is not None:
+        return train_config, None
+    threads, cores = configure_threads(train_config.num_threads), os.cpu_count() or 1
+    key, others = pacing.setting_key(method_name, dataset, method.config, train_config, threads), sharing() - 1
+    promised = pacing.promised_steps(key, budget) if others > 0 else None
+    if promised is not None:
+        promised = min(promised, MAX_PROMISE)
+        if promised > train_config.min_steps:
+            train_config = replace(train_config, min_steps=promised)
+    on_pace({"runs": others + 1, "promised": promised, "seconds": budget, "threads": threads, "cores": cores,
+             "expected_seconds": pacing.expected_seconds(budget, others + 1, threads, cores)})
+    return train_config, Pace(key, budget, others, promised)
+
+
+def _keep_promise(pace: Pace | None, result: TrainResult, sharing: Callable[[], int] | None, min_steps: int) -> None:
+    """After training: a run alone from start to end records its setting's idle rate; a stretched one says so."""
+    if pace is None or sharing is None or result.stopped_by != "budget":
+        return
+    if pace.others == 0 and sharing() == 1:
+        pacing.record(pace.key, result.steps, result.seconds)
+    elif pace.promised is not None and result.seconds > pace.budget and result.steps <= min_steps:
+        result.message = (f"Finished: {result.steps} steps in {result.seconds:.1f} s. {pace.others + 1} runs shared this server, so it ran "
+                          f"past its {pace.budget:g} s budget to get the {pace.promised} steps {pace.budget:g} s buy on an idle server.")
 
 
 def evaluation(exp: Experiment, few_labels: tuple[int, ...] = (), with_baselines: bool = True,

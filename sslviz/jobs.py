@@ -1,7 +1,6 @@
 """The job runner: background training jobs, one per browser session, capped across the whole server.
 
-It knows no method and no page: a job is any ``target(job)`` callable (the recipes in
-:mod:`sslviz.recipes` build them).
+It knows no method and no page: a job is any ``target(job)`` callable (:mod:`sslviz.recipes` builds them).
 
 Streamlit must not train in the script thread (reruns would interrupt it) and must not call
 ``st.*`` from other threads. So a job's worker thread only writes to a plain :class:`Job`
@@ -18,9 +17,6 @@ when Streamlit drops a closed session (``server.disconnectedSessionTTL``) its te
 from __future__ import annotations
 
 import collections
-import ctypes
-import os
-import resource
 import threading
 import time
 import traceback
@@ -29,7 +25,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sslviz import environment
+from sslviz import pacing
+from sslviz.memory import release_memory, rss_mb
 from sslviz.stepgate import StepGate
 
 STATUSES = ("queued", "running", "done", "stopped", "failed")
@@ -57,23 +54,6 @@ class StopEvent(threading.Event):
     """A stop flag that also says who stopped the job (the Trainer puts it in its message)."""
 
     reason = "by the user"
-
-
-def rss_mb() -> float | None:
-    """This process's resident memory in MB right now (None where /proc is not available)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def release_memory() -> None:
-    """Hand freed heap memory back to the OS (glibc's malloc_trim), so the server's RSS falls after a big run."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
 
 
 @dataclass(eq=False)  # compared and hashed by identity: the runner keeps weak references to jobs
@@ -217,20 +197,11 @@ class JobRunner:
             return len(self._running_since)
 
     def expected_start(self, job: Job) -> float | None:
-        """About how many seconds until the queued ``job`` starts: the runs ahead of it each taking as long as the last
-        few runs here took (median); None when it is not queued or no run has finished yet (nothing to go on)."""
+        """About how many seconds until the queued ``job`` starts (:func:`sslviz.pacing.expected_start`); None when unknown."""
         position = self.queue_position(job)
         with self._lock:
-            recent = sorted(self._durations)
-            elapsed = [time.monotonic() - since for since, _ in self._running_since.values()]
-        if position is None or not recent:
-            return None
-        typical = recent[len(recent) // 2]
-        slots = sorted(max(0.0, typical - e) for e in elapsed) + [0.0] * (self.max_concurrent - len(elapsed))
-        for _ in range(position - 1):  # the runs ahead of it take the earliest free trainer, one after another
-            slots[0] += typical
-            slots.sort()
-        return slots[0]
+            recent, elapsed = list(self._durations), [time.monotonic() - since for since, _ in self._running_since.values()]
+        return None if position is None else pacing.expected_start(position, self.max_concurrent, recent, elapsed)
 
     def queue_position(self, job: Job) -> int | None:
         """1 for the next job to start, None if the job is not waiting."""
@@ -291,35 +262,6 @@ class JobRunner:
             self._slots.release()
 
 
-def default_max_concurrent() -> int:
-    """SSLVIZ_MAX_JOBS if set (a bad value is reported, see sslviz.environment), else one training job per two cores (at least one)."""
-    return int(environment.number("SSLVIZ_MAX_JOBS", max(1, (os.cpu_count() or 1) // 2), integer=True, high=256))
-
-
-def make_runner() -> "JobRunner | Any":
-    """The server's runner, from the environment: in-process threads by default; a Ray cluster with SSLVIZ_RAY_ADDRESS.
-
-    Without SSLVIZ_RAY_ADDRESS, Ray is not imported (a laptop needs none of it). With it, runs go to the cluster
-    (:mod:`sslviz.jobs_ray`); SSLVIZ_RAY_FALLBACK=local trains on this server when the cluster cannot be reached,
-    and SSLVIZ_RAY_CPUS_PER_RUN / SSLVIZ_RAY_GPUS_PER_RUN say what one run asks the cluster for (1 CPU; a quarter GPU).
-    """
-    limits = {"max_seconds": environment.number("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
-              "idle_seconds": environment.number("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS),
-              "max_job_mb": environment.number("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB), "max_rss_mb": environment.number("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB)}
-    address = os.environ.get("SSLVIZ_RAY_ADDRESS", "").strip()
-    if not address:
-        return JobRunner(default_max_concurrent(), **limits)
-    fallback = os.environ.get("SSLVIZ_RAY_FALLBACK", "").strip().lower()
-    if fallback not in ("", "local", "none"):
-        environment.report(f"SSLVIZ_RAY_FALLBACK={fallback[:40]!r} is neither 'local' nor 'none'; using 'none' (runs fail while the cluster is unreachable).")
-    from sslviz.jobs_ray import RayRunner  # only here: the default install has no Ray
-
-    return RayRunner(address, cpus_per_run=environment.number("SSLVIZ_RAY_CPUS_PER_RUN", 1.0, high=1024),
-                     gpu_per_run=environment.number("SSLVIZ_RAY_GPUS_PER_RUN", 0.25, high=1.0),
-                     fallback=JobRunner(default_max_concurrent(), **limits) if fallback == "local" else None, **limits)
-
-
-
 def run_now(target: Callable[[Job], str | None], name: str) -> Job:
     """Run a job target in this thread (no queue) and return the finished job — for quick work such as loading a checkpoint."""
     job = Job(name)
@@ -342,16 +284,12 @@ def copy_finished(job: Job) -> Job:
     return twin
 
 
-def runs_at_once() -> int:
-    """How many runs this process trains at once (the in-process runner's limit; 1 where runs go to a cluster),
-    so that each run's torch threads times the runs never exceed the cores (``sslviz.train.app_threads``)."""
-    return RUNNER.max_concurrent if isinstance(RUNNER, JobRunner) else 1
-
-
 def fail(job: Job, message: str) -> None:
     """End ``job`` as failed with a user-facing ``message`` (e.g. a diverged loss)."""
     job._set_status("failed", message)
 
 
-# Last: the Ray backend (sslviz.jobs_ray) imports this module's Job, JobRunner and fail.
-RUNNER = make_runner()
+# Last: the runner is chosen from the environment (sslviz.serving), whose Ray backend imports this module's Job, JobRunner and fail.
+from sslviz.serving import make_runner  # noqa: E402
+
+RUNNER = make_runner()  # in-process threads, or a Ray cluster with SSLVIZ_RAY_ADDRESS

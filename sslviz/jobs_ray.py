@@ -1,7 +1,7 @@
 """The job runner's Ray backend: each training run in a Ray actor on a cluster, for a whole class at once.
 
 Chosen by ``SSLVIZ_RAY_ADDRESS`` (``auto``, ``ray://host:10001`` or a head node's ``host:port``; see
-:func:`sslviz.jobs.make_runner`); without it this module is never imported and nothing needs Ray.
+:func:`sslviz.serving.make_runner`); without it this module is never imported and nothing needs Ray.
 
 The page sees the same :class:`~sslviz.jobs.Job` as with the in-process runner. What differs is who
 writes it: a driver thread in the Streamlit process, which

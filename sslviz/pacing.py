@@ -53,3 +53,21 @@ def expected_seconds(seconds: float, runs: int, threads: int, cores: int) -> flo
     if min(seconds, runs, threads, cores) <= 0:
         raise ValueError("seconds, runs, threads and cores must be positive.")
     return seconds * max(1.0, runs * threads / cores)
+
+
+def expected_start(position: int, slots: int, recent: list[float], elapsed: list[float]) -> float | None:
+    """About how many seconds until the run at queue ``position`` (1 = next) starts, when ``slots`` runs train at once.
+
+    The runs ahead of it each take as long as the ``recent`` runs did (their median); the ``elapsed`` seconds of the
+    runs now training count against that. None when no run has finished yet (nothing to go on).
+    """
+    if position < 1 or slots < 1:
+        raise ValueError(f"position and slots must be at least 1, got {position} and {slots}.")
+    if not recent:
+        return None
+    typical = sorted(recent)[len(recent) // 2]
+    free_at = sorted([max(0.0, typical - e) for e in elapsed[:slots]] + [0.0] * max(0, slots - len(elapsed)))
+    for _ in range(position - 1):  # each run ahead takes the earliest free trainer in turn
+        free_at[0] += typical
+        free_at.sort()
+    return free_at[0]

@@ -28,6 +28,9 @@ def test_rates_keep_the_fastest_alone_run_and_promise_what_the_seconds_buy():
         pacing.promised_steps("k", 0)
     with pytest.raises(ValueError, match="positive"):
         pacing.expected_seconds(30, 0, 1, 2)
+    # two trainers busy for 5 and 15 s of a typical 20-s run: the third in the queue starts when the second run ahead ends
+    assert pacing.expected_start(3, 2, [10.0, 30.0, 20.0], [5.0, 15.0]) == 25.0
+    assert pacing.expected_start(1, 2, [20.0], [5.0]) == 0.0 and pacing.expected_start(1, 1, [], [5.0]) is None
 
 
 def run(clock_tick: float, sharing: int, monkeypatch, paces: list):

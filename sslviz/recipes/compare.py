@@ -7,8 +7,9 @@ from typing import Any
 import torch
 
 from sslviz import data, evaluate, experiment, methods
-from sslviz.jobs import Job, runs_at_once
+from sslviz.jobs import Job
 from sslviz.recipes.experiment import Target
+from sslviz.serving import runs_at_once
 from sslviz.train import app_threads, seconds_per_step
 
 

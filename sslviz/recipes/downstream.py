@@ -8,9 +8,10 @@ from typing import Any, Callable
 import torch
 
 from sslviz import augment, data, evaluate, experiment, methods
-from sslviz.jobs import Job, fail, runs_at_once
+from sslviz.jobs import Job, fail
 from sslviz.nets import SmallCNN
 from sslviz.recipes.experiment import Target
+from sslviz.serving import runs_at_once
 from sslviz.train import app_threads, resolve_device
 
 

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from sslviz import bundles, data, evaluate, experiment, methods
-from sslviz.jobs import Job, fail, runs_at_once
+from sslviz.jobs import Job, fail
 from sslviz.nets import eval_mode
 from sslviz.reduce import pca_2d
+from sslviz.serving import runs_at_once
 from sslviz.train import app_threads
 
 Target = Callable[[Job], "str | None"]

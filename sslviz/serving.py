@@ -1,0 +1,47 @@
+"""The server's job runner, chosen from the environment: in-process threads by default, a Ray cluster with SSLVIZ_RAY_ADDRESS.
+
+``sslviz.jobs`` makes its ``RUNNER`` with :func:`make_runner`; the limits it reads are the SSLVIZ_* variables
+the README lists (a bad value is reported, see :mod:`sslviz.environment`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sslviz import environment, jobs
+from sslviz.jobs import IDLE_SECONDS, MAX_JOB_MB, MAX_JOB_SECONDS, MAX_RSS_MB, JobRunner
+
+
+def default_max_concurrent() -> int:
+    """SSLVIZ_MAX_JOBS if set (a bad value is reported, see sslviz.environment), else one training job per two cores (at least one)."""
+    return int(environment.number("SSLVIZ_MAX_JOBS", max(1, (os.cpu_count() or 1) // 2), integer=True, high=256))
+
+
+def make_runner() -> Any:
+    """The server's runner, from the environment: in-process threads by default; a Ray cluster with SSLVIZ_RAY_ADDRESS.
+
+    Without SSLVIZ_RAY_ADDRESS, Ray is not imported (a laptop needs none of it). With it, runs go to the cluster
+    (:mod:`sslviz.jobs_ray`); SSLVIZ_RAY_FALLBACK=local trains on this server when the cluster cannot be reached,
+    and SSLVIZ_RAY_CPUS_PER_RUN / SSLVIZ_RAY_GPUS_PER_RUN say what one run asks the cluster for (1 CPU; a quarter GPU).
+    """
+    limits = {"max_seconds": environment.number("SSLVIZ_MAX_JOB_SECONDS", MAX_JOB_SECONDS),
+              "idle_seconds": environment.number("SSLVIZ_IDLE_SECONDS", IDLE_SECONDS),
+              "max_job_mb": environment.number("SSLVIZ_MAX_JOB_MB", MAX_JOB_MB), "max_rss_mb": environment.number("SSLVIZ_MAX_RSS_MB", MAX_RSS_MB)}
+    address = os.environ.get("SSLVIZ_RAY_ADDRESS", "").strip()
+    if not address:
+        return JobRunner(default_max_concurrent(), **limits)
+    fallback = os.environ.get("SSLVIZ_RAY_FALLBACK", "").strip().lower()
+    if fallback not in ("", "local", "none"):
+        environment.report(f"SSLVIZ_RAY_FALLBACK={fallback[:40]!r} is neither 'local' nor 'none'; using 'none' (runs fail while the cluster is unreachable).")
+    from sslviz.jobs_ray import RayRunner  # only here: the default install has no Ray
+
+    return RayRunner(address, cpus_per_run=environment.number("SSLVIZ_RAY_CPUS_PER_RUN", 1.0, high=1024),
+                     gpu_per_run=environment.number("SSLVIZ_RAY_GPUS_PER_RUN", 0.25, high=1.0),
+                     fallback=JobRunner(default_max_concurrent(), **limits) if fallback == "local" else None, **limits)
+
+
+def runs_at_once() -> int:
+    """How many runs this process trains at once (the in-process runner's limit; 1 where runs go to a cluster),
+    so that each run's torch threads times the runs never exceed the cores (``sslviz.train.app_threads``)."""
+    return jobs.RUNNER.max_concurrent if isinstance(jobs.RUNNER, JobRunner) else 1
