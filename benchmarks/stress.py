@@ -226,6 +226,7 @@ def ray_main(args: argparse.Namespace) -> None:
     Train live on a Streamlit server started with ``SSLVIZ_RAY_ADDRESS``. Everything queues at the cluster's one queue.
     """
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray on 127.0.0.1 only
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # and no usage report sent anywhere
     # Ray starts its workers at nice 15, below everything else: right on a node of their own, but here the browsers and the
     # Streamlit server share the same 2 cores, and at nice 15 the runs would only get what 8 Chromiums leave over.
     os.environ["RAY_worker_niceness"] = "0"

@@ -32,6 +32,7 @@ def until(condition, what: str) -> None:
 def loopback(monkeypatch):
     """Ray on the loopback address only: no node of these tests listens on, or talks to, another address."""
     monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own switch: 127.0.0.1 for every node and driver
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # and no usage report sent anywhere
 
 
 def connect(cluster: Cluster, **kwargs) -> RayRunner:
