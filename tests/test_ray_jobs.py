@@ -14,7 +14,7 @@ ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requi
 from ray.cluster_utils import Cluster  # noqa: E402
 from test_pages import HANG_SECONDS, open_page, wait_for_job  # noqa: E402
 
-from sslviz import jobs, recipes  # noqa: E402
+from sslviz import bundles, jobs, recipes  # noqa: E402
 from sslviz.jobs import JobRunner  # noqa: E402
 from sslviz.jobs_ray import RayRunner  # noqa: E402
 
@@ -134,6 +134,11 @@ def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_st
     wait_for_job(at)
     view = job.view()
     assert view.status == "stopped" and "summary" in view.state and [int(r["step"]) for r in view.history] == list(range(1, len(view.history) + 1))
+    # what came back serves every view: the page offers the export, and the bundle it builds imports again
+    assert any(b.proto.id.endswith("contrastive.export") or "contrastive.export" in str(b.proto) for b in at.get("download_button"))
+    blob = bundles.export(bundles.from_record(view.state["summary"], view.state["model"], view.history, view.state["summary"]["message"]))
+    back = bundles.restore(blob, "run-from-the-cluster.zip", "simclr")
+    assert back.method_name == "simclr" and len(back.result.history) == len(view.history)
 
 
 def test_the_cluster_queue_is_first_come_first_served_follows_capacity_and_drops_tickets_nobody_polls(monkeypatch):
