@@ -31,8 +31,7 @@ def main() -> None:
         raise SystemExit("--runs must be 2-16 and --seconds 5-120")
     os.environ["SSLVIZ_MAX_JOBS"] = str(args.runs)  # before sslviz.jobs makes the server's runner
     from sslviz import jobs, recipes
-    from sslviz.serving import runs_at_once
-    from sslviz.train import app_threads
+    from sslviz.serving import threads_per_run
     from sslviz.ui.live import pace_text
 
     def submit(seed: int) -> jobs.Job:
@@ -65,7 +64,7 @@ def main() -> None:
     promised = [v.state["summary"].get("promised_steps") for v in views]
     together_rate = sum(steps) / max(train_seconds)  # they start together: all steps over the longest run's training time
     got = [p is not None and s >= p for s, p in zip(steps, promised)]
-    threads = app_threads(runs_at_once())
+    threads = threads_per_run()
     rows = [f"| seed {i + 1} | {s} | {p} | {t:.1f} | {'yes' if g else 'NO'} | {shown.get(j.id, 'NOTHING SHOWN')} |"
             for i, (j, s, p, t, g) in enumerate(zip(batch, steps, promised, train_seconds, got))]
     body = "\n".join([

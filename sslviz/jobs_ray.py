@@ -88,8 +88,8 @@ class RemoteGate(StepGate):
 class TicketQueue:
     """The cluster's run queue, one per cluster (a named, detached actor): first come, first served.
 
-    Capacity is the cluster's CPUs divided by the CPUs one run asks for, read afresh on every call,
-    so a node that joins or leaves changes it at once. Tickets carry a heartbeat: a Streamlit replica
+    Capacity is the cluster's CPUs divided by the CPUs one run asks for, read again at most once a second,
+    so a node that joins or leaves changes it within a second. Tickets carry a heartbeat: a Streamlit replica
     that died stops polling, and its tickets expire instead of holding places forever.
     """
 
@@ -154,24 +154,27 @@ class RunActor:
         return ray.get_runtime_context().get_node_id()
 
     def poll(self, rows_seen: int, commands: list[tuple[str, Any]], unseen_for: float) -> dict[str, Any]:
-        """Apply the page's commands, then return what is new: history rows after ``rows_seen`` and the state entries that changed.
-
-        ``unseen_for``: seconds since a page last showed the run (the watchdog's idle limit runs here, in the worker).
-        """
-        job = self.job
-        assert job is not None, "start() first"
-        _apply(job, commands)
-        job.last_seen = time.monotonic() - unseen_for
-        view = job.view(watched=False)
-        changed = {k: v for k, v in view.state.items() if self.sent.get(k, _UNSENT) is not v}  # entries are replaced, never mutated
-        self.sent.update(changed)
-        gate = job.gate
-        return {"rows": view.history[rows_seen:], "state": changed, "status": view.status, "message": view.message,
-                "gate": (gate.paused, gate._granted, gate._holding, gate.held_for()), "started": view.started, "finished": view.finished}
+        """:func:`changes` of this worker's run (the driver's poll)."""
+        assert self.job is not None, "start() first"
+        return changes(self.job, self.sent, rows_seen, commands, unseen_for)
 
 
-_UNSENT = object()
 _RunActor = ray.remote(max_concurrency=4, max_restarts=0)(RunActor)  # polls are answered while the run trains
+_UNSENT = object()
+
+
+def changes(job: Job, sent: dict[str, Any], rows_seen: int, commands: list[tuple[str, Any]], unseen_for: float) -> dict[str, Any]:
+    """Apply the page's ``commands`` to ``job``, then say what is new: history rows after ``rows_seen``, the state entries not
+    in ``sent`` yet (which it records), status, message and the gate's :meth:`~sslviz.stepgate.StepGate.snapshot`.
+
+    ``unseen_for``: seconds since a page last showed the run (the watchdog's idle limit runs where the job runs).
+    """
+    _apply(job, commands)
+    job.last_seen = time.monotonic() - unseen_for
+    view = job.view(watched=False)
+    changed = {k: v for k, v in view.state.items() if sent.get(k, _UNSENT) is not v}  # entries are replaced, never mutated
+    sent.update(changed)
+    return {"rows": view.history[rows_seen:], "state": changed, "status": view.status, "message": view.message, "gate": job.gate.snapshot()}
 
 
 def _apply(job: Job, commands: list[tuple[str, Any]]) -> None:
@@ -348,23 +351,9 @@ class RayRunner:
                     return
             node = ray.get(started)
             job.update(node=node)
-            while True:
-                commands = job.gate.drain() if isinstance(job.gate, RemoteGate) else []
-                if job.stop_event.is_set():
-                    commands.append(("stop", job.stop_event.reason))
-                with job._lock:
-                    rows_seen, unseen_for = len(job.history), time.monotonic() - job.last_seen
-                update = ray.get(actor.poll.remote(rows_seen, commands, unseen_for), timeout=LOST_AFTER_SECONDS)  # a slow answer is a lost one
-                for row in update["rows"]:
-                    job.log(row)
-                job.update(update["message"], **{k: writable(v) for k, v in update["state"].items()})
-                if isinstance(job.gate, RemoteGate):
-                    job.gate.mirror(*update["gate"])
-                if update["status"] not in ("queued", "running"):
-                    job._set_status(update["status"], update["message"])
-                    return
-                time.sleep(POLL_SECONDS)
-        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as err:
+            # a slow answer is a lost one
+            self._follow(job, lambda *args: ray.get(actor.poll.remote(*args), timeout=LOST_AFTER_SECONDS))
+        except ray.exceptions.RayError as err:  # the actor died, its node was lost, or it stopped answering
             steps = int(job.history[-1]["step"]) if job.history and "step" in job.history[-1] else len(job.history)
             fail(job, f"The machine training this run was lost after {steps} steps (node {str(node)[:8]}: "
                       f"{type(err).__name__}). The history so far is kept above; other runs are unaffected — train again to rerun it.")
@@ -372,25 +361,35 @@ class RayRunner:
             ray.kill(actor, no_restart=True)
 
     def _run_locally(self, job: Job, target: Callable[[Job], str | None], paused: bool) -> None:
-        """The fallback: the same target in this process's runner, its job's state copied onto the page's job."""
+        """The fallback: the same target in this process's runner, followed as a worker's run is."""
         assert self.fallback is not None
-        local = self.fallback.submit(target, name=job.name, paused=paused)
+        local, sent = self.fallback.submit(target, name=job.name, paused=paused), {}
+        self._follow(job, lambda *args: changes(local, sent, *args))
+
+    @staticmethod
+    def _follow(job: Job, ask: Callable[[int, list[tuple[str, Any]], float], dict[str, Any]]) -> None:
+        """Keep the page's ``job`` up to date with the run it stands for until that run ends.
+
+        ``ask(rows_seen, commands, unseen_for)`` returns the run's :func:`changes`; every :data:`POLL_SECONDS` the
+        page's Stop / Pause / Resume / Step and "last seen" go out with it, and rows, state and the gate come back.
+        """
         while True:
-            _apply(local, job.gate.drain() if isinstance(job.gate, RemoteGate) else [])
-            view = local.view(watched=False)
+            commands = job.gate.drain() if isinstance(job.gate, RemoteGate) else []
             if job.stop_event.is_set():
-                local.stop(job.stop_event.reason)
+                commands.append(("stop", job.stop_event.reason))
             with job._lock:
-                new_rows = view.history[len(job.history):]
-            for row in new_rows:
+                rows_seen, unseen_for = len(job.history), time.monotonic() - job.last_seen
+            update = ask(rows_seen, commands, unseen_for)
+            for row in update["rows"]:
                 job.log(row)
-            job.update(view.message, **view.state)
-            local.last_seen = job.last_seen
-            if not view.active:
-                job._set_status(view.status, view.message)
+            job.update(update["message"], **{k: writable(v) for k, v in update["state"].items()})
+            if isinstance(job.gate, RemoteGate):
+                job.gate.mirror(*update["gate"])
+            if update["status"] not in ("queued", "running"):
+                job._set_status(update["status"], update["message"])
                 return
-            if view.status == "running" and job.status == "queued":
-                job._set_status("running", view.message)
+            if update["status"] == "running" and job.status == "queued":  # the fallback's run left its local queue
+                job._set_status("running", update["message"])
             time.sleep(POLL_SECONDS)
 
     def cluster_counts(self) -> tuple[int, int]:

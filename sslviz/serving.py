@@ -45,3 +45,11 @@ def runs_at_once() -> int:
     """How many runs this process trains at once (the in-process runner's limit; 1 where runs go to a cluster),
     so that each run's torch threads times the runs never exceed the cores (``sslviz.train.app_threads``)."""
     return jobs.RUNNER.max_concurrent if isinstance(jobs.RUNNER, JobRunner) else 1
+
+
+def threads_per_run() -> int:
+    """Torch threads for each run this process trains: :func:`sslviz.train.app_threads` shared among :func:`runs_at_once`."""
+    # imported here, not at the top: sslviz.jobs imports this module and must not import torch
+    from sslviz.train import app_threads
+
+    return app_threads(runs_at_once())

@@ -37,6 +37,11 @@ class StepGate:
         since = self._held_since
         return 0.0 if since is None else time.monotonic() - since
 
+    def snapshot(self) -> tuple[bool, int, bool, float]:
+        """(paused, steps granted, holding at the gate, seconds held): what another process needs to mirror this gate."""
+        with self._cond:
+            return self._paused, self._granted, self._holding, self.held_for()
+
     def pause(self) -> None:
         with self._cond:
             self._paused = True

@@ -9,8 +9,8 @@ import torch
 from sslviz import data, evaluate, experiment, methods
 from sslviz.jobs import Job
 from sslviz.recipes.experiment import Target
-from sslviz.serving import runs_at_once
-from sslviz.train import app_threads, seconds_per_step
+from sslviz.serving import threads_per_run
+from sslviz.train import seconds_per_step
 
 
 def comparison_job(
@@ -40,7 +40,7 @@ def comparison_job(
                 job.update(progress=(i + share) / len(runs), message=f"Training {label} ({i + 1}/{len(runs)}): {metrics['seconds']:.0f} s of {seconds:g} s{floor}")
 
             exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides,
-                                 train_overrides={"num_threads": app_threads(runs_at_once()), "min_steps": min_steps}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
+                                 train_overrides={"num_threads": threads_per_run(), "min_steps": min_steps}, on_batch_end=(on_batch_end,), stop_event=job.stop_event,
                                  on_status=lambda s, label=label: job.update(message=f"{label}: {s}..."))
             results[label] = exp.summary()
             job.update(results=dict(results))
@@ -94,7 +94,7 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
                 job.update(progress=(i + min(1.0, metrics["seconds"] / seconds)) / 2, message=f"Training {label}: {metrics['seconds']:.0f} s of {seconds:g} s")
 
             exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, evaluated=False,
-                                 train_overrides={"num_threads": app_threads(runs_at_once())}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
+                                 train_overrides={"num_threads": threads_per_run()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
             if exp.result.diverged:
                 job.update(message=exp.result.message)
                 continue

@@ -11,8 +11,8 @@ from sslviz import augment, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import SmallCNN
 from sslviz.recipes.experiment import Target
-from sslviz.serving import runs_at_once
-from sslviz.train import app_threads, resolve_device
+from sslviz.serving import threads_per_run
+from sslviz.train import resolve_device
 
 
 def supervised_preset(dataset: str) -> str:
@@ -42,7 +42,7 @@ def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]],
             job.update(progress=share * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
 
         exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
-                             train_overrides={"num_threads": app_threads(runs_at_once())}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
+                             train_overrides={"num_threads": threads_per_run()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
         if exp.result.diverged:
             fail(job, f"{label}: {exp.result.message}")
             return None

@@ -17,8 +17,7 @@ from sslviz import bundles, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import eval_mode
 from sslviz.reduce import pca_2d
-from sslviz.serving import runs_at_once
-from sslviz.train import app_threads
+from sslviz.serving import threads_per_run
 
 Target = Callable[[Job], "str | None"]
 Loader = Callable[[Callable[[str], None]], experiment.Experiment]
@@ -200,7 +199,7 @@ def experiment_job(
         else:
             callbacks = (publisher, round_tracker(job, data.load(dataset, "train", seed))) if track_rounds else (publisher,)
             exp = experiment.run(method_name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=method_overrides,
-                                 train_overrides={"num_threads": app_threads(runs_at_once()), **(train_overrides or {})}, on_batch_end=callbacks,
+                                 train_overrides={"num_threads": threads_per_run(), **(train_overrides or {})}, on_batch_end=callbacks,
                                  stop_event=job.stop_event, gate=job.gate, few_labels=few_labels, on_status=on_status,
                                  sharing=job.sharing, on_pace=lambda pace: job.update(pace=pace))
         if exp.result.diverged:
