@@ -83,4 +83,6 @@ def test_the_runner_counts_its_runs_and_estimates_a_queued_runs_start_from_the_l
     assert "position 2 in the queue (the server trains 1 run(s) at a time)" in text and shown and int(shown.group(1)) == 35
     assert "promised the 150 steps that 30 s buy" in pace_text({"runs": 4, "cores": 2, "expected_seconds": 60.0, "seconds": 30, "promised": 150})
     assert pace_text({"runs": 1, "promised": None}) == ""
+    even = pace_text({"runs": 2, "cores": 2, "expected_seconds": 30.0, "seconds": 30, "promised": 150})  # a core each: no time is promised
+    assert even.startswith("2 runs share this server's 2 cores: this run is promised the 150 steps") and "instead of" not in even
     release.set()

@@ -255,7 +255,9 @@ def pace_text(pace: dict[str, Any] | None) -> str:
     """What sharing the server does to this run (sslviz.pacing): its promised steps and the expected time; "" when it trains alone."""
     if not pace or pace["runs"] <= 1:
         return ""
-    shared = f"{pace['runs']} runs share this server's {pace['cores']} cores, so training takes about {pace['expected_seconds']:.0f} s instead of {pace['seconds']:g} s"
+    slower = pace["expected_seconds"] > 1.05 * pace["seconds"]
+    shared = f"{pace['runs']} runs share this server's {pace['cores']} cores" + (
+        f", so training takes about {pace['expected_seconds']:.0f} s instead of {pace['seconds']:g} s" if slower else "")  # no time promised at a core each: other work on the machine may still slow it
     if pace["promised"] is None:
         return shared + ": these settings have not trained alone here yet, so this run gets no promise of steps and may end with fewer than usual."
     return shared + f": this run is promised the {pace['promised']} steps that {pace['seconds']:g} s buy on an idle server, and trains until it has them."
