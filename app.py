@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from sslviz import memory
 from sslviz.ui import classroom  # streamlit only: Home still needs no torch
 
 # Presenter mode (a link with present=1) opens with the sidebar folded away.
@@ -23,6 +24,7 @@ PAGES = {
     ],
 }
 
+memory.limit_malloc_arenas()  # early, before most session threads exist: each would keep a heap arena of freed memory
 page = st.navigation(PAGES)
 home = page.url_path == ""  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
 if home:

@@ -99,3 +99,22 @@ def test_every_dataset_has_a_fixed_validation_split_carved_from_train(name):
     assert torch.equal(fit.images, train.images[rest])  # disjoint, and together the whole training split
     assert torch.equal(data.validation_index(len(train), name), index)  # the same items every time
     assert val.split == "val" and fit.split == "fit" and all(len(v) == len(val) for v in val.attributes.values())
+
+
+def test_loaded_datasets_share_one_memory_budget_and_the_last_one_used_is_kept(monkeypatch):
+    from sslviz.data import cache
+
+    split_mb = cache.nbytes(data.load("shapes", "test", seed=0)) / 2**20
+    monkeypatch.setattr(cache, "BUDGET_MB", 2.5 * split_mb)  # room for two shapes test splits, not three
+    monkeypatch.setattr(cache, "_store", type(cache._store)())
+    first = data.load("shapes", "test", seed=0)
+    assert data.load("shapes", "test", seed=0) is first  # kept: the same object, not generated again
+    for seed in (1, 2, 3):
+        data.load("shapes", "test", seed=seed)
+        assert cache.held_mb() <= cache.BUDGET_MB
+    assert len(cache._store) == 2 and data.load("shapes", "test", seed=3) is data.load("shapes", "test", seed=3)
+    again = data.load("shapes", "test", seed=0)  # evicted, so generated again: the same images
+    assert again is not first and torch.equal(again.images, first.images)
+    monkeypatch.setattr(cache, "BUDGET_MB", 0.5 * split_mb)  # a budget smaller than one split still keeps the last one used
+    data.load("clutter", "test", seed=0)
+    assert [key[0] for key in cache._store] == ["sslviz.data.clutter._clutter"]

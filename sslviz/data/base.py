@@ -8,13 +8,14 @@ registration instead of restating it (docs/ARCHITECTURE.md, "Add a dataset in on
 
 from __future__ import annotations
 
-import functools
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+
+from sslviz.data.cache import memoized
 
 if TYPE_CHECKING:
     from sslviz.data.files import Files
@@ -154,7 +155,7 @@ def subset(ds: Dataset, index: torch.Tensor, split: str) -> Dataset:
                    captions=tuple(ds.captions[i] for i in picked) if ds.captions else ())
 
 
-@functools.lru_cache(maxsize=8)
+@memoized
 def _carved(name: str, split: str, seed: int) -> Dataset:
     train = info(name).load("train", seed)
     val = validation_index(len(train), name)

@@ -6,12 +6,12 @@ admits numpy arrays and nothing else (``sslviz.data.files.read_cifar_batch``).
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_cifar_batch
 
 CIFAR_SIZE = 32
@@ -29,7 +29,7 @@ FILES = Files("cifar10", "CIFAR-10", folder="cifar-10-batches-py", download_mb=1
               fetch=_fetch, homepage="https://www.cs.toronto.edu/~kriz/cifar.html (the CIFAR-10 python version)")
 
 
-@functools.lru_cache(maxsize=2)
+@memoized
 def _cifar10(split: str, root: Path) -> Dataset:  # root: the data directory, so another one is not served from this cache
     sources = TRAIN_BATCHES if split == "train" else ("test_batch",)
 

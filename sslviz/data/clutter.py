@@ -8,13 +8,12 @@ images does not. Deterministic per seed.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sslviz.data.base import SPLITS, Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.render import (
     COLOURS,
     SHAPE_NAMES,
@@ -27,7 +26,7 @@ CLUTTER_NAMES = SHAPE_NAMES + ("ring", "diamond")
 CLUTTER_COUNTS = {"train": 6000, "test": 1500}
 CLUTTER_TEXTURE, CLUTTER_DISTRACTORS, CLUTTER_NOISE = 0.7, 2, 0.05  # background range, small shapes per image, pixel noise std
 
-@functools.lru_cache(maxsize=4)
+@memoized
 def _clutter(split: str, seed: int) -> Dataset:
     rng = np.random.default_rng([seed, SPLITS.index(split), 11])
     n, size = CLUTTER_COUNTS[split], SHAPES_SIZE

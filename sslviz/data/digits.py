@@ -5,19 +5,18 @@ The train/test split is fixed (it never depends on the seed), so accuracies are 
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 
 DIGITS_SIZE = 28
 DIGITS_TEST_FRACTION = 0.3
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 
-@functools.lru_cache(maxsize=4)
+@memoized
 def _digits(split: str) -> Dataset:
     from sklearn.datasets import load_digits  # bundled with scikit-learn: no download
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir
 from sslviz.data.mnist import IDX_FILES, MNIST_SIZE, idx_split
 
@@ -22,7 +22,7 @@ FILES = Files("fashion_mnist", "Fashion-MNIST", folder="FashionMNIST/raw", downl
               fetch=_fetch, homepage="https://github.com/zalandoresearch/fashion-mnist")
 
 
-@functools.lru_cache(maxsize=2)
+@memoized
 def _fashion(split: str, root: Path) -> Dataset:  # root: the data directory, so another one is not served from this cache
     return idx_split(FILES, split, FASHION_NAMES)
 

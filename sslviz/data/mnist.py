@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_idx
 
 MNIST_SIZE = 28
@@ -41,7 +41,7 @@ FILES = Files("mnist", "MNIST", folder="MNIST/raw", download_mb=11, needed=IDX_F
               fetch=_fetch, homepage="https://yann.lecun.com/exdb/mnist/")
 
 
-@functools.lru_cache(maxsize=2)
+@memoized
 def _mnist(split: str, root: Path) -> Dataset:  # root: the data directory, so another one is not served from this cache
     return idx_split(FILES, split, MNIST_NAMES)
 

@@ -7,13 +7,13 @@ declares which of them it has in its registration (``DatasetInfo.modalities``).
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import torch
 
 from sslviz.data.base import REGISTRY, SPLITS, Dataset, info, load
+from sslviz.data.cache import memoized
 from sslviz.data.render import SHAPES_SIZE, shape_alpha
 from sslviz.data.text import (
     CAPTION_LENGTH,
@@ -65,7 +65,7 @@ def pairs(dataset: Dataset, modality: str) -> dict[str, torch.Tensor]:
     return {"images": dataset.images, **_paired(dataset.name, dataset.split, dataset.seed, modality)}
 
 
-@functools.lru_cache(maxsize=8)
+@memoized
 def _paired(name: str, split: str, seed: int, modality: str) -> dict[str, torch.Tensor]:
     ds = load(name, split, seed)
     rng = np.random.default_rng([seed, SPLITS.index(split), MODALITIES.index(modality), 29])

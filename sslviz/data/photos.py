@@ -7,20 +7,19 @@ inpainting: natural colours and textures. Deterministic per seed.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sslviz.data.base import SPLITS, Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 
 PHOTOS_SIZE = 32
 PHOTOS_COUNTS = {"train": 2000, "test": 500}
 PHOTOS_NAMES = ("temple", "flower")  # scikit-learn's china.jpg and flower.jpg
 PHOTOS_TRAIN_FRACTION = 0.75  # of each photo's width
 
-@functools.lru_cache(maxsize=4)
+@memoized
 def _photos(split: str, seed: int) -> Dataset:
     from sklearn.datasets import (
         load_sample_images,  # two JPEGs bundled with scikit-learn: no download

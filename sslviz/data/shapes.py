@@ -7,17 +7,16 @@ every image; the paired modalities (``sslviz.data.paired``) are generated from t
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
 from sslviz.data.base import SPLITS, Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.render import SHAPE_NAMES, SHAPES_SIZE, render_shapes, shape_caption
 
 SHAPES_COUNTS = {"train": 3000, "test": 1000}
 
-@functools.lru_cache(maxsize=8)
+@memoized
 def _shapes(split: str, seed: int) -> Dataset:
     rng = np.random.default_rng([seed, SPLITS.index(split)])
     images, attributes = render_shapes(SHAPES_COUNTS[split], rng)

@@ -7,13 +7,13 @@ kept at 32 px: 0.3 GB as bytes, 1.2 GB as floats); the probe and kNN fit on the 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.files import DOWNLOADED_SECONDS, Files, cached, data_dir, labelled_split, read_stl10_resized, to_float
 
 STL_SIZE = 32  # the models' size; the files hold 96×96
@@ -31,7 +31,7 @@ FILES = Files("stl10", "STL-10", folder="stl10_binary", download_mb=2640,
               fetch=_fetch, homepage="https://cs.stanford.edu/~acoates/stl10/ (the binary files)")
 
 
-@functools.lru_cache(maxsize=3)
+@memoized
 def _stl10(split: str, root: Path) -> Dataset:  # root: the data directory, so another one is not served from this cache
     if split == "unlabelled":
         return _unlabelled()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from sslviz.data.base import Dataset, DatasetInfo, register
+from sslviz.data.cache import memoized
 from sslviz.data.files import DOWNLOADED_SECONDS, Files, data_dir, labelled_split, read_svhn
 
 SVHN_SIZE = 32
@@ -23,7 +23,7 @@ FILES = Files("svhn", "SVHN", folder="SVHN", download_mb=246, needed=("train_32x
               fetch=_fetch, homepage="http://ufldl.stanford.edu/housenumbers/ (format 2, cropped digits)")
 
 
-@functools.lru_cache(maxsize=2)
+@memoized
 def _svhn(split: str, root: Path) -> Dataset:  # root: the data directory, so another one is not served from this cache
     source = f"{split}_32x32.mat"
 
