@@ -12,6 +12,8 @@ from typing import Any
 from sslviz import environment, jobs
 from sslviz.jobs import IDLE_SECONDS, MAX_JOB_MB, MAX_JOB_SECONDS, MAX_RSS_MB, JobRunner
 
+RAY_DATA_CACHE_MB = 64  # this process's data cache (sslviz.data.cache) when runs go to a cluster: one shapes seed's train and test
+
 
 def default_max_concurrent() -> int:
     """SSLVIZ_MAX_JOBS if set (a bad value is reported, see sslviz.environment), else one training job per two cores (at least one)."""
@@ -34,7 +36,11 @@ def make_runner() -> Any:
     fallback = os.environ.get("SSLVIZ_RAY_FALLBACK", "").strip().lower()
     if fallback not in ("", "local", "none"):
         environment.report(f"SSLVIZ_RAY_FALLBACK={fallback[:40]!r} is neither 'local' nor 'none'; using 'none' (runs fail while the cluster is unreachable).")
+    from sslviz.data import cache  # only here: sslviz.jobs imports this module and must not import torch
     from sslviz.jobs_ray import RayRunner  # only here: the default install has no Ray
+
+    if not os.environ.get("SSLVIZ_DATA_CACHE_MB"):  # the runs load their data on the cluster: this process only draws pages
+        cache.BUDGET_MB = RAY_DATA_CACHE_MB
 
     return RayRunner(address, cpus_per_run=environment.number("SSLVIZ_RAY_CPUS_PER_RUN", 1.0, high=1024),
                      gpu_per_run=environment.number("SSLVIZ_RAY_GPUS_PER_RUN", 0.25, high=1.0),

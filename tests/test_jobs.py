@@ -221,3 +221,14 @@ def test_evaluation_shows_its_phases_and_the_bar_keeps_moving_after_training(mon
     after_training = [p for m, p in seen if p is not None][-6:]
     assert after_training == sorted(after_training) and after_training[-1] == 1.0
     assert len(set(after_training)) >= 4  # each evaluation phase moved the bar: it does not sit at 100% while evaluating
+
+
+def test_the_server_caps_malloc_arenas_unless_the_operator_chose_a_number(monkeypatch):
+    import platform
+
+    from sslviz import memory
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert memory.limit_malloc_arenas() is False  # the operator's MALLOC_ARENA_MAX stands
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert memory.limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")  # glibc's mallopt accepted the cap

@@ -75,11 +75,13 @@ def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_tra
     until(lambda: not job.view().active, "the local run ends")
     assert job.view().status == "done" and job.view().history == [{"step": 1.0}] and "train on this server instead" in local.problem
     # the server's own runner, as the app makes it from the environment
-    code = ("from sslviz import environment, jobs; r = jobs.RUNNER; r.wait_connected(60); "
-            "print(type(r).__name__, r.problem in environment.PROBLEMS, type(r.fallback).__name__)")
+    code = ("from sslviz import environment, jobs; from sslviz.data import cache; r = jobs.RUNNER; r.wait_connected(60); "
+            "print(type(r).__name__, r.problem in environment.PROBLEMS, type(r.fallback).__name__, cache.BUDGET_MB)")
     env = {**os.environ, "SSLVIZ_RAY_ADDRESS": "127.0.0.1:1", "SSLVIZ_RAY_FALLBACK": "local"}
+    env.pop("SSLVIZ_DATA_CACHE_MB", None)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["RayRunner", "True", "JobRunner"], out.stderr[-2000:]
+    # the page process keeps a smaller data cache when the runs (and their data) are on the cluster
+    assert out.stdout.split() == ["RayRunner", "True", "JobRunner", "64"], out.stderr[-2000:]
 
 
 @pytest.fixture
@@ -139,6 +141,22 @@ def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_st
     blob = bundles.export(bundles.from_record(view.state["summary"], view.state["model"], view.history, view.state["summary"]["message"]))
     back = bundles.restore(blob, "run-from-the-cluster.zip", "simclr")
     assert back.method_name == "simclr" and len(back.result.history) == len(view.history)
+    # ... and the Downstream page reuses the encoder that came back, evaluating it on the cluster too
+    at.switch_page("app_pages/downstream.py").run()
+    reused = [o for o in at.multiselect(key="down.encoders").options if "trained on another page" in o]
+    assert len(reused) == 1 and reused[0].startswith("SimCLR"), at.multiselect(key="down.encoders").options
+    at.multiselect(key="down.encoders").set_value(reused).run()
+    at.multiselect(key="down.fractions").set_value(["5%"]).run()
+    at.slider(key="down.seeds").set_value(1).run()
+    at.select_slider(key="down.steps").set_value(100).run()
+    at.checkbox(key="down.scratch").uncheck().run()
+    at.button(key="down.train").click().run()
+    down = at.session_state["down.job"]
+    assert isinstance(down._runner, RayRunner)
+    wait_for_job(at, "down")
+    assert down.view().status == "done", down.view().message
+    assert down.view().state["pretrain"][reused[0]]["note"] == "not pre-trained here: from another page or models/"
+    assert {r["encoder"] for r in down.view().state["rows"]} == {reused[0]} and not at.exception
 
 
 def test_the_cluster_queue_is_first_come_first_served_follows_capacity_and_drops_tickets_nobody_polls(monkeypatch):

@@ -19,6 +19,7 @@ COLOURS = {
     "white": (0.95, 0.95, 0.95),
 }
 SHAPES_SIZE = 32
+RENDER_CHUNK = 512  # shapes drawn at once by shape_alpha: bounds its temporaries (a server renders splits for many seeds)
 
 
 def render_shapes(n: int, rng: np.random.Generator, size: int = SHAPES_SIZE) -> tuple[torch.Tensor, dict]:
@@ -40,7 +41,8 @@ def render_shapes(n: int, rng: np.random.Generator, size: int = SHAPES_SIZE) -> 
     # A little per-image tint so "red" is a range of reds, not one RGB value.
     colour = (colour + torch.from_numpy(rng.normal(0, 0.04, (n, 3))).float()).clamp(0, 1)
     background = 0.08
-    images = background + alpha.unsqueeze(1) * (colour.view(n, 3, 1, 1) - background)
+    images = alpha.unsqueeze(1) * (colour.view(n, 3, 1, 1) - background)
+    images += background  # in place: one N×3×H×W tensor, not two
 
     size_name = np.where(radius < 0.23 * size, "small", "large")
     attributes = {
@@ -61,9 +63,13 @@ def shape_alpha(shape_id: np.ndarray, radius: np.ndarray, px: np.ndarray, py: np
     """N×size×size coverage (0..1) of each shape ``shape_id`` (index into SHAPE_FUNCTIONS) at (px, py) pixels.
 
     Each shape is the unit level set of a norm-like function f(x, y) of rotated, scaled
-    coordinates; alpha = clamp((1 - f)·radius_px + 0.5) gives anti-aliased edges.
+    coordinates; alpha = clamp((1 - f)·radius_px + 0.5) gives anti-aliased edges. Drawn RENDER_CHUNK shapes at a time
+    (the same pixels): the coordinate grids of a whole split at once would hold ten N×size×size temporaries.
     """
     n = len(shape_id)
+    if n > RENDER_CHUNK:
+        parts = [slice(i, i + RENDER_CHUNK) for i in range(0, n, RENDER_CHUNK)]
+        return torch.cat([shape_alpha(*(np.asarray(a)[p] for a in (shape_id, radius, px, py, rotation)), size) for p in parts])
     t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32).view(n, 1, 1)  # noqa: E731
     grid = torch.arange(size, dtype=torch.float32) + 0.5
     gy, gx = grid.view(1, size, 1), grid.view(1, 1, size)
