@@ -26,3 +26,13 @@ def pytest_xdist_auto_num_workers(config) -> int:
 def _seeded():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def loopback(monkeypatch):
+    """Ray on the loopback address only: no node of these tests listens on, or talks to, another address."""
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own switch: 127.0.0.1 for every node and driver
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # and no usage report sent anywhere
+    # Ray starts workers at nice 15, below everything else: right on a node of their own, but these workers share the
+    # machine with the other tests (and, in a loaded CI run, a CPU-heavy neighbour that left them about 3% of a core).
+    monkeypatch.setenv("RAY_worker_niceness", "0")

@@ -455,9 +455,9 @@ def test_every_page_renders_on_every_dataset(page_path):
         assert not at.error, (dataset, [e.value for e in at.error])
 
 
-def test_downstream_reuses_an_encoder_trained_on_another_page():
-    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
-    train(at, "contrastive")
+def evaluate_the_reused_encoder(at: AppTest) -> JobView:
+    """On the Downstream page, after a SimCLR run on the Contrastive page: pick that run's encoder (the only one), evaluate it
+    (5% of the labels, one seed, 100 steps, no scratch baseline) and return the evaluation's view."""
     at.switch_page("app_pages/downstream.py").run()
     reused = [o for o in at.multiselect(key="down.encoders").options if "trained on another page" in o]
     assert len(reused) == 1 and reused[0].startswith("SimCLR"), at.multiselect(key="down.encoders").options
@@ -467,10 +467,16 @@ def test_downstream_reuses_an_encoder_trained_on_another_page():
     at.select_slider(key="down.steps").set_value(100).run()
     at.checkbox(key="down.scratch").uncheck().run()
     assert "0 encoder" not in texts(at) and "pre-training" in texts(at)
-    train(at, "down", timeout=120)
-    view = at.session_state["down.job"].view()
+    view = train(at, "down", timeout=120)
     assert view.status == "done" and view.state["pretrain"][reused[0]]["note"] == "not pre-trained here: from another page or models/"
     assert {r["encoder"] for r in view.state["rows"]} == {reused[0]} and not at.exception
+    return view
+
+
+def test_downstream_reuses_an_encoder_trained_on_another_page():
+    at = open_page("app_pages/contrastive.py", **{"global.dataset": "digits", "global.seconds": 5})
+    train(at, "contrastive")
+    evaluate_the_reused_encoder(at)
 
 
 def test_downstream_warns_before_a_run_longer_than_the_server_allows():

@@ -12,10 +12,8 @@ from test_ray_jobs import connect, steps_run, trains, until  # noqa: E402
 
 
 @pytest.fixture
-def two_nodes(monkeypatch):
+def two_nodes(loopback):
     """ray.cluster_utils.Cluster: a head that trains nothing and two worker nodes of 3 CPUs each, all on 127.0.0.1."""
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own switch: the loopback address for every node
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # and no usage report sent anywhere
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     try:
         nodes = [cluster.add_node(num_cpus=3) for _ in range(2)]

@@ -12,7 +12,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requirements-dev.txt)")
 from ray.cluster_utils import Cluster  # noqa: E402
-from test_pages import HANG_SECONDS, open_page, wait_for_job  # noqa: E402
+from test_pages import HANG_SECONDS, evaluate_the_reused_encoder, open_page, wait_for_job  # noqa: E402
 
 from sslviz import bundles, jobs, recipes  # noqa: E402
 from sslviz.jobs import JobRunner  # noqa: E402
@@ -26,13 +26,6 @@ def until(condition, what: str) -> None:
     while not condition():
         assert time.monotonic() < end, f"never happened: {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def loopback(monkeypatch):
-    """Ray on the loopback address only: no node of these tests listens on, or talks to, another address."""
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's own switch: 127.0.0.1 for every node and driver
-    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")  # and no usage report sent anywhere
 
 
 def connect(cluster: Cluster, **kwargs) -> RayRunner:
@@ -142,21 +135,8 @@ def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_st
     back = bundles.restore(blob, "run-from-the-cluster.zip", "simclr")
     assert back.method_name == "simclr" and len(back.result.history) == len(view.history)
     # ... and the Downstream page reuses the encoder that came back, evaluating it on the cluster too
-    at.switch_page("app_pages/downstream.py").run()
-    reused = [o for o in at.multiselect(key="down.encoders").options if "trained on another page" in o]
-    assert len(reused) == 1 and reused[0].startswith("SimCLR"), at.multiselect(key="down.encoders").options
-    at.multiselect(key="down.encoders").set_value(reused).run()
-    at.multiselect(key="down.fractions").set_value(["5%"]).run()
-    at.slider(key="down.seeds").set_value(1).run()
-    at.select_slider(key="down.steps").set_value(100).run()
-    at.checkbox(key="down.scratch").uncheck().run()
-    at.button(key="down.train").click().run()
-    down = at.session_state["down.job"]
-    assert isinstance(down._runner, RayRunner)
-    wait_for_job(at, "down")
-    assert down.view().status == "done", down.view().message
-    assert down.view().state["pretrain"][reused[0]]["note"] == "not pre-trained here: from another page or models/"
-    assert {r["encoder"] for r in down.view().state["rows"]} == {reused[0]} and not at.exception
+    evaluate_the_reused_encoder(at)
+    assert isinstance(at.session_state["down.job"]._runner, RayRunner)
 
 
 def test_the_cluster_queue_is_first_come_first_served_follows_capacity_and_drops_tickets_nobody_polls(monkeypatch):
