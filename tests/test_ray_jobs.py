@@ -56,7 +56,12 @@ def test_without_the_setting_ray_is_not_imported_and_the_runner_is_in_process():
     assert out.stdout.split() == ["JobRunner", "False"]
 
 
-def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_train_locally(loopback):
+def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_train_locally(loopback, monkeypatch):
+    from sslviz import environment
+
+    # the problems these runners report go to a list of this test's own: left in the process-wide one, every later
+    # page test in this pytest worker would show them in its sidebar
+    monkeypatch.setattr(environment, "PROBLEMS", [])
     runner = RayRunner("127.0.0.1:1", **LIMITS)  # nothing listens on port 1
     assert not runner.wait_connected(HANG_SECONDS)
     assert "could not be reached" in runner.problem and "SSLVIZ_RAY_ADDRESS='127.0.0.1:1'" in runner.problem
@@ -67,6 +72,7 @@ def test_an_unreachable_cluster_is_said_on_the_page_and_runs_fail_with_it_or_tra
     job = local.submit(lambda job: job.log({"step": 1.0}), name="y")
     until(lambda: not job.view().active, "the local run ends")
     assert job.view().status == "done" and job.view().history == [{"step": 1.0}] and "train on this server instead" in local.problem
+    assert environment.PROBLEMS == [runner.problem, local.problem]  # said on the page: the sidebar's "Server limits" lists these
     # the server's own runner, as the app makes it from the environment
     code = ("from sslviz import environment, jobs; from sslviz.data import cache; r = jobs.RUNNER; r.wait_connected(60); "
             "print(type(r).__name__, r.problem in environment.PROBLEMS, type(r.fallback).__name__, cache.BUDGET_MB)")
