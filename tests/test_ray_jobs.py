@@ -162,3 +162,17 @@ def test_the_cluster_queue_is_first_come_first_served_follows_capacity_and_drops
     assert q.poll("e", 2.0)[:2] == (False, 1)  # a run of 2 CPUs: 3 CPUs hold one such run, and three runs train already
     clock[0] += jobs_ray.TICKET_TTL_SECONDS + 1  # every replica stopped polling: their tickets expire and free the places
     assert q.counts() == (0, 0)
+
+
+def test_a_run_asks_for_a_gpu_fraction_only_on_a_cluster_with_gpus_and_when_it_may_use_cuda(monkeypatch):
+    from sslviz import jobs_ray
+
+    runner = object.__new__(RayRunner)  # only the resource request is under test: no cluster needed
+    runner.cpus_per_run, runner.gpu_per_run = 1.0, 0.25
+    on = lambda device: type("Target", (), {"device": device, "__call__": lambda self, job: None})()  # noqa: E731
+    gpus = [1.0]
+    monkeypatch.setattr(jobs_ray.ray, "cluster_resources", lambda: {"CPU": 8.0, "GPU": gpus[0]})
+    assert runner._resources(on("cuda")) == runner._resources(on("auto")) == {"num_cpus": 1.0, "num_gpus": 0.25}  # 4 runs share a GPU
+    assert runner._resources(on("cpu")) == {"num_cpus": 1.0}  # a run the page pins to the CPU asks for none
+    gpus[0] = 0.0
+    assert runner._resources(on("cuda")) == runner._resources(on("auto")) == {"num_cpus": 1.0}  # no GPU in the cluster
