@@ -30,8 +30,9 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     """Cap glibc's malloc arenas for the threads started from now on (unless MALLOC_ARENA_MAX already says how many).
 
     Streamlit runs every session's script in a thread of its own, and glibc gives threads their own heap arenas (up to
-    eight per core) where freed memory stays reserved: six classroom sessions with runs on a Ray cluster peaked at
-    1,402 MB with the default and 1,143 MB with two arenas (benchmarks/RESULTS.md, "stress-ray"). True when the cap was set.
+    eight per core) where freed memory stays reserved: six Contrastive sessions (AppTest, runs on a local Ray cluster)
+    peaked at 1,402 MB with the default and 1,143 MB with two arenas — an ad-hoc probe, not a benchmark; the server's
+    measured peak is in benchmarks/RESULTS.md, "stress-ray". True when the cap was set.
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
