@@ -148,10 +148,11 @@ with st.container(border=True):
     c1, c2 = st.columns(2)
     noise = c1.slider("Share of wrong labels", 0.0, 0.9, step=0.1, key=f"{KW}.noise", format="%.1f",
                       help=f"With {0.9:.0%} wrong labels among few classes, the wrong ones outnumber the right ones: chance level or worse.")
-    pick = c2.selectbox("SSL encoder (from section 1)", list(encoders) or ["— run section 1 first —"], key=f"{KW}.encoder", disabled=not encoders)
-if not encoders:
-    st.info("Run the evaluation in section 1 first: it pre-trains the SSL encoder this comparison uses.", icon=":material/info:")
-else:
+    if encoders:  # no dead control before there is an encoder to pick: the note says what to do instead
+        pick = c2.selectbox("SSL encoder (from section 1)", list(encoders), key=f"{KW}.encoder")
+    else:
+        c2.info("Run the evaluation in section 1 first: it pre-trains the SSL encoder this comparison uses.", icon=":material/info:")
+if encoders:
     live.train_button(KW, lambda: recipes.weak_supervision_job(encoders[pick], pick, gs.dataset, noise, gs.seed, steps, device=gs.device), label="Train with noisy labels")
 
 

@@ -13,13 +13,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pytest.ini): one worker per core, plus one.
+    """``-n auto`` (pytest.ini): one worker per core, plus two.
 
     A quarter of the suite's wall time is waiting, not computing (browser tests wait for pages and for runs with
-    a seconds budget; the Ray tests for their cluster), so one extra worker keeps both cores busy. It matters most
-    on a shared machine: beside a 2-thread neighbour, three workers get three fifths of two cores instead of half.
+    a seconds budget; the Ray tests for their cluster), so extra workers keep both cores busy. It matters most on a
+    shared machine, where the kernel shares the cores out per thread: beside a 2-thread neighbour, four workers get
+    two thirds of two cores (three got three fifths, two got half).
     """
-    return (os.cpu_count() or 1) + 1
+    return (os.cpu_count() or 1) + 2
 
 
 @pytest.fixture(autouse=True)
