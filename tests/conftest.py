@@ -13,14 +13,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_xdist_auto_num_workers(config) -> int:
-    """``-n auto`` (pytest.ini): one worker per core, plus two.
+    """``-n auto`` (pytest.ini): one worker per core, plus one.
 
     A quarter of the suite's wall time is waiting, not computing (browser tests wait for pages and for runs with
-    a seconds budget; the Ray tests for their cluster), so extra workers keep both cores busy. It matters most on a
-    shared machine, where the kernel shares the cores out per thread: beside a 2-thread neighbour, four workers get
-    two thirds of two cores (three got three fifths, two got half).
+    a seconds budget; the Ray tests for their cluster), so one extra worker keeps both cores busy. Beside a 2-thread
+    neighbour (a loaded CI run) a fourth worker was no faster (1,273 s vs 1,238 s for pytest): every test ran slower
+    and the longest one (Barlow Twins' 300-step collapse, 414 s vs 213 s) became the tail.
     """
-    return (os.cpu_count() or 1) + 2
+    return (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(autouse=True)

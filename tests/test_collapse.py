@@ -22,16 +22,6 @@ def kind(name, steps, overrides, dataset="digits"):
     return diagnostics.collapse_kind(exp.result.history), exp.result.history
 
 
-@pytest.mark.parametrize("name, overrides", [
-    ("byol", {"use_predictor": False}),
-    ("simsiam", {"stop_gradient": False, "projector_output_norm": False}),
-])
-def test_broken_methods_collapse(name, overrides):
-    collapsed, last = run(name, BROKEN_STEPS, **overrides)
-    assert collapsed, last
-    assert last["embedding_std"] * 8 < diagnostics.COLLAPSE_STD_RATIO or last["effective_rank"] < diagnostics.COLLAPSE_RANK
-
-
 @pytest.mark.parametrize("name", ["simclr", "byol", "simsiam"])
 def test_normal_runs_are_not_flagged(name):
     collapsed, last = run(name)
@@ -68,6 +58,8 @@ def test_every_break_it_collapses_within_its_budget_and_is_flagged(label):
     found, history = kind(name, steps, overrides, *dataset)
     last = history[-1]
     assert found == expected, (label, last)
+    if label in ("BYOL without predictor", "SimSiam without stop-gradient"):  # a point: no spread (std × √d) or rank ≈ 1
+        assert last["embedding_std"] * 8 < diagnostics.COLLAPSE_STD_RATIO or last["effective_rank"] < diagnostics.COLLAPSE_RANK, last
     # how each fails, in the method's own signal: DINO's two collapses go opposite ways (the paper's Fig. 7)
     log_k = math.log(64)
     if label == "DINO without centering":
