@@ -96,6 +96,8 @@ CHOICES = {
     "deepcluster_k": lambda s, seed: sweep_rows("DeepCluster k", "deepcluster", "k", (10, 30, 60), ("shapes",), s, seed),
     "simsiam_projection": lambda s, seed: variant_rows("SimSiam projection / predictor hidden", "simsiam", {
         "64 / 64": {}, "256 / 64 (the paper's 1/4 bottleneck)": {"proj_dim": 256, "hidden_dim": 256, "predictor_hidden": 64}}, ("shapes",), s, seed),
+    "simsiam_predictor_half": lambda s, seed: sweep_rows("SimSiam predictor hidden width (projection 64)", "simsiam", "predictor_hidden", (64, 32),
+                                                         ("shapes",), s, seed),
 }
 FIRST = ("transfer_layers", "byol_momentum", "deepcluster_steps_per_round", "simsiam_predictor", "clip_schedule")
 
