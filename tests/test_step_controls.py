@@ -93,9 +93,10 @@ def test_a_run_paused_too_long_gives_its_trainer_to_the_queue():
     assert gate_job.view().status == "stopped"
 
 
-def held_at_the_gate(job) -> bool:
-    """The run waits at its gate again, or has ended (then the caller's assertion says how: a budget spent, a stop)."""
-    return job.gate.settled(0.1) or not job.view().active
+def held_at_the_gate(job, steps: int = 0) -> bool:
+    """The run waits at its gate again, after at least ``steps`` steps, or has ended (then the caller's assertion says how:
+    a budget spent, a stop)."""
+    return not job.view().active or (job.gate.settled(0.1) and len(job.view().history) >= steps)
 
 
 def test_contrastive_page_steps_one_step_per_click_resumes_and_resets_with_the_same_or_a_new_seed():
@@ -106,7 +107,7 @@ def test_contrastive_page_steps_one_step_per_click_resumes_and_resets_with_the_s
     job = at.session_state["contrastive.job"]
     # the click waits up to STEP_WAIT_SECONDS for that step; a loaded machine may still be loading data and building the
     # model then, and the page shows Step once the run is steppable (the polling fragment's rerun; here an explicit one)
-    until(lambda: not job.view().active or (job.gate.settled(0.1) and len(job.view().history) >= 1), "the first step is taken")
+    until(lambda: held_at_the_gate(job, steps=1), "the first step is taken")
     assert job.view().active and len(job.view().history) == 1, (job.view().status, job.view().message)
     at.run()
     for _ in range(4):
