@@ -34,6 +34,7 @@ def main() -> None:
     from sslviz.jobs_ray import RayRunner
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    runner = None
     try:
         ray.init(address=cluster.address, namespace="sslviz", logging_level="ERROR", log_to_driver=False)
         runner = RayRunner(cluster.address, jobs.MAX_JOB_SECONDS, jobs.IDLE_SECONDS, jobs.MAX_JOB_MB, jobs.MAX_RSS_MB)
@@ -55,6 +56,8 @@ def main() -> None:
             to_results.append(time.perf_counter() - t0)
             assert job.view().status == "stopped", job.view().message
     finally:
+        if runner is not None:
+            runner.close()  # its driver threads leave Ray before Ray shuts down
         ray.shutdown()
         cluster.shutdown()
     body = "\n".join([

@@ -281,6 +281,7 @@ def ray_main(args: argparse.Namespace) -> None:
         proc.terminate()
         proc.wait(10)
         waiting, running = runner.cluster_counts()
+        runner.close()  # its driver threads leave Ray before Ray shuts down
         ray.shutdown()
         cluster.shutdown()
     views = [r["job"].view() for r in api]

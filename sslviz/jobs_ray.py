@@ -22,7 +22,6 @@ nothing a user uploads is unpickled: uploads stay bytes until the worker checks 
 from __future__ import annotations
 
 import os
-import queue
 import socket
 import tempfile
 import threading
@@ -30,11 +29,16 @@ import time
 from typing import Any, Callable
 
 import numpy as np
-import ray
+
+# Every connection is ray.init's (RayRunner._connect). Ray's auto-connect would let a driver thread's Ray call made just
+# after ray.shutdown() connect again, from that thread: to a cluster going down (then the whole process exits when its
+# GCS is gone, 60 s later) or, with none left, to a new local Ray instance. Read when ray is first imported.
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+import ray  # noqa: E402
 
 from sslviz import environment
 from sslviz.jobs import Job, JobRunner, fail
-from sslviz.stepgate import StepGate
+from sslviz.stepgate import RemoteGate
 
 POLL_SECONDS = 0.2  # a Stop reaches the worker within one poll; the page itself polls every second
 QUEUE_POLL_SECONDS = 0.5  # a waiting run asks the queue this often (every waiting run of every replica does)
@@ -44,45 +48,6 @@ QUEUE_NAME, NAMESPACE = "sslviz-queue", "sslviz"
 # (a node started from a shell that exports SSLVIZ_RAY_ADDRESS would pass it on to its workers).
 WORKER_ENV = {"env_vars": {"SSLVIZ_RAY_ADDRESS": ""}}
 TICKET_TTL_SECONDS = 30.0  # a queued or running ticket whose Streamlit replica stopped polling it is dropped
-
-
-class RemoteGate(StepGate):
-    """The page's Pause / Resume / Step for a run in a worker: the driver forwards each command and mirrors the worker's gate."""
-
-    def __init__(self, paused: bool = False) -> None:
-        super().__init__(paused)
-        self.commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-
-    def pause(self) -> None:
-        with self._cond:
-            super().pause()
-            self.commands.put(("pause", 0))
-
-    def resume(self) -> None:
-        with self._cond:
-            super().resume()
-            self.commands.put(("resume", 0))
-
-    def step(self, n: int = 1) -> None:
-        with self._cond:
-            super().step(n)
-            self.commands.put(("step", n))
-
-    def drain(self) -> list[tuple[str, Any]]:
-        """The commands given since the last call, oldest first."""
-        out = []
-        while not self.commands.empty():
-            out.append(self.commands.get())
-        return out
-
-    def mirror(self, paused: bool, granted: int, holding: bool, held_for: float) -> None:
-        """Take the worker's gate state (unless a newer command is on its way, which the next poll will reflect)."""
-        with self._cond:
-            if not self.commands.empty():
-                return
-            self._paused, self._granted, self._holding = paused, granted, holding
-            self._held_since = time.monotonic() - held_for if holding else None
-            self._cond.notify_all()
 
 
 class TicketQueue:
@@ -248,6 +213,7 @@ class RayRunner:
         self._capacity = 0
         self._positions: dict[str, int] = {}
         self._queue: Any = None
+        self._drivers: list[tuple[threading.Thread, Job]] = []
         self._connected = threading.Event()
         threading.Thread(target=self._connect, name="sslviz-ray-connect", daemon=True).start()
 
@@ -296,8 +262,24 @@ class RayRunner:
             # Join the queue now, from this thread: Ray runs one caller's calls to an actor in the order they were made,
             # so runs submitted one after another queue in that order (the driver thread's first poll may come later).
             self._queue.poll.remote(job.id, self.cpus_per_run)
-        threading.Thread(target=self._drive, args=(job, target, paused), name=f"sslviz-ray-{name}-{job.id}", daemon=True).start()
+        driver = threading.Thread(target=self._drive, args=(job, target, paused), name=f"sslviz-ray-{name}-{job.id}", daemon=True)
+        self._drivers = [(t, j) for t, j in self._drivers if t.is_alive()] + [(driver, job)]
+        driver.start()
         return job
+
+    def close(self, timeout: float = 60.0) -> bool:
+        """Stop every run still going and wait up to ``timeout`` s for their driver threads to leave Ray; True if all left.
+
+        Call it before ``ray.shutdown()``: a driver thread still inside a Ray call (killing its run's actor, releasing its
+        queue ticket — both happen just after the page sees the run end) while Ray shuts down crashes the whole process.
+        """
+        drivers = list(self._drivers)
+        for _, job in drivers:
+            job.stop("the server is shutting down")  # a run that already ended ignores it
+        end = time.monotonic() + timeout
+        for thread, _ in drivers:
+            thread.join(max(0.0, end - time.monotonic()))
+        return not any(thread.is_alive() for thread, _ in drivers)
 
     def _drive(self, job: Job, target: Callable[[Job], str | None], paused: bool) -> None:
         try:
@@ -316,7 +298,8 @@ class RayRunner:
         finally:
             self._positions.pop(job.id, None)
             try:
-                self._queue.release.remote(job.id)
+                if ray.is_initialized():  # not after ray.shutdown() (see RAY_ENABLE_AUTO_CONNECT above)
+                    self._queue.release.remote(job.id)
             except Exception:  # the cluster is gone: its queue went with it
                 pass
 
@@ -358,7 +341,8 @@ class RayRunner:
             fail(job, f"The machine training this run was lost after {steps} steps (node {str(node)[:8]}: "
                       f"{type(err).__name__}). The history so far is kept above; other runs are unaffected — train again to rerun it.")
         finally:
-            ray.kill(actor, no_restart=True)
+            if ray.is_initialized():  # (see _drive's release)
+                ray.kill(actor, no_restart=True)
 
     def _run_locally(self, job: Job, target: Callable[[Job], str | None], paused: bool) -> None:
         """The fallback: the same target in this process's runner, followed as a worker's run is."""

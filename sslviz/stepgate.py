@@ -1,13 +1,16 @@
 """Pause, resume and single-step a training loop from another thread: the page's Pause, Resume and Step buttons.
 
 Plain threading, no torch: the job runner gives every job one (``Job.gate``), and the Trainer
-(``sslviz.train``, ``gate=``) waits at it before each optimiser step.
+(``sslviz.train``, ``gate=``) waits at it before each optimiser step. :class:`RemoteGate` is the page's side of a
+gate whose loop runs elsewhere (a Ray worker, ``sslviz.jobs_ray``): it queues each command for the driver to forward.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from typing import Any
 
 
 class StepGate:
@@ -83,3 +86,42 @@ class StepGate:
                     return False
                 self._cond.wait(timeout=min(left, 0.1))
             return True
+
+
+class RemoteGate(StepGate):
+    """The page's Pause / Resume / Step for a run in a worker: the driver forwards each command and mirrors the worker's gate."""
+
+    def __init__(self, paused: bool = False) -> None:
+        super().__init__(paused)
+        self.commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+    def pause(self) -> None:
+        with self._cond:
+            super().pause()
+            self.commands.put(("pause", 0))
+
+    def resume(self) -> None:
+        with self._cond:
+            super().resume()
+            self.commands.put(("resume", 0))
+
+    def step(self, n: int = 1) -> None:
+        with self._cond:
+            super().step(n)
+            self.commands.put(("step", n))
+
+    def drain(self) -> list[tuple[str, Any]]:
+        """The commands given since the last call, oldest first."""
+        out = []
+        while not self.commands.empty():
+            out.append(self.commands.get())
+        return out
+
+    def mirror(self, paused: bool, granted: int, holding: bool, held_for: float) -> None:
+        """Take the worker's gate state (unless a newer command is on its way, which the next poll will reflect)."""
+        with self._cond:
+            if not self.commands.empty():
+                return
+            self._paused, self._granted, self._holding = paused, granted, holding
+            self._held_since = time.monotonic() - held_for if holding else None
+            self._cond.notify_all()

@@ -5,6 +5,10 @@ import os
 import pytest
 import torch
 
+# As sslviz.jobs_ray sets it before importing ray (the Ray tests import ray first): no Ray call connects on its own, so
+# a runner's driver thread still in a Ray call after a test's ray.shutdown() fails there instead of starting a new Ray.
+os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # pytest.ini runs the suite in one process per core (pytest-xdist): each trains on one thread, so
     # two workers on two cores do not fight over them (torch's spinning threads slow everyone down).

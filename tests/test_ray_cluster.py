@@ -8,7 +8,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requirements-dev.txt)")
 from ray.cluster_utils import Cluster  # noqa: E402
 from test_pages import open_page  # noqa: E402
-from test_ray_jobs import connect, steps_run, trains, until  # noqa: E402
+from test_ray_jobs import connect, shut_down, steps_run, trains, until  # noqa: E402
 
 
 @pytest.fixture
@@ -20,8 +20,7 @@ def two_nodes(loopback):
         cluster.wait_for_nodes()
         yield cluster, nodes
     finally:
-        ray.shutdown()
-        cluster.shutdown()
+        shut_down(cluster)
 
 
 def test_six_runs_spread_over_two_nodes_and_losing_one_node_fails_exactly_its_runs(two_nodes):

@@ -6,6 +6,7 @@ Every budget is in steps; the only waits are hang guards at the watchdog's own l
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -28,12 +29,27 @@ def until(condition, what: str) -> None:
         time.sleep(0.05)
 
 
+RUNNERS: list[RayRunner] = []  # the runners connect() made, closed by shut_down()
+
+
 def connect(cluster: Cluster, **kwargs) -> RayRunner:
     """This test process as the cluster's driver (as a Streamlit server is), and a runner on it."""
     ray.init(address=cluster.address, namespace="sslviz", logging_level="ERROR", log_to_driver=False)
     runner = RayRunner(cluster.address, **{**LIMITS, **kwargs})
+    RUNNERS.append(runner)
     assert runner.wait_connected(HANG_SECONDS), runner.problem
     return runner
+
+
+def shut_down(cluster: Cluster) -> None:
+    """Close the runners first (their driver threads leave Ray: one still in a Ray call during ray.shutdown() crashes
+    this pytest worker, as it did once in CI), then Ray and the cluster."""
+    try:
+        while RUNNERS:
+            assert RUNNERS.pop().close(HANG_SECONDS), "a driver thread did not leave Ray"
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def trains(job, steps: int = 2) -> bool:
@@ -90,8 +106,7 @@ def one_node(loopback):
     try:
         yield cluster, connect(cluster)
     finally:
-        ray.shutdown()
-        cluster.shutdown()
+        shut_down(cluster)
 
 
 def test_a_run_on_the_cluster_gives_the_same_results_as_in_process_and_a_stop_reaches_it(one_node):
@@ -112,6 +127,12 @@ def test_a_run_on_the_cluster_gives_the_same_results_as_in_process_and_a_stop_re
     long.stop()
     until(lambda: not long.view().active, "the stopped run ends")
     assert long.view().status == "stopped" and len(long.view().history) < 100_000
+    # close() (called before ray.shutdown()): a run still training is stopped and its driver thread has left Ray
+    last = runner.submit(steps_run(steps=100_000), name="contrastive")
+    until(lambda: trains(last, 3), "the last run trains")
+    drivers = [t for t in threading.enumerate() if t.name.startswith("sslviz-ray-contrastive-")]
+    assert runner.close(HANG_SECONDS) and not any(t.is_alive() for t in drivers) and drivers
+    assert last.view().status == "stopped" and "shutting down" in last.view().message, last.view().message
 
 
 def test_the_contrastive_page_trains_through_the_cluster_with_live_charts_and_step_and_stop(one_node, monkeypatch):
