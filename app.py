@@ -31,6 +31,7 @@ if home:
     page.run()
 from sslviz import data  # noqa: E402
 from sslviz.ui.downloads import missing_dataset  # noqa: E402
+from sslviz.ui.live import warm_up  # noqa: E402
 from sslviz.ui.own_images import LABEL_FREE_PAGES, needs_labels, prepare_shared  # noqa: E402
 from sslviz.ui.settings import sidebar  # noqa: E402  (imported here, after Home, on purpose)
 
@@ -43,3 +44,4 @@ if not home and prepare_shared(settings.dataset):  # a lecture page reads the si
     else:
         page.run()
 classroom.teacher_panel()  # after the page: it lists the controls the page drew
+warm_up(settings.dataset, settings.seed)  # once per server: the first Train press then skips imports and baselines

@@ -35,6 +35,18 @@ def number(name: str, default: float | None, integer: bool = False, high: float 
     return value
 
 
+def switch(name: str, default: bool) -> bool:
+    """On or off from ``$name`` (1/0, true/false, on/off, yes/no, any case); ``default`` when unset or refused (with a warning)."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "off": False, "no": False}.get(raw.strip().lower())
+    if value is None:
+        report(f"{name}={raw[:40]!r} is neither on (1, true, on, yes) nor off (0, false, off, no); using the default ({'on' if default else 'off'}).")
+        return default
+    return value
+
+
 def report(problem: str) -> None:
     """Say ``problem`` (a refused setting, an unreachable cluster) once: in the server log and on the page's "Server limits"."""
     if problem not in PROBLEMS:

@@ -9,6 +9,10 @@ import torch
 # a runner's driver thread still in a Ray call after a test's ray.shutdown() fails there instead of starting a new Ray.
 os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
 
+# No server warm-up (sslviz.ui.live.warm_up) in the pages and servers the tests start, the browser tests' included: each would
+# spend seconds of CPU evaluating baselines in the background. tests/test_evaluate.py tests the warm-up itself.
+os.environ["SSLVIZ_WARM_UP"] = "0"
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # pytest.ini runs the suite in one process per core (pytest-xdist): each trains on one thread, so
     # two workers on two cores do not fight over them (torch's spinning threads slow everyone down).

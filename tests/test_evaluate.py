@@ -262,6 +262,21 @@ def test_random_init_baseline_is_cached_by_the_encoders_weights_not_the_methods_
     assert experiment.RAW_PIXELS.computed == 2  # raw pixels depend on the seed's split, not the network
 
 
+def test_the_server_warm_up_leaves_the_default_runs_baselines_cached():
+    from sslviz import experiment, methods, recipes
+
+    experiment.RANDOM_INIT.clear()
+    experiment.RAW_PIXELS.clear()
+    recipes.warm_up("digits", 1)
+    assert experiment.RANDOM_INIT.computed == 1 and experiment.RAW_PIXELS.computed == 1
+    # what the Contrastive page's default run on digits, seed 1, evaluates afterwards: found, not computed again
+    name = methods.of_family("contrastive", dataset="digits")[0]
+    config = methods.default_config(name, "digits", in_channels=1)
+    first = experiment.baselines(name, config, "digits", 1, recipes.FEW_LABELS)
+    assert experiment.RANDOM_INIT.computed == 1 and experiment.RAW_PIXELS.computed == 1
+    assert {"raw_pixel_probe_acc", "random_init_knn_acc", "random_init_probe_2_per_class_acc"} <= set(first)
+
+
 def test_fingerprint_tells_networks_apart_by_architecture_and_weights():
     from sslviz.experiment import fingerprint
 

@@ -186,6 +186,19 @@ def test_a_bad_environment_value_is_reported_not_silently_dropped(raw, integer, 
         assert "using the default 3" in environment.PROBLEMS[0]
 
 
+@pytest.mark.parametrize("raw, expected, refused", [("0", False, False), ("OFF", False, False), (" yes ", True, False), ("", True, False),
+                                                    ("2", True, True), ("nope", True, True)])
+def test_a_switch_is_on_or_off_and_anything_else_is_reported(raw, expected, refused, monkeypatch):
+    from sslviz import environment
+
+    monkeypatch.setenv("SSLVIZ_TEST_SWITCH", raw)
+    monkeypatch.setattr(environment, "PROBLEMS", [])
+    assert environment.switch("SSLVIZ_TEST_SWITCH", True) is expected
+    assert bool(environment.PROBLEMS) == refused
+    if refused:
+        assert f"SSLVIZ_TEST_SWITCH={raw!r}" in environment.PROBLEMS[0] and "using the default (on)" in environment.PROBLEMS[0]
+
+
 def test_the_sidebar_shows_the_limits_and_the_refused_environment_values(monkeypatch):
     from streamlit.testing.v1 import AppTest
 

@@ -17,13 +17,15 @@ from sslviz.recipes.compare import (
 )
 from sslviz.recipes.downstream import backbone_factory, downstream_job, supervised_preset, weak_supervision_job
 from sslviz.recipes.experiment import (
+           FEW_LABELS,
            LivePublisher,
            Target,
            bundle_source,
            experiment_job,
            pretrained_source,
            round_tracker,
+           warm_up,
 )
 
-__all__ = ["LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
-           "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "weak_supervision_job"]
+__all__ = ["FEW_LABELS", "LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
+           "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "warm_up", "weak_supervision_job"]

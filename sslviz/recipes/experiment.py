@@ -29,6 +29,27 @@ def pretrained_source(method_name: str, dataset: str, few_labels: tuple[int, ...
 
 
 TRAINING_SHARE = 0.8  # of the progress bar; evaluation (probe, kNN, baselines) fills the rest
+FEW_LABELS = (1, 2, 5, 10)  # a live run's few-label probes (labels per class)
+
+
+def warm_up(dataset: str, seed: int) -> None:
+    """Do ahead, once per server, what the first live run on ``dataset`` would otherwise do after Train was pressed.
+
+    That is: torch's first optimiser imports torch._dynamo (1.3 s on 2 cores), the dataset is loaded, the
+    scikit-learn probe imported, and the raw-pixel and random-init baselines of the first contrastive method
+    (the Contrastive page's default; its encoder is the other contrastive methods' too) evaluated into the
+    server's baseline cache (:func:`sslviz.experiment.baselines`), which a run evaluating them meanwhile waits for.
+    """
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+    if data.missing(dataset) or not data.info(dataset).labelled:
+        return
+    names = methods.of_family("contrastive", dataset=dataset)
+    if not names:
+        return
+    test = data.load(dataset, "test", seed)
+    method_name = names[0]
+    config = methods.default_config(method_name, dataset, in_channels=test.channels)
+    experiment.baselines(method_name, config, dataset, seed, FEW_LABELS)
 
 
 class LivePublisher:
@@ -165,7 +186,7 @@ def load_into(job: Job, exp: experiment.Experiment, track_rounds: bool) -> None:
 def experiment_job(
     method_name: str, dataset: str, seconds: float, seed: int = 0, device: str = "auto",
     method_overrides: dict[str, Any] | None = None, train_overrides: dict[str, Any] | None = None,
-    embed_every: float = 1.0, n_embed: int = 500, snapshot_size: int = 16, few_labels: tuple[int, ...] = (1, 2, 5, 10),
+    embed_every: float = 1.0, n_embed: int = 500, snapshot_size: int = 16, few_labels: tuple[int, ...] = FEW_LABELS,
     label: str = "", live_snapshots: bool = False, track_rounds: bool = False, score_layers: bool = False, loaded: Loader | None = None,
     neighbours: bool = False,
 ) -> Target:

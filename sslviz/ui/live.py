@@ -7,14 +7,38 @@ re-render it; they never restart or kill it.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, Callable
 
 import streamlit as st
 
-from sslviz import bundles, checkpoints, jobs, recipes
-from sslviz.jobs import Job, JobView
+from sslviz import bundles, checkpoints, environment, jobs, recipes
+from sslviz.jobs import Job, JobRunner, JobView
 
 POLL_SECONDS = 1.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def warm_up(dataset: str, seed: int) -> threading.Thread | None:
+    """Once per server and (dataset, seed): :func:`sslviz.recipes.warm_up` in a background thread, started after the page
+    is drawn, so the first Train press finds torch's optimiser imported and the baselines cached (or being computed).
+
+    Not where runs train on a cluster (the work would be done in this process, the runs' own elsewhere), nor with
+    ``SSLVIZ_WARM_UP=0`` (the test suite's setting: its servers would each spend seconds of CPU on it).
+    """
+    if not isinstance(jobs.RUNNER, JobRunner) or not environment.switch("SSLVIZ_WARM_UP", True):
+        return None
+    thread = threading.Thread(target=_warm_up, args=(dataset, seed), name=f"sslviz-warm-up-{dataset}-{seed}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_up(dataset: str, seed: int) -> None:
+    try:
+        recipes.warm_up(dataset, seed)
+    except Exception:  # only a head start: the first run does the same work itself, and says what fails there
+        pass
 
 
 def current_job(key: str) -> Job | None:
@@ -40,7 +64,23 @@ def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -
     """Submit ``target`` as this session's job under ``key`` (replacing a finished one); ``paused``: it waits for Step."""
     job = jobs.RUNNER.submit(target, name=key, paused=paused)
     st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = job, False
+    if not paused:
+        _await_first_step(job)
     return job
+
+
+FIRST_STEP_WAIT_SECONDS = 1.5  # a started run's first step is usually in within 0.5 s on 2 cores (data cached, imports done)
+
+
+def _await_first_step(job: Job) -> None:
+    """Hold the rerun that follows Train until the run's first step is in, so that this rerun draws it (not the next poll,
+    up to a second later); at most FIRST_STEP_WAIT_SECONDS, and not for a run that waits in the queue."""
+    begun = time.monotonic()
+    while (waited := time.monotonic() - begun) < FIRST_STEP_WAIT_SECONDS:
+        view = job.view()
+        if view.history or not view.active or (view.status == "queued" and waited > 0.2):
+            return
+        time.sleep(0.02)
 
 
 STEP_WAIT_SECONDS = 10.0  # how long a Step click waits for its step before the page redraws (a step takes ~0.1 s on 2 cores)
@@ -99,7 +139,7 @@ def _pretrained_job(method: str, dataset: str, seed: int, sha: str, options: tup
     ``sha`` keys the cache: a regenerated checkpoint is loaded afresh.
     """
     opts = dict(options)
-    source = recipes.pretrained_source(method, dataset, opts.get("few_labels", (1, 2, 5, 10)))
+    source = recipes.pretrained_source(method, dataset, opts.get("few_labels", recipes.FEW_LABELS))
     return jobs.RUNNER.submit(recipes.experiment_job(method, dataset, 0, seed, "cpu", loaded=source, **opts), f"pretrained {method}")
 
 
