@@ -33,7 +33,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("pipeline_throughput", []),
     ("utilization", []),
     ("page_render", []),
-    ("cold_home", []),
+    ("cold_home", ["--app", "app.py", "--app", "app.py:SSLVIZ_WARM_UP=0"]),
     ("device_check", ["--device", "cpu"]),
     ("gpu_check", []),
     ("time_to_accuracy", ["--dataset", "clutter", "--seconds", "30", "--every", "3"]),
