@@ -31,8 +31,8 @@ from typing import Any, Callable
 import numpy as np
 
 # Every connection is ray.init's (RayRunner._connect). Ray's auto-connect would let a driver thread's Ray call made just
-# after ray.shutdown() connect again, from that thread: to a cluster going down (then the whole process exits when its
-# GCS is gone, 60 s later) or, with none left, to a new local Ray instance. Read when ray is first imported.
+# after ray.shutdown() connect again, from that thread: to a cluster going down (the process then exits with it) or, with
+# none left, to a new local Ray instance (measured: the process exited 60 s later, its GCS gone). Read when ray is imported.
 os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
 import ray  # noqa: E402
 
@@ -270,8 +270,8 @@ class RayRunner:
     def close(self, timeout: float = 60.0) -> bool:
         """Stop every run still going and wait up to ``timeout`` s for their driver threads to leave Ray; True if all left.
 
-        Call it before ``ray.shutdown()``: a driver thread still inside a Ray call (killing its run's actor, releasing its
-        queue ticket — both happen just after the page sees the run end) while Ray shuts down crashes the whole process.
+        Call it before ``ray.shutdown()``: a driver thread still making a Ray call (killing its run's actor, releasing its
+        queue ticket — both just after the page sees the run end) while or after Ray shuts down can take the process down.
         """
         drivers = list(self._drivers)
         for _, job in drivers:

@@ -42,8 +42,8 @@ def connect(cluster: Cluster, **kwargs) -> RayRunner:
 
 
 def shut_down(cluster: Cluster) -> None:
-    """Close the runners first (their driver threads leave Ray: one still in a Ray call during ray.shutdown() crashes
-    this pytest worker, as it did once in CI), then Ray and the cluster."""
+    """Close the runners first (their driver threads leave Ray: one still making Ray calls during or after ray.shutdown()
+    can take this pytest worker down — the likely cause of a worker crash in CI), then Ray and the cluster."""
     try:
         while RUNNERS:
             assert RUNNERS.pop().close(HANG_SECONDS), "a driver thread did not leave Ray"
