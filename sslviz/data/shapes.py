@@ -35,7 +35,7 @@ def _shapes(split: str, seed: int) -> Dataset:
 
 
 INFO = register(DatasetInfo(
-    # 30 s: SimCLR reaches 97% of its 120-s probe in 20 s on shapes, 18 s on clutter (benchmarks/RESULTS.md, time-to-accuracy-*)
+    # 30 s: SimCLR reaches 97% of its 30-s probe in 6 s on shapes, 18 s on clutter (benchmarks/RESULTS.md, time-to-accuracy-*)
     "shapes", channels=3, size=SHAPES_SIZE, classes=SHAPE_NAMES, augment="SimCLR + rotation", load=_shapes,
     modalities=("text", "video", "depth", "audio"),
     summary="coloured shapes where pixels alone do not reveal the class (SSL wins clearly).",
