@@ -134,7 +134,7 @@ def main() -> None:
                 print(app, times[app][-1], runs[app][-1], flush=True)
         browser.close()
     budget = DEFAULTS["global.seconds"]
-    med = lambda values: statistics.median(values)  # noqa: E731
+    med = statistics.median
     each = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
     home_rows = [f"| {app} | {med(t for t, _ in ts):.2f} | {med(s for _, s in ts):.2f} | {each(t for t, _ in ts)} |" for app, ts in times.items()]
     run_rows = [f"| {app} | {med(u for u, _, _ in rs):.2f} ({each(u for u, _, _ in rs)}) | {med(f for _, f, _ in rs):.1f} "
