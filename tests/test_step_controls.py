@@ -129,9 +129,14 @@ def test_contrastive_page_steps_one_step_per_click_resumes_and_resets_with_the_s
     assert first.history[:5] == steps and len(first.history) > 5
     # Train again, same settings and seed: the same run (a seconds budget may end it a few steps apart)
     at.button(key="contrastive.train").click().run()
+    training = at.session_state["contrastive.job"]
+    # That rerun drew Step and New seed before the run started, so enabled. Streamlit drops a press on a button that the
+    # next rerun draws disabled, but New seed's callback runs before that: it must not change the seed of a run in progress
+    at.button(key="contrastive.new_seed").click().run()
+    assert at.session_state["contrastive.job"] is training and at.session_state["global.seed"] == 0
     wait_for_job(at)
-    again = at.session_state["contrastive.job"].view()
-    assert again.status == "done" and at.session_state["contrastive.job"] is not job
+    again = training.view()
+    assert again.status == "done" and training is not job
     n = min(len(first.history), len(again.history))
     assert [r["loss"] for r in again.history[:n]] == [r["loss"] for r in first.history[:n]]
     # New seed: the sidebar's seed goes up by one and the run starts with it

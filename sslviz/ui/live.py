@@ -61,7 +61,14 @@ def is_active(key: str) -> bool:
 
 
 def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -> Job:
-    """Submit ``target`` as this session's job under ``key`` (replacing a finished one); ``paused``: it waits for Step."""
+    """Submit ``target`` as this session's job under ``key`` (replacing a finished one); ``paused``: it waits for Step.
+
+    One run per session and key: while the session's job is still queued or running, that job is returned and nothing
+    is submitted, so a second run can never leave the first one training unwatched.
+    """
+    job = current_job(key)
+    if job is not None and job.view().active:
+        return job
     job = jobs.RUNNER.submit(target, name=key, paused=paused)
     st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = job, False
     if not paused:
@@ -87,7 +94,13 @@ STEP_WAIT_SECONDS = 10.0  # how long a Step click waits for its step before the 
 
 
 def _next_seed(key: str) -> None:
-    """The "New seed" button's callback: the sidebar's seed goes up by one, and the page starts the run on its rerun."""
+    """The "New seed" button's callback: the sidebar's seed goes up by one, and the page starts the run on its rerun.
+
+    Not while this session's run trains: the rerun that started it drew this button enabled (it is drawn before the run
+    starts), and Streamlit runs a callback before the script could draw the button disabled.
+    """
+    if is_active(key):
+        return
     st.session_state["global.seed"] = (int(st.session_state.get("global.seed", 0)) + 1) % 10_001
     st.session_state[f"{key}.start_pending"] = True
 
