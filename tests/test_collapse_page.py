@@ -98,11 +98,11 @@ def test_a_break_it_stopped_before_its_lesson_says_how_many_steps_it_needs():
     from sslviz.ui import collapse_views
 
     healthy = [{"step": i, "effective_rank": 40.0, "embedding_std": 0.12, "embedding_dim": 64} for i in range(1, 13)]
-    assert collapse_views.lesson_steps("Barlow Twins, λ = 0") == methods.spec("barlow_twins").break_steps == 300
+    assert collapse_views.lesson_steps("Barlow Twins, λ = 0") == methods.spec("barlow_twins").break_steps == 100
     assert collapse_views.lesson_steps("SimCLR, batch 4") is None  # not a break-it of the registry: no lesson to wait for
     said = collapse_views.too_short("Barlow Twins, λ = 0", healthy)
-    assert said.startswith("Barlow Twins, λ = 0: only 12 steps ran; this collapse needs about 300")
-    long_enough = [{**r, "step": r["step"] + 300} for r in healthy]
+    assert said.startswith("Barlow Twins, λ = 0: only 12 steps ran; this collapse needs about 100")
+    long_enough = [{**r, "step": r["step"] + 100} for r in healthy]
     assert collapse_views.too_short("Barlow Twins, λ = 0", long_enough) is None  # it had its steps: the verdict stands
     collapsed = [{**r, "effective_rank": 1.0, "embedding_std": 0.001} for r in healthy]
     assert collapse_views.too_short("Barlow Twins, λ = 0", collapsed) is None  # the banner already shows the collapse
