@@ -72,7 +72,7 @@ def test_every_break_it_collapses_within_its_budget_and_is_flagged(label):
 
 
 @pytest.mark.parametrize("name, steps", [("barlow_twins", 100), ("vicreg", 100), ("swav", 100), ("moco", STEPS),
-                                          ("dino", 300)])  # DINO starts near uniform (teacher entropy ≈ log K) and leaves it by ~300 steps
+                                          ("dino", 100)])  # teacher entropy 0.94-0.97 of log K at steps 25-300, under the 0.99 bar
 def test_the_new_methods_trained_normally_are_not_flagged(name, steps):
     found, history = kind(name, steps, {})
     assert found is None, (name, history[-1])
