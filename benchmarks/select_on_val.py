@@ -95,7 +95,8 @@ CHOICES = {
     "mae_mask_ratio": lambda s, seed: sweep_rows("MAE mask ratio", "mae", "mask_ratio", (0.5, 0.75, 0.9), ("digits",), s, seed),
     "deepcluster_k": lambda s, seed: sweep_rows("DeepCluster k", "deepcluster", "k", (10, 30, 60), ("shapes",), s, seed),
     "simsiam_projection": lambda s, seed: variant_rows("SimSiam projection / predictor hidden", "simsiam", {
-        "64 / 64": {}, "256 / 64 (the paper's 1/4 bottleneck)": {"proj_dim": 256, "hidden_dim": 256, "predictor_hidden": 64}}, ("shapes",), s, seed),
+        "64 / 64": {}, "256 / 64 (the paper's 1/4 bottleneck)": {"proj_dim": 256, "hidden_dim": 256, "predictor_hidden": 64},
+        "128 / 64 (a 1/2 bottleneck)": {"proj_dim": 128, "predictor_hidden": 64}}, ("shapes",), s, seed),
     "simsiam_predictor_half": lambda s, seed: sweep_rows("SimSiam predictor hidden width (projection 64)", "simsiam", "predictor_hidden", (64, 32),
                                                          ("shapes",), s, seed),
 }

@@ -19,7 +19,7 @@ from _results import write_section
 from torch.utils.flop_counter import FlopCounterMode
 
 from sslviz import augment, data, losses, methods
-from sslviz.train import configure_threads
+from sslviz.train import TrainConfig, configure_threads
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -35,16 +35,20 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def measure(width: int, images: torch.Tensor, batch: int = 256, steps: int = 12) -> dict:
+TRAIN = TrainConfig(**methods.train_defaults("simclr", "shapes"))  # the default run's batch size and optimiser settings
+
+
+def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
     torch.manual_seed(0)
     method = methods.create("simclr", "shapes", width=width)
-    opt = torch.optim.AdamW(method.parameters(), lr=2e-3)
+    tau = method.config.temperature
+    opt = torch.optim.AdamW(method.parameters(), lr=TRAIN.lr, weight_decay=TRAIN.weight_decay)
     g = torch.Generator().manual_seed(0)
-    x = images[:batch]
+    x = images[:TRAIN.batch_size]
     x1, x2 = augment.two_views(x, method.augment, g)
     with FlopCounterMode(display=False) as counter:
         z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
-        losses.info_nce(z1, z2, 0.2).backward()
+        losses.info_nce(z1, z2, tau).backward()
     flops = counter.get_total_flops()
     opt.zero_grad()
     aug, fwd_bwd, total = [], [], []
@@ -53,7 +57,7 @@ def measure(width: int, images: torch.Tensor, batch: int = 256, steps: int = 12)
         x1, x2 = augment.two_views(x, method.augment, g)
         t1 = time.perf_counter()
         z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
-        loss = losses.info_nce(z1, z2, 0.2)
+        loss = losses.info_nce(z1, z2, tau)
         opt.zero_grad()
         loss.backward()
         t2 = time.perf_counter()
@@ -80,7 +84,8 @@ def main() -> None:
     table += "\n".join(f"| {r['width']}{' (default)' if r['width'] == 16 else ''} | {r['flops'] / 1e9:.2f} | {r['step']:.3f} | {r['aug']:.3f} | {r['fwd_bwd']:.3f} | {r['share_step']:.1%} | {r['share']:.1%} |" for r in rows)
     write_section("utilization", "## Utilisation of the matmul peak (utilization)\n\n"
                   f"Float32 matmul peak measured in the same run (2048×2048, {threads} threads): **{peak / 1e9:.1f} GFLOP/s**. "
-                  "SimCLR on shapes, batch 256 (512 views of 32×32), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
+                  f"SimCLR on shapes with its defaults (batch {TRAIN.batch_size}: {2 * TRAIN.batch_size} views of 32×32; "
+                  f"lr {TRAIN.lr:g}, τ {methods.default_config('simclr', 'shapes').temperature:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
 
 
 if __name__ == "__main__":
