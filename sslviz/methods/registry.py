@@ -61,7 +61,7 @@ class MethodSpec:
     pairs: str = ""  # multi-modal: the modality paired with the images; it trains only on datasets that have it
     mechanism: str = ""  # what stops this method's collapse (a key of COLLAPSE_MECHANISMS); "" when collapse is not its problem
     breaks: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)  # "break it" label -> (settings that remove the mechanism, what to expect)
-    break_steps: int = 0  # steps a break-it needs before its collapse shows on digits (tests/test_collapse.py checks it): its one-click run lasts at least that long
+    break_steps: int = 0  # steps a break-it needs before its collapse shows, on digits (Barlow Twins': on shapes; tests/test_collapse.py checks each): its one-click run lasts at least that long
     code: tuple[Callable, ...] = ()  # what "show the code" displays, the loss first
     diagram: tuple[Edge, ...] = ()  # the data flow, for a graphviz chart
 
