@@ -36,19 +36,19 @@ def _timed(fn) -> float:
 
 
 TRAIN = TrainConfig(**methods.train_defaults("simclr", "shapes"))  # the default run's batch size and optimiser settings
+TAU = methods.default_config("simclr", "shapes").temperature  # and its InfoNCE temperature
 
 
 def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
     torch.manual_seed(0)
     method = methods.create("simclr", "shapes", width=width)
-    tau = method.config.temperature
     opt = torch.optim.AdamW(method.parameters(), lr=TRAIN.lr, weight_decay=TRAIN.weight_decay)
     g = torch.Generator().manual_seed(0)
     x = images[:TRAIN.batch_size]
     x1, x2 = augment.two_views(x, method.augment, g)
     with FlopCounterMode(display=False) as counter:
         z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
-        losses.info_nce(z1, z2, tau).backward()
+        losses.info_nce(z1, z2, TAU).backward()
     flops = counter.get_total_flops()
     opt.zero_grad()
     aug, fwd_bwd, total = [], [], []
@@ -57,7 +57,7 @@ def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
         x1, x2 = augment.two_views(x, method.augment, g)
         t1 = time.perf_counter()
         z1, z2 = method.project(torch.cat([x1, x2])).chunk(2)
-        loss = losses.info_nce(z1, z2, tau)
+        loss = losses.info_nce(z1, z2, TAU)
         opt.zero_grad()
         loss.backward()
         t2 = time.perf_counter()
@@ -85,7 +85,7 @@ def main() -> None:
     write_section("utilization", "## Utilisation of the matmul peak (utilization)\n\n"
                   f"Float32 matmul peak measured in the same run (2048×2048, {threads} threads): **{peak / 1e9:.1f} GFLOP/s**. "
                   f"SimCLR on shapes with its defaults (batch {TRAIN.batch_size}: {2 * TRAIN.batch_size} views of 32×32; "
-                  f"lr {TRAIN.lr:g}, τ {methods.default_config('simclr', 'shapes').temperature:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
+                  f"lr {TRAIN.lr:g}, τ {TAU:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,14 @@ def test_upload_fuzz_every_file_gets_an_image_or_a_specific_message():
         assert not at.exception and "Sixteen random views" in texts(at)
 
 
+def until(condition, what: str) -> None:
+    """Wait for ``condition()`` (a hang guard at the watchdog's own limit, not a speed limit)."""
+    end = time.monotonic() + HANG_SECONDS
+    while not condition():
+        assert time.monotonic() < end, f"never happened: {what}"
+        time.sleep(0.01)
+
+
 def wait_for_job(at: AppTest, key: str = "contrastive", timeout: float = 120) -> None:
     job = at.session_state[f"{key}.job"]
     end = time.monotonic() + HANG_SECONDS  # ``timeout`` is ignored: tests wait for behaviour, not for the clock
@@ -400,12 +408,10 @@ def test_extreme_settings_end_in_a_result_or_a_clear_message(page_path, end):
         at.button(key=f"{key}.train").click().run()
         job, stopped = at.session_state[f"{key}.job"], False
         if key == "cluster" and end == "largest":
-            # 200 steps a round: the page runs 401 steps (three clusterings). Two clusterings at k = 100, and training on the
-            # second's pseudo-labels, exercise what is extreme here; the third would cost ~40 s of the suite for no more.
-            until_steps = deepcluster.steps_for_rounds(200, 2) + 1
-            end_at = time.monotonic() + HANG_SECONDS  # a hang guard, not a speed limit
-            while job.view().active and len(job.view().history) < until_steps and time.monotonic() < end_at:
-                time.sleep(0.1)
+            # The largest steps a round: the page runs three clusterings. Two at k = 100, and training on the second's
+            # pseudo-labels, exercise what is extreme here; the third would cost ~40 s of the suite for no more.
+            until_steps = deepcluster.steps_for_rounds(at.select_slider(key=f"cluster.steps.{dataset}").value, 2) + 1
+            until(lambda: len(job.view().history) >= until_steps or not job.view().active, "two clusterings at k = 100")
             stopped = job.view().active
             job.stop("by the test")
         wait_for_job(at, key, timeout=180)

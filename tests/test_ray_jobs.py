@@ -7,26 +7,18 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need ray (requirements-dev.txt)")
 from ray.cluster_utils import Cluster  # noqa: E402
-from test_pages import HANG_SECONDS, evaluate_the_reused_encoder, open_page, wait_for_job  # noqa: E402
+from test_pages import HANG_SECONDS, evaluate_the_reused_encoder, open_page, until, wait_for_job  # noqa: E402
 
 from sslviz import bundles, jobs, recipes  # noqa: E402
 from sslviz.jobs import JobRunner  # noqa: E402
 from sslviz.jobs_ray import RayRunner  # noqa: E402
 
 LIMITS = {"max_seconds": jobs.MAX_JOB_SECONDS, "idle_seconds": jobs.IDLE_SECONDS, "max_job_mb": jobs.MAX_JOB_MB, "max_rss_mb": jobs.MAX_RSS_MB}
-
-
-def until(condition, what: str) -> None:
-    end = time.monotonic() + HANG_SECONDS
-    while not condition():
-        assert time.monotonic() < end, f"never happened: {what}"
-        time.sleep(0.05)
 
 
 RUNNERS: list[RayRunner] = []  # the runners connect() made, closed by shut_down()

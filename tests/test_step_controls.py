@@ -1,24 +1,15 @@
 """Pause, Resume, Step and the two resets (issue 22): the gate, the Trainer that waits at it, and the Contrastive page."""
 
 import threading
-import time
 
 import pytest
-from test_pages import HANG_SECONDS, open_page, texts, wait_for_job
+from test_pages import HANG_SECONDS, open_page, texts, until, wait_for_job
 from test_train import Quadratic, SimulatedClock, images
 
 from sslviz import train
 from sslviz.jobs import Job, JobRunner
 from sslviz.stepgate import StepGate
 from sslviz.train import TrainConfig, Trainer
-
-
-def until(condition, what: str) -> None:
-    """Wait for ``condition()`` (a hang guard at the watchdog's own limit, not a speed limit)."""
-    end = time.monotonic() + HANG_SECONDS
-    while not condition():
-        assert time.monotonic() < end, f"never happened: {what}"
-        time.sleep(0.01)
 
 
 def fit_in_thread(trainer: Trainer) -> tuple[threading.Thread, list]:

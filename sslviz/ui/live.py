@@ -54,10 +54,15 @@ def current_job(key: str) -> Job | None:
     return job
 
 
+def active_job(key: str) -> Job | None:
+    """This session's job under ``key`` while it is queued or running, else None."""
+    job = current_job(key)
+    return job if job is not None and job.view().active else None
+
+
 def is_active(key: str) -> bool:
     """Whether this session's job under ``key`` is queued or running."""
-    job = current_job(key)
-    return job is not None and job.view().active
+    return active_job(key) is not None
 
 
 def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -> Job:
@@ -66,9 +71,8 @@ def start(key: str, target: Callable[[Job], str | None], paused: bool = False) -
     One run per session and key: while the session's job is still queued or running, that job is returned and nothing
     is submitted, so a second run can never leave the first one training unwatched.
     """
-    job = current_job(key)
-    if job is not None and job.view().active:
-        return job
+    if (running := active_job(key)) is not None:
+        return running
     job = jobs.RUNNER.submit(target, name=key, paused=paused)
     st.session_state[f"{key}.job"], st.session_state[f"{key}.shared"] = job, False
     if not paused:
