@@ -22,9 +22,14 @@ from sslviz import evaluate, experiment, methods
 from sslviz.train import TrainConfig, Trainer
 
 
-def curve(method_name: str, dataset: str, seconds: float, every: float, seed: int) -> list[tuple[float, float, float]]:
-    """(training seconds, probe accuracy, kNN accuracy) every ``every`` seconds, and at the end of the budget."""
-    method, train, test = experiment.prepare(method_name, dataset, seed)
+def curve(method_name: str, dataset: str, seconds: float, every: float, seed: int, method_overrides: dict | None = None,
+          train_overrides: dict | None = None, splits: tuple[str, str] = experiment.TEST_PROTOCOL) -> list[tuple[float, float, float]]:
+    """(training seconds, probe accuracy, kNN accuracy) every ``every`` seconds, and at the end of the budget.
+
+    ``method_overrides`` / ``train_overrides`` replace defaults (a comparison with other settings); ``splits``: train on,
+    score on (``experiment.SELECTION_PROTOCOL`` when the curve chooses a setting).
+    """
+    method, train, test = experiment.prepare(method_name, dataset, seed, splits, **(method_overrides or {}))
     points: list[tuple[float, float, float]] = []
     next_eval = {"t": 0.0, "step": 0}
 
@@ -38,7 +43,8 @@ def curve(method_name: str, dataset: str, seconds: float, every: float, seed: in
             next_eval["t"] += every
             next_eval["step"] = metrics["step"]
 
-    config = TrainConfig(**{**methods.train_defaults(method_name, dataset), "max_seconds": seconds, "seed": seed, "count_callback_time": False})
+    config = TrainConfig(**{**methods.train_defaults(method_name, dataset), **(train_overrides or {}), "max_seconds": seconds, "seed": seed,
+                            "count_callback_time": False})
     result = Trainer(method, method.inputs(train), config, [score_now]).fit()  # inputs: a multi-modal method trains on its pairs
     if result.steps != next_eval["step"]:
         points.append((result.seconds, *score()))

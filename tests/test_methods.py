@@ -193,6 +193,10 @@ def test_simsiam_predictor_width_default_and_the_papers_bottleneck():
     assert m.predictor.net[0].out_features == m.config.proj_dim == m.predictor.net[-1].out_features
     paper = methods.create("simsiam", "digits", width=4, predictor_hidden=0)
     assert paper.predictor.net[0].out_features == paper.config.proj_dim // 4 < paper.predictor.net[-1].out_features
+    # The page offers the paper's bottleneck as a choice: its smallest width is a quarter of the default projection.
+    offered = methods.spec("simsiam").settings()["predictor_hidden"].options
+    bottleneck = methods.create("simsiam", "digits", width=4, predictor_hidden=min(offered))
+    assert bottleneck.predictor.net[0].out_features == bottleneck.config.proj_dim // 4 < bottleneck.predictor.net[-1].out_features
     with pytest.raises(ValueError, match="predictor_hidden"):
         methods.create("simsiam", "digits", predictor_hidden=-1)
 

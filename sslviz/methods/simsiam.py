@@ -19,7 +19,7 @@ from sslviz.losses import negative_cosine
 from sslviz.methods.base import TwoViewConfig, TwoViewMethod
 from sslviz.methods.registry import MethodSpec
 from sslviz.nets import MLPHead
-from sslviz.setting import internal, setting
+from sslviz.setting import setting
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class SimSiamConfig(TwoViewConfig):
     # As wide as the projection. The paper's 1/4 bottleneck (2048→512→2048; set 0 for proj_dim // 4) learned far less at
     # this scale on the validation split: val kNN 0.600 vs 0.842, shapes, 787 steps (RESULTS.md, "select-on-val"); a 1/2 bottleneck (32)
     # too, on seeds 0, 1, 2 (0.603, 0.585, 0.593 vs 0.613, 0.657, 0.712; "select-on-val-more").
-    predictor_hidden: int = internal(64, (0, 1024))
+    predictor_hidden: int = setting(64, "Predictor hidden width", (16, 32, 64),
+                                    "The default 64 is as wide as the default 64-d projection (chosen on the validation split); 16 with it is "
+                                    "the paper's 1/4 bottleneck (2048→512→2048). 0 in a saved config means projection dim // 4.", valid=(0, 1024))
     stop_gradient: bool = setting(True, "Stop-gradient", help="Off: both branches get gradients — the constant solution appears.")
     projector_output_norm: bool = setting(True, "Batch norm on the projector output", help="As in the paper; on its own it already forbids a constant output.")
 
