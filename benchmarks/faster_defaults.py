@@ -59,6 +59,8 @@ def compare(dataset: str, metric: str, candidates: dict[str, dict], args: argpar
     old_mean = mean_curve(old, args.every, args.old_seconds)
     out = {"dataset": dataset, "metric": metric, "old_mean": old_mean, "target": old_mean[-1][col], "candidates": {}}
     for name, overrides in candidates.items():
+        if overrides and dataset not in overrides:
+            continue  # a candidate for the other dataset
         o = overrides.get(dataset, {})
         new = [curve("simclr", dataset, args.new_seconds, args.every, s, o.get("method"), o.get("train"), splits) for s in seeds]
         new_mean = mean_curve(new, args.every, args.new_seconds)
@@ -125,7 +127,8 @@ def main() -> None:
     parser.add_argument("--splits", choices=("test", "val"), default="test")
     parser.add_argument("--datasets", nargs="+", choices=[d for d, _ in TASKS], default=[d for d, _ in TASKS])
     parser.add_argument("--candidates", type=json.loads, default={TODAY: {}},
-                        help='JSON: name -> {dataset: {"method": {...}, "train": {...}}}; default: today\'s registry defaults')
+                        help='JSON: name -> {dataset: {"method": {...}, "train": {...}}} (run on the datasets it names; {}: on all); default: '
+                             "today's registry defaults")
     parser.add_argument("--section", default="faster-defaults")
     args = parser.parse_args()
     if min(args.old_seconds, args.new_seconds, args.every) <= 0:
