@@ -37,8 +37,9 @@ st.table(collapse_views.mechanism_table(gs.dataset))
 st.caption("From the method registry: each method declares the mechanism that protects it and the settings that remove it.")
 
 st.header("2 · Train each mechanism, then break it")
-st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, device {gs.device} (sidebar). Every run uses the same 3-conv encoder, seed and seconds; "
-           "each method keeps its own tuned batch size and learning rate (listed under the table).")
+st.caption(f"Dataset **{gs.dataset_title}**, seed {gs.seed}, device {gs.device} (sidebar). Every run of a mechanism uses "
+           f"{recipes.backbone_note(EVERYONE, gs.dataset)}, the same seed and seconds; each method keeps its own tuned batch size and "
+           "learning rate (listed under the table).")
 seconds = st.slider("Seconds per run", 5, 60, 10, step=5, key=f"{K}.seconds")
 tabs = st.tabs(list(MECHANISMS))
 for tab, (mechanism, names) in zip(tabs, MECHANISMS.items()):
@@ -71,8 +72,8 @@ live.job_view(f"{K}.inside", lambda view: collapse_views.look_inside(view, gs.da
 st.header("4 · Every mechanism, same budget")
 KC = f"{K}.all"
 st.caption(f"Trains {', '.join(methods.title(n) for n in EVERYONE)} with their defaults, {seconds} s each (the slider above), seed {gs.seed}, "
-           "the same encoder: which mechanism learns most in a short budget?")
-live.comparison(KC, recipes.same_settings(EVERYONE), gs.dataset, seconds, gs.seed, gs.device, collapse_views.render_runs, label="Compare every mechanism")
+           f"{recipes.backbone_note(EVERYONE, gs.dataset)}: which mechanism learns most in a short budget?")
+live.comparison(KC, recipes.same_settings(EVERYONE, gs.dataset), gs.dataset, seconds, gs.seed, gs.device, collapse_views.render_runs, label="Compare every mechanism")
 
 page.try_this([
     "In **negatives**, train SimCLR and SimCLR without negatives: does the broken run's spread fall to 0? Which verdict does it get?",

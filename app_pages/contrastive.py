@@ -145,8 +145,9 @@ st.header("3 · Compare the family, same budget, seed and backbone")
 KC = f"{K}.compare"
 compare_seconds = st.slider("Seconds per method", 5, 60, 15, step=5, key=f"{KC}.seconds")
 st.caption(f"Trains {', '.join(methods.title(m) for m in FAMILY)} one after another on **{gs.dataset_title}** with seed {gs.seed}, "
-           f"the same 3-conv encoder (each method's tuned defaults) and {compare_seconds} s each, then evaluates all of them the same way.")
-live.comparison(KC, recipes.same_settings(FAMILY), gs.dataset, compare_seconds, gs.seed, gs.device, contrastive_views.render_comparison,
+           f"{recipes.backbone_note(FAMILY, gs.dataset)}, each method's tuned settings and {compare_seconds} s each, then evaluates all of them "
+           "the same way.")
+live.comparison(KC, recipes.same_settings(FAMILY, gs.dataset), gs.dataset, compare_seconds, gs.seed, gs.device, contrastive_views.render_comparison,
                 label="Compare the family")
 
 page.try_this([

@@ -38,6 +38,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("gpu_check", []),
     ("time_to_accuracy", ["--dataset", "clutter", "--seconds", "30", "--every", "3"]),
     ("time_to_accuracy", ["--dataset", "shapes", "--seconds", "30", "--every", "3"]),
+    ("faster_defaults", []),
     ("accuracy", []),
     ("simsiam_stopgrad", []),
     ("mae", []),

@@ -12,7 +12,7 @@ the decoder is a throw-away, like SimCLR's projection head.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -35,6 +35,7 @@ class MAEConfig(Config):
     image_size: int = internal(28, IMAGE_SIZE)
     patch_size: int = setting(4, "Patch size (pixels)", (2, 4, 7, 8), "An image of side s gives (s/p)² tokens; only sizes that divide the image are offered.", valid=(1, 32))
     mask_ratio: float = setting(0.75, "Mask ratio", (0.1, 0.25, 0.5, 0.6, 0.75, 0.8, 0.9), format="{:.0%}", valid=(0.0, 0.99))
+    cnn_width: ClassVar[bool] = False  # ``width`` is the ViT's token dimension, not a CNN's (recipes.encoder_width)
     width: int = setting(96, "Encoder width", (32, 64, 96, 128), valid=(4, 512))  # = feature dimension
     depth: int = setting(3, "Encoder depth (blocks)", (1, 2, 3, 4, 6), valid=(1, 12))
     heads: int = internal(4, (1, 16))

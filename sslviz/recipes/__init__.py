@@ -6,6 +6,7 @@
 """
 
 from sslviz.recipes.compare import (
+           backbone_note,
            clustering_comparison_job,
            comparison_job,
            mechanism_runs,
@@ -13,9 +14,16 @@ from sslviz.recipes.compare import (
            random_init_features,
            random_init_snapshot,
            same_settings,
+           shared_width,
            step_seconds,
 )
-from sslviz.recipes.downstream import backbone_factory, downstream_job, supervised_preset, weak_supervision_job
+from sslviz.recipes.downstream import (
+           backbone_factory,
+           backbone_width,
+           downstream_job,
+           supervised_preset,
+           weak_supervision_job,
+)
 from sslviz.recipes.experiment import (
            FEW_LABELS,
            LivePublisher,
@@ -27,5 +35,5 @@ from sslviz.recipes.experiment import (
            warm_up,
 )
 
-__all__ = ["FEW_LABELS", "LivePublisher", "Target", "backbone_factory", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
-           "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "step_seconds", "supervised_preset", "warm_up", "weak_supervision_job"]
+__all__ = ["FEW_LABELS", "LivePublisher", "Target", "backbone_factory", "backbone_note", "backbone_width", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
+           "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "shared_width", "step_seconds", "supervised_preset", "warm_up", "weak_supervision_job"]

@@ -50,18 +50,58 @@ def comparison_job(
     return target
 
 
-def same_settings(method_names: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Comparison runs for ``method_names``, each with its tuned defaults, labelled by name."""
-    return {name: (name, {}) for name in method_names}
+def encoder_width(name: str, dataset: str) -> int | None:
+    """The width of method ``name``'s 3-conv encoder on ``dataset`` by default; None for a method without one (MAE's ViT,
+    whose config says ``cnn_width = False``)."""
+    config = methods.default_config(name, dataset)
+    return getattr(config, "width", None) if getattr(config, "cnn_width", True) else None
+
+
+def shared_width(method_names: list[str], dataset: str) -> int | None:
+    """The encoder width every run of a comparison uses: the one most of the methods default to on ``dataset`` (a tie: the
+    narrowest); None when none of them has a width."""
+    widths = [w for w in (encoder_width(n, dataset) for n in method_names) if w is not None]
+    return min(set(widths), key=lambda w: (-widths.count(w), w)) if widths else None
+
+
+def _same_backbone(name: str, dataset: str, width: int | None) -> dict[str, Any]:
+    return {"width": width} if width is not None and encoder_width(name, dataset) not in (None, width) else {}
+
+
+def same_settings(method_names: list[str], dataset: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Comparison runs for ``method_names``, each with its tuned defaults and the same encoder (:func:`shared_width`), labelled by name.
+
+    A method tuned to a wider encoder on ``dataset`` (SimCLR on clutter) is narrowed to the shared width here, so that the
+    comparison measures the methods and not their backbones; :func:`backbone_note` says so on the page.
+    """
+    width = shared_width(method_names, dataset)
+    return {name: (name, _same_backbone(name, dataset, width)) for name in method_names}
+
+
+def backbone_note(method_names: list[str], dataset: str) -> str:
+    """What a comparison of ``method_names`` on ``dataset`` trains: "the same 3-conv encoder (width 16)", and which methods were
+    narrowed to it from their own default."""
+    width = shared_width(method_names, dataset)
+    if width is None:
+        return "each method's own encoder"
+    narrowed = [f"{methods.title(n)}'s default on this dataset is {encoder_width(n, dataset)}" for n in method_names
+                if _same_backbone(n, dataset, width)]
+    return f"the same 3-conv encoder (width {width}" + (f"; {', '.join(narrowed)}, narrowed here so that every run has the same encoder)"
+                                                       if narrowed else ")")
 
 
 def mechanism_runs(mechanism: str, dataset: str) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Comparison runs for one anti-collapse mechanism: each method it protects with its defaults, then each of its "break it" variants."""
-    names = methods.by_mechanism(dataset).get(mechanism)
+    """Comparison runs for one anti-collapse mechanism: each method it protects with its defaults, then each of its "break it" variants.
+
+    Every run has the encoder that every mechanism's runs share on ``dataset`` (:func:`same_settings`)."""
+    everyone = methods.by_mechanism(dataset)
+    names = everyone.get(mechanism)
     if not names:
         raise ValueError(f"No registered method on {dataset!r} uses the mechanism {mechanism!r}.")
-    runs = {methods.title(name): (name, {}) for name in names}
-    runs.update({label: (name, overrides) for name in names for label, (overrides, _) in methods.spec(name).breaks.items()})
+    width = shared_width([n for group in everyone.values() for n in group], dataset)
+    runs = {methods.title(name): (name, _same_backbone(name, dataset, width)) for name in names}
+    runs.update({label: (name, {**_same_backbone(name, dataset, width), **overrides}) for name in names
+                 for label, (overrides, _) in methods.spec(name).breaks.items()})
     return runs
 
 

@@ -10,6 +10,7 @@ import torch
 from sslviz import augment, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import SmallCNN
+from sslviz.recipes.compare import encoder_width
 from sslviz.recipes.experiment import Target
 from sslviz.serving import threads_per_run
 from sslviz.train import resolve_device
@@ -20,9 +21,21 @@ def supervised_preset(dataset: str) -> str:
     return methods.spec("simclr").config_for(dataset)["augment"]
 
 
+def backbone_width() -> int:
+    """The width of the CNN backbone the from-scratch and weak-supervision runs train: the Siamese methods' own default."""
+    return methods.spec("simclr").config_cls().width
+
+
 def backbone_factory(channels: int) -> Callable[[], torch.nn.Module]:
-    """New, randomly initialised copies of the CNN backbone the SSL methods train (SimCLR's width)."""
-    return lambda: SmallCNN(channels, methods.spec("simclr").config_cls().width)
+    """New, randomly initialised copies of the CNN backbone the SSL methods train (:func:`backbone_width`)."""
+    return lambda: SmallCNN(channels, backbone_width())
+
+
+def same_backbone(name: str, dataset: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` for pre-training ``name`` here, with its encoder narrowed (or widened) to :func:`backbone_width` when its
+    default on ``dataset`` differs (SimCLR on clutter): every curve, the from-scratch one included, then has the same network."""
+    width = encoder_width(name, dataset)
+    return {"width": backbone_width(), **overrides} if width not in (None, backbone_width()) else overrides
 
 
 def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int, device: str,
@@ -34,20 +47,21 @@ def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]],
             break
         if label in trained:
             models[label] = copy.deepcopy(trained[label].encoder).to(resolve_device(device))  # a copy: the page's model stays where it is
-            job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "note": "not pre-trained here: from another page or models/"}})
+            job.update(pretrain={**job.state["pretrain"], label: {"seconds": 0.0, "steps": 0, "width": getattr(models[label], "width", None),
+                                                                  "note": "not pre-trained here: from another page or models/"}})
             continue
 
         def on_batch_end(trainer, metrics, label=label, i=i) -> None:
             done = (i + min(1.0, metrics["seconds"] / seconds)) / len(encoders)
             job.update(progress=share * done, message=f"Pre-training {label} without labels ({i + 1}/{len(encoders)}): {metrics['seconds']:.0f} s of {seconds:g} s")
 
-        exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=overrides, with_baselines=False,
+        exp = experiment.run(name, dataset, seconds=seconds, seed=seed, device=device, method_overrides=same_backbone(name, dataset, overrides), with_baselines=False,
                              train_overrides={"num_threads": threads_per_run()}, on_batch_end=(on_batch_end,), stop_event=job.stop_event)
         if exp.result.diverged:
             fail(job, f"{label}: {exp.result.message}")
             return None
         models[label] = exp.method.eval().encoder  # stays on the training device for the evaluations; published on the CPU
-        job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps,
+        job.update(pretrain={**job.state["pretrain"], label: {"seconds": exp.result.seconds, "steps": exp.result.steps, "width": getattr(models[label], "width", None),
                                                               "probe": exp.metrics["probe_acc"], "knn": exp.metrics["knn_acc"]}})
     return models
 

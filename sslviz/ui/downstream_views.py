@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from sslviz import evaluate, jobs, reduce, viz
+from sslviz import evaluate, jobs, recipes, reduce, viz
 from sslviz.ui import settings
 
 K = "down"
@@ -92,6 +92,10 @@ def render_leaderboard(st_: dict, summary: list[dict]) -> None:
             board.append({"encoder": evaluate.SCRATCH, "fine-tune, most labels": best[(evaluate.SCRATCH, evaluate.SCRATCH)],
                           "evaluation time (s)": round(spent.get(evaluate.SCRATCH, 0.0), 1)})
         st.dataframe(leaderboard_style(pd.DataFrame(board).set_index("encoder")), key=f"{K}.board")
+        other = {label: p["width"] for label, p in pre.items() if p.get("width") not in (None, recipes.backbone_width())}
+        if other:  # an encoder trained on another page with another width: its curves do not share the from-scratch backbone
+            st.caption(f"Not the same backbone: the from-scratch network has width {recipes.backbone_width()}; "
+                       + ", ".join(f"{label} has width {w}" for label, w in other.items()) + ".")
 
 
 def leaderboard_style(table: pd.DataFrame) -> Any:
