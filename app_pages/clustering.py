@@ -110,7 +110,8 @@ st.markdown(
 st.header("3 · Which features cluster best? One recipe for all")
 compare_seconds = st.slider("Training seconds for SimCLR and DeepCluster", 5, 60, 20, step=5, key=f"{KC}.seconds")
 st.caption(f"k-means with k = {k}, PCA-whitening to 32 dimensions and seed {gs.seed} on the features of the {len(train_set)} training images of **{gs.dataset_title}**: "
-           "raw pixels, a random-init CNN, SimCLR and DeepCluster (its default settings), each trained for the same time.")
+           f"raw pixels, a random-init CNN, SimCLR and DeepCluster (its default settings), each trained for the same time; the three CNNs are "
+           f"{recipes.backbone_note(['simclr', 'deepcluster'], gs.dataset)}.")
 live.train_button(KC, lambda: recipes.clustering_comparison_job(gs.dataset, compare_seconds, gs.seed, gs.device, k), label="Compare")
 
 live.job_view(KC, clustering_views.render_comparison)

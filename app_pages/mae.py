@@ -145,9 +145,10 @@ live.comparison(KS, {f"{r:.0%}": ("mae", {**overrides, "mask_ratio": r}) for r i
 st.header("4 · MAE vs contrastive encoders, same budget")
 picked = st.multiselect("Methods", COMPARED, default=[m for m in ("mae", "simclr", "byol") if m in COMPARED], key=f"{KC}.methods", format_func=methods.title)
 compare_seconds = st.slider("Seconds per method", 5, 60, 20, step=5, key=f"{KC}.seconds")
-st.caption(f"Each method trains with its tuned defaults on **{gs.dataset_title}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others a small CNN: "
-           "so each is also compared with a random-init copy of its *own* backbone.")
-live.comparison(KC, {methods.title(m): (m, {}) for m in picked}, gs.dataset, compare_seconds, gs.seed, gs.device, mae_views.render_comparison)
+cnns = [m for m in picked if recipes.encoder_width(m, gs.dataset) is not None]
+st.caption(f"Each method trains with its tuned defaults on **{gs.dataset_title}**, seed {gs.seed}, {compare_seconds} s. MAE uses a ViT, the others "
+           f"{recipes.backbone_note(cnns, gs.dataset) if cnns else 'a small CNN'}: so each is also compared with a random-init copy of its *own* backbone.")
+live.comparison(KC, {methods.title(m): run for m, run in recipes.same_settings(picked, gs.dataset).items()}, gs.dataset, compare_seconds, gs.seed, gs.device, mae_views.render_comparison)
 
 page.try_this([
     "Train with the defaults for 60 s on **digits**: watch the grey holes fill in, first with blurry blobs, then with strokes.",

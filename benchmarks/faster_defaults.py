@@ -26,8 +26,9 @@ from sslviz import experiment
 from sslviz.train import configure_threads
 
 # The registry's SimCLR settings when issue 24 was filed (simclr.py at c165289's parent).
-OLD = {"clutter": {"method": {"temperature": 0.2}, "train": {"batch_size": 256, "lr": 2e-3}},
-       "shapes": {"method": {"temperature": 0.5}, "train": {"batch_size": 128, "lr": 2e-3}}}
+# Every field today's registry tunes is named, so that a later default cannot leak into the old run.
+OLD = {"clutter": {"method": {"temperature": 0.2, "width": 16}, "train": {"batch_size": 256, "lr": 2e-3}},
+       "shapes": {"method": {"temperature": 0.5, "width": 16}, "train": {"batch_size": 128, "lr": 2e-3}}}
 TODAY = "today's defaults"
 TASKS = (("clutter", "probe"), ("shapes", "knn"))
 COLUMN = {"probe": 1, "knn": 2}
@@ -90,7 +91,8 @@ def fmt_s(v: float | None, budget: float) -> str:
 
 def report(results: list[dict], bar_lines: list[str], args: argparse.Namespace) -> str:
     lines = [f"## SimCLR's defaults when issue 24 was filed vs today's, side by side ({args.section})", "",
-             "Old (" + "; ".join(f"{d}: batch {v['train']['batch_size']}, lr {v['train']['lr']:g}, τ {v['method']['temperature']:g}" for d, v in OLD.items())
+             "Old (" + "; ".join(f"{d}: width {v['method']['width']}, batch {v['train']['batch_size']}, lr {v['train']['lr']:g}, "
+                                 f"τ {v['method']['temperature']:g}" for d, v in OLD.items())
              + f") train {args.old_seconds:g} s; each candidate trains {args.new_seconds:g} s (\"{TODAY}\": the registry at this commit). "
              f"Scored on `{args.splits}` every {args.every:g} s of training time (evaluation not charged), seeds {', '.join(map(str, args.seeds))}. "
              f"Target: the old defaults' accuracy at {args.old_seconds:g} s (per seed; `mean`: the seeds' mean curves).", "",

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sslviz.nets import MLPHead, SmallCNN, projection_head
+from sslviz.nets import MLPHead, SmallCNN, conv_block, projection_head
 
 
 @pytest.mark.parametrize("channels, size", [(1, 28), (3, 32), (3, 96)])
@@ -20,3 +20,22 @@ def test_heads():
         MLPHead(3, 3, 3, num_layers=0)
     with pytest.raises(ValueError):
         SmallCNN(0)
+
+
+def test_conv_block_pools_before_its_relu_with_the_same_values_and_gradients():
+    # conv → BN → pool → ReLU is how the block computes conv → BN → ReLU → pool (ReLU is monotone, so max commutes with it).
+    torch.manual_seed(0)
+    block = conv_block(3, 8, pool=True)
+    assert [type(m).__name__ for m in block] == ["Conv2d", "BatchNorm2d", "MaxPool2d", "ReLU"]
+    textbook = torch.nn.Sequential(block[0], block[1], torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    x = torch.randn(4, 3, 16, 16)
+    outputs, grads = [], []
+    for net in (block, textbook):
+        net.zero_grad()
+        y = net(x)
+        (y * torch.arange(y.numel()).reshape(y.shape)).sum().backward()  # a gradient that differs per output element
+        outputs.append(y.detach())
+        grads.append(block[0].weight.grad.clone())
+    torch.testing.assert_close(outputs[0], outputs[1])
+    torch.testing.assert_close(grads[0], grads[1])
+    assert list(dict(SmallCNN(3, 4).named_parameters()))[:3] == ["blocks.0.0.weight", "blocks.0.1.weight", "blocks.0.1.bias"]  # saved models load

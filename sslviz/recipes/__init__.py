@@ -9,6 +9,7 @@ from sslviz.recipes.compare import (
            backbone_note,
            clustering_comparison_job,
            comparison_job,
+           encoder_width,
            mechanism_runs,
            model_snapshot,
            random_init_features,
@@ -35,5 +36,5 @@ from sslviz.recipes.experiment import (
            warm_up,
 )
 
-__all__ = ["FEW_LABELS", "LivePublisher", "Target", "backbone_factory", "backbone_note", "backbone_width", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "experiment_job", "mechanism_runs", "model_snapshot",
+__all__ = ["FEW_LABELS", "LivePublisher", "Target", "backbone_factory", "backbone_note", "backbone_width", "bundle_source", "clustering_comparison_job", "comparison_job", "downstream_job", "encoder_width", "experiment_job", "mechanism_runs", "model_snapshot",
            "pretrained_source", "random_init_features", "random_init_snapshot", "round_tracker", "same_settings", "shared_width", "step_seconds", "supervised_preset", "warm_up", "weak_supervision_job"]

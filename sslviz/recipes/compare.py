@@ -124,9 +124,11 @@ def clustering_comparison_job(dataset: str, seconds: float, seed: int = 0, devic
 
         job.update(message="k-means on raw pixels...", k=k, dataset=dataset)
         score("raw pixels", train.images.flatten(1))
+        shared = same_settings(["simclr", "deepcluster"], dataset)  # one encoder width for the three CNNs
         torch.manual_seed(seed)
-        score("random-init CNN", evaluate.extract_features(methods.create("simclr", dataset, in_channels=train.channels).encoder, train.images))
-        for i, (label, name, overrides) in enumerate((("SimCLR", "simclr", {}), ("DeepCluster", "deepcluster", {"k": k}))):
+        score("random-init CNN", evaluate.extract_features(methods.create("simclr", dataset, in_channels=train.channels, **shared["simclr"][1]).encoder,
+                                                           train.images))
+        for i, (label, name, overrides) in enumerate((("SimCLR", "simclr", shared["simclr"][1]), ("DeepCluster", "deepcluster", {**shared["deepcluster"][1], "k": k}))):
             if job.stop_event.is_set():
                 break
 
