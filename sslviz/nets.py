@@ -38,12 +38,8 @@ def frozen_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 
 
 
 def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
-    """3×3 conv → batch norm → ReLU (→ 2×2 max pool), computed as conv → batch norm (→ max pool) → ReLU.
-
-    ReLU is monotone, so max-pooling before it gives the same values and gradients; the ReLU then touches a
-    quarter of the elements, forward and backward (the block is bound by memory traffic at these widths).
-    Parameter names are those of conv → BN → ReLU → pool: saved models load unchanged.
-    """
+    """3×3 conv → batch norm → ReLU (→ 2×2 max pool), computed as conv → BN (→ pool) → ReLU: the same values and gradients
+    (ReLU is monotone), a quarter of the ReLU's memory traffic; parameter names unchanged, so saved models load."""
     layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out)]
     layers += [nn.MaxPool2d(2), nn.ReLU(inplace=True)] if pool else [nn.ReLU(inplace=True)]
     return nn.Sequential(*layers)
