@@ -51,8 +51,8 @@ def _clutter(split: str, seed: int) -> Dataset:
 
 
 INFO = register(DatasetInfo(
-    # 30 s: SimCLR reaches 97% of its 30-s probe in 6 s on shapes, 18 s on clutter (benchmarks/RESULTS.md, time-to-accuracy-*; clutter's
-    # row predates SimCLR's width-32 clutter default, which reaches the old 60-s probe in 15 s: "faster-defaults")
+    # 30 s: SimCLR reaches 97% of its 30-s probe in 6 s on shapes and on clutter (benchmarks/RESULTS.md, time-to-accuracy-*; on clutter
+    # its width-32 default reaches the old width-16 defaults' 60-s probe in 15 s: "faster-defaults")
     "clutter", channels=3, size=SHAPES_SIZE, classes=CLUTTER_NAMES, augment="SimCLR + rotation", load=_clutter,
     summary="six shapes on random colour textures with small distractor shapes and noise — hard; 6,000 training images.",
 ))
