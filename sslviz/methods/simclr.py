@@ -51,7 +51,8 @@ SPEC = MethodSpec(
     # Chosen on the validation split, both seeds (RESULTS.md "select-on-val-more", "select-on-val-seed1"): on shapes τ 0.5 and
     # batch 128 (more steps in the same seconds) each beat τ 0.2 / batch 256, and together val kNN 0.963 / 0.948 vs 0.935 / 0.893.
     # On clutter the same τ and batch with a twice-wider encoder (issue 24): val probe 0.481 / 0.481 at 30 s (seeds 0, 1) against the
-    # old batch 256 / τ 0.2 / width 16 at 60 s 0.469 / 0.439; 7 candidates, RESULTS.md "faster-defaults" has the side by side on test.
+    # old batch 256 / τ 0.2 / width 16 at 60 s 0.469 / 0.439; 11 candidates in RESULTS.md "faster-defaults-candidates", the side by side
+    # on test in "faster-defaults".
     # Comparisons across methods narrow it back to the shared width (recipes.same_settings).
     overrides={"shapes": {"temperature": 0.5}, "clutter": {"temperature": 0.5, "width": 32}},
     dataset_train={"shapes": {"batch_size": 128}, "clutter": {"batch_size": 128}},

@@ -64,7 +64,9 @@ def shared_width(method_names: list[str], dataset: str) -> int | None:
     return min(set(widths), key=lambda w: (-widths.count(w), w)) if widths else None
 
 
-def _same_backbone(name: str, dataset: str, width: int | None) -> dict[str, Any]:
+def to_width(name: str, dataset: str, width: int | None) -> dict[str, Any]:
+    """The override that gives method ``name`` an encoder of ``width`` on ``dataset``: {} when it already has it, has no CNN
+    encoder, or ``width`` is None."""
     return {"width": width} if width is not None and encoder_width(name, dataset) not in (None, width) else {}
 
 
@@ -75,7 +77,7 @@ def same_settings(method_names: list[str], dataset: str) -> dict[str, tuple[str,
     comparison measures the methods and not their backbones; :func:`backbone_note` says so on the page.
     """
     width = shared_width(method_names, dataset)
-    return {name: (name, _same_backbone(name, dataset, width)) for name in method_names}
+    return {name: (name, to_width(name, dataset, width)) for name in method_names}
 
 
 def backbone_note(method_names: list[str], dataset: str) -> str:
@@ -85,7 +87,7 @@ def backbone_note(method_names: list[str], dataset: str) -> str:
     if width is None:
         return "each method's own encoder"
     narrowed = [f"{methods.title(n)}'s default on this dataset is {encoder_width(n, dataset)}" for n in method_names
-                if _same_backbone(n, dataset, width)]
+                if to_width(n, dataset, width)]
     return f"the same 3-conv encoder (width {width}" + (f"; {', '.join(narrowed)}, narrowed here so that every run has the same encoder)"
                                                        if narrowed else ")")
 
@@ -99,8 +101,8 @@ def mechanism_runs(mechanism: str, dataset: str) -> dict[str, tuple[str, dict[st
     if not names:
         raise ValueError(f"No registered method on {dataset!r} uses the mechanism {mechanism!r}.")
     width = shared_width([n for group in everyone.values() for n in group], dataset)
-    runs = {methods.title(name): (name, _same_backbone(name, dataset, width)) for name in names}
-    runs.update({label: (name, {**_same_backbone(name, dataset, width), **overrides}) for name in names
+    runs = {methods.title(name): (name, to_width(name, dataset, width)) for name in names}
+    runs.update({label: (name, {**to_width(name, dataset, width), **overrides}) for name in names
                  for label, (overrides, _) in methods.spec(name).breaks.items()})
     return runs
 

@@ -10,7 +10,7 @@ import torch
 from sslviz import augment, data, evaluate, experiment, methods
 from sslviz.jobs import Job, fail
 from sslviz.nets import SmallCNN
-from sslviz.recipes.compare import encoder_width
+from sslviz.recipes.compare import to_width
 from sslviz.recipes.experiment import Target
 from sslviz.serving import threads_per_run
 from sslviz.train import resolve_device
@@ -34,8 +34,7 @@ def backbone_factory(channels: int) -> Callable[[], torch.nn.Module]:
 def same_backbone(name: str, dataset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """``overrides`` for pre-training ``name`` here, with its encoder narrowed (or widened) to :func:`backbone_width` when its
     default on ``dataset`` differs (SimCLR on clutter): every curve, the from-scratch one included, then has the same network."""
-    width = encoder_width(name, dataset)
-    return {"width": backbone_width(), **overrides} if width not in (None, backbone_width()) else overrides
+    return {**to_width(name, dataset, backbone_width()), **overrides}
 
 
 def pretrain_encoders(job: Job, encoders: dict[str, tuple[str, dict[str, Any]]], dataset: str, seconds: float, seed: int, device: str,
