@@ -9,7 +9,9 @@ Then, on a second fresh server, it opens the Contrastive page, waits for its Tra
 it and times until the first live update (the run's "N steps so far" summary) is on screen, and until
 the run's results are; then presses Train again and times the second run to its results.
 Several ``--app`` scripts (e.g. an earlier app.py copied next to this one, or app.py with an environment
-setting: ``app.py:SSLVIZ_WARM_UP=0``) are measured alternately in the same run. Needs Playwright and a Chromium binary (SSLVIZ_CHROMIUM or `chromium`).
+setting: ``app.py:SSLVIZ_WARM_UP=0``) are measured alternately in the same run. So is Streamlit's own floor: a one-line
+app that draws only Home's title, served the same way (the browser's load of Streamlit's page is most of a second on
+two cores, and no app can show its title sooner). Needs Playwright and a Chromium binary (SSLVIZ_CHROMIUM or `chromium`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -36,6 +39,7 @@ CHROMIUM = os.environ.get("SSLVIZ_CHROMIUM") or shutil.which("chromium") or shut
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "sslviz — self-supervised learning you can watch"
+FLOOR = "one-line app (`st.title` only: the floor)"
 
 
 def free_port() -> int:
@@ -72,18 +76,20 @@ def fresh_server(app: str) -> Iterator[int]:
         proc.wait(10)
 
 
-def one_visit(browser, app: str) -> tuple[float, float]:
-    """Seconds from requesting Home on a fresh server until its title, and until the sidebar, are visible."""
+def one_visit(browser, app: str, sidebar: bool = True) -> tuple[float, float]:
+    """Seconds from requesting Home on a fresh server until its title, and until the sidebar, are visible (nan without ``sidebar``)."""
     with fresh_server(app) as port:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         t0 = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
         page.get_by_role("heading", name=TITLE).wait_for(timeout=120_000)
         title = time.perf_counter() - t0
-        page.get_by_test_id("stSidebar").get_by_text("Training budget (seconds)").first.wait_for(timeout=120_000)
-        sidebar = time.perf_counter() - t0
+        settings = float("nan")
+        if sidebar:
+            page.get_by_test_id("stSidebar").get_by_text("Training budget (seconds)").first.wait_for(timeout=120_000)
+            settings = time.perf_counter() - t0
         page.close()
-        return title, sidebar
+        return title, settings
 
 
 def train_to_results(browser, app: str) -> tuple[float, float, float]:
@@ -123,20 +129,24 @@ def main() -> None:
         sys.exit("no chromium binary: apt-get install -y chromium, or set SSLVIZ_CHROMIUM")
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[tuple[float, float]]] = {app: [] for app in apps}
+    times: dict[str, list[tuple[float, float]]] = {app: [] for app in [*apps, FLOOR]}
     runs: dict[str, list[tuple[float, float, float]]] = {app: [] for app in apps}
-    with sync_playwright() as p:
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+        floor = Path(tmp, "floor.py")
+        floor.write_text(f"import streamlit as st\n\nst.title({TITLE!r})\n")
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for _ in range(args.runs):
+            times[FLOOR].append(one_visit(browser, str(floor), sidebar=False))
             for app in apps:  # alternately: the machine's noise falls on all of them alike
                 times[app].append(one_visit(browser, app))
                 runs[app].append(train_to_results(browser, app))
-                print(app, times[app][-1], runs[app][-1], flush=True)
+                print(app, times[app][-1], runs[app][-1], f"(floor {times[FLOOR][-1][0]:.2f})", flush=True)
         browser.close()
     budget = DEFAULTS["global.seconds"]
     med = statistics.median
     each = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
-    home_rows = [f"| {app} | {med(t for t, _ in ts):.2f} | {med(s for _, s in ts):.2f} | {each(t for t, _ in ts)} |" for app, ts in times.items()]
+    home_rows = [f"| {app} | {med(t for t, _ in ts):.2f} | {'—' if app == FLOOR else f'{med(s for _, s in ts):.2f}'} | {each(t for t, _ in ts)} |"
+                 for app, ts in times.items()]
     run_rows = [f"| {app} | {med(u for u, _, _ in rs):.2f} ({each(u for u, _, _ in rs)}) | {med(f for _, f, _ in rs):.1f} "
                 f"(budget + {med(f for _, f, _ in rs) - budget:.1f}) | {med(s for _, _, s in rs):.1f} (budget + {med(s for _, _, s in rs) - budget:.1f}) |"
                 for app, rs in runs.items()]
@@ -144,6 +154,9 @@ def main() -> None:
                   f"Fresh `streamlit run` per visit, {args.runs} visits per script, headless Chromium; seconds from the request:\n\n"
                   "| script | Home's title visible (median) | sidebar visible (median) | title, each visit |\n"
                   "|---|---|---|---|\n" + "\n".join(home_rows) + "\n\n"
+                  "The floor is a one-line Streamlit app that draws only Home's title, served and opened the same way, alternately "
+                  "with the others: the time Streamlit's own page takes to load in the browser and start a script run, before any "
+                  "of this app's code can matter.\n\n"
                   f"Train live on the Contrastive page, a fresh server per visit, opened directly, its default run (SimCLR on "
                   f"{DEFAULTS['global.dataset']}, the sidebar's {budget}-s budget), seconds from the click (median, each):\n\n"
                   "| script | to the first live step | first run: to its results | second run (Train again): to its results |\n"

@@ -18,7 +18,7 @@ import torch
 from _results import write_section
 from torch.utils.flop_counter import FlopCounterMode
 
-from sslviz import augment, data, losses, methods
+from sslviz import augment, data, losses, methods, optim
 from sslviz.train import TrainConfig, configure_threads
 
 
@@ -47,7 +47,7 @@ DEFAULT_OF = {methods.default_config("simclr", d).width: f" ({d} default)" for d
 def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
     torch.manual_seed(0)
     method = methods.create("simclr", "shapes", width=width)
-    opt = torch.optim.AdamW(method.parameters(), lr=TRAIN.lr, weight_decay=TRAIN.weight_decay)
+    opt = optim.AdamW(method.parameters(), lr=TRAIN.lr, weight_decay=TRAIN.weight_decay)
     g = torch.Generator().manual_seed(0)
     x = images[:TRAIN.batch_size]
     x1, x2 = augment.two_views(x, method.augment, g)

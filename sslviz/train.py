@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from sslviz import environment
+from sslviz import environment, optim
 from sslviz.data import Inputs, check_inputs, take, to_device  # noqa: F401  (re-exported: the Trainer's batch helpers)
 from sslviz.methods.base import Method
 from sslviz.setting import Config, Range, internal, setting
@@ -179,9 +179,9 @@ class Trainer:
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
         params = [p for p in method.parameters() if p.requires_grad]  # momentum/target networks are not trained
         if config.optimizer == "sgd":
-            self.optimizer = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+            self.optimizer = optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
         else:
-            self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+            self.optimizer = optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
     def _batches(self):
         """Endless shuffled mini-batches, sampled on the device (no DataLoader, no copies)."""
@@ -312,7 +312,7 @@ def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup
     sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
     twin = copy.deepcopy(method).to(where).train()
     batch = batch.to(where)
-    optimizer = torch.optim.AdamW([p for p in twin.parameters() if p.requires_grad], lr=1e-4)
+    optimizer = optim.AdamW([p for p in twin.parameters() if p.requires_grad], lr=1e-4)
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()

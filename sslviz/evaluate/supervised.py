@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sslviz import optim
 from sslviz.augment import AugmentConfig, augment
 from sslviz.evaluate.frozen import as_numpy, extract_features, linear_probe
 from sslviz.nets import eval_mode, frozen_features
@@ -79,7 +80,7 @@ def train_classifier(
     # BatchNorm without affine before the head standardises the features, as the linear probe does
     # (and as MAE's probing recipe does): the head then learns at the same pace for every encoder.
     model = nn.Sequential(encoder, nn.Sequential(nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, n_classes))).to(device).train()
-    opt = torch.optim.AdamW([{"params": model[0].parameters(), "lr": config.lr * config.encoder_lr_scale},
+    opt = optim.AdamW([{"params": model[0].parameters(), "lr": config.lr * config.encoder_lr_scale},
                              {"params": model[1].parameters()}], lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(seed)  # draws the batches (on the CPU, the same on every device)
     # The augmentations draw from a seeded generator on the device they run on: reproducible on a GPU too.

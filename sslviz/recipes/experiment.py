@@ -35,12 +35,10 @@ FEW_LABELS = (1, 2, 5, 10)  # a live run's few-label probes (labels per class)
 def warm_up(dataset: str, seed: int) -> None:
     """Do ahead, once per server, what the first live run on ``dataset`` would otherwise do after Train was pressed.
 
-    That is: torch's first optimiser imports torch._dynamo (1.3 s on 2 cores), the dataset is loaded, the
-    scikit-learn probe imported, and the raw-pixel and random-init baselines of the first contrastive method
+    That is: the dataset is loaded, the scikit-learn probe imported, and the raw-pixel and random-init baselines of the first contrastive method
     (the Contrastive page's default; its encoder is the other contrastive methods' too) evaluated into the
     server's baseline cache (:func:`sslviz.experiment.baselines`), which a run evaluating them meanwhile waits for.
     """
-    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
     if data.missing(dataset) or not data.info(dataset).labelled:
         return
     names = methods.of_family("contrastive", dataset=dataset)
