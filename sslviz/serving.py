@@ -7,6 +7,8 @@ the README lists (a bad value is reported, see :mod:`sslviz.environment`).
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from typing import Any
 
 from sslviz import environment, jobs
@@ -59,3 +61,23 @@ def threads_per_run() -> int:
     from sslviz.train import app_threads
 
     return app_threads(runs_at_once())
+
+
+BACKGROUND_NICE = 10  # added to a background thread's nice value: it gets the cores only when no run wants them
+
+
+def lower_thread_priority(by: int = BACKGROUND_NICE) -> bool:
+    """Lower the calling thread's CPU priority (and that of the threads it starts, e.g. torch's OpenMP team).
+
+    For work done ahead that a user's run must not wait behind (the server's warm-up): under contention
+    the kernel gives the cores to the run. Linux only (there a thread's nice value is its own); elsewhere
+    a no-op that returns False.
+    """
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+    except OSError:
+        return False
+    return True

@@ -1,3 +1,4 @@
+import sys
 import threading
 import time
 from pathlib import Path
@@ -245,3 +246,24 @@ def test_the_server_caps_malloc_arenas_unless_the_operator_chose_a_number(monkey
     assert memory.limit_malloc_arenas() is False  # the operator's MALLOC_ARENA_MAX stands
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert memory.limit_malloc_arenas() is (platform.libc_ver()[0] == "glibc")  # glibc's mallopt accepted the cap
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is a Linux feature")
+def test_background_work_runs_at_a_lower_priority_than_the_runs():
+    """The server's warm-up lowers its own thread's priority (and its torch threads'), not the process's: runs keep theirs."""
+    import os
+
+    from sslviz import serving
+
+    seen = {}
+
+    def background():
+        seen["lowered"] = serving.lower_thread_priority()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join()
+    assert seen["lowered"] and seen["nice"] == min(19, before + serving.BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # this thread, like a run's, unchanged

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from sslviz import bundles, checkpoints, environment, jobs, recipes
+from sslviz import bundles, checkpoints, environment, jobs, recipes, serving
 from sslviz.jobs import Job, JobRunner, JobView
 
 POLL_SECONDS = 1.0
@@ -35,6 +35,8 @@ def warm_up(dataset: str, seed: int) -> threading.Thread | None:
 
 
 def _warm_up(dataset: str, seed: int) -> None:
+    # At a lower priority: a Train pressed while it computes gets the cores (its first live step waited up to 2.8 s).
+    serving.lower_thread_priority()
     try:
         recipes.warm_up(dataset, seed)
     except Exception:  # only a head start: the first run does the same work itself, and says what fails there
