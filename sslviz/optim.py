@@ -22,7 +22,7 @@ Params = Iterable[torch.Tensor] | Iterable[dict[str, Any]]
 
 
 class Optimizer:
-    """Parameter groups and per-parameter state; subclasses implement :meth:`step`."""
+    """Parameter groups and per-parameter state; subclasses implement the update rule (``_update``)."""
 
     def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         groups = list(params)
@@ -55,12 +55,16 @@ class Optimizer:
                 else:
                     p.grad.detach_().zero_()
 
-    def _with_grads(self, group: dict[str, Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        params = [p for p in group["params"] if p.grad is not None]
-        return params, [p.grad for p in params]
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._update(group, params, [p.grad for p in params])
 
-    def step(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        raise NotImplementedError  # the subclass's rule
 
 
 def _check(name: str, value: float, low: float, high: float = float("inf"), high_open: bool = False) -> None:
@@ -81,31 +85,25 @@ class AdamW(Optimizer):
         _check("weight_decay", weight_decay, 0.0)
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
 
-    @torch.no_grad()
-    def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for group in self.param_groups:
-            params, grads = self._with_grads(group)
-            if not params:
-                continue
-            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            states = [self.state.setdefault(p, {}) for p in params]
-            for p, s in zip(params, states):
-                if not s:  # first step, or the state was dropped: fresh moments
-                    s.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
-                s["step"] += 1
-            m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
-            if wd != 0:
-                torch._foreach_mul_(params, 1 - lr * wd)
-            torch._foreach_lerp_(m, grads, 1 - beta1)
-            torch._foreach_mul_(v, beta2)
-            torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
-            # Bias corrections per parameter: a parameter whose state was dropped counts its steps again from 1.
-            step_sizes = [-lr / (1 - beta1 ** s["step"]) for s in states]
-            denom = torch._foreach_sqrt(v)
-            torch._foreach_div_(denom, [(1 - beta2 ** s["step"]) ** 0.5 for s in states])
-            torch._foreach_add_(denom, eps)
-            torch._foreach_addcdiv_(params, m, denom, step_sizes)
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        states = [self.state.setdefault(p, {}) for p in params]
+        for p, s in zip(params, states):
+            if not s:  # first step, or the state was dropped: fresh moments
+                s.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+            s["step"] += 1
+        m, v = [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states]
+        if wd != 0:
+            torch._foreach_mul_(params, 1 - lr * wd)
+        torch._foreach_lerp_(m, grads, 1 - beta1)
+        torch._foreach_mul_(v, beta2)
+        torch._foreach_addcmul_(v, grads, grads, 1 - beta2)
+        # Bias corrections per parameter: a parameter whose state was dropped counts its steps again from 1.
+        step_sizes = [-lr / (1 - beta1 ** s["step"]) for s in states]
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_div_(denom, [(1 - beta2 ** s["step"]) ** 0.5 for s in states])
+        torch._foreach_add_(denom, eps)
+        torch._foreach_addcdiv_(params, m, denom, step_sizes)
 
 
 class SGD(Optimizer):
@@ -117,25 +115,18 @@ class SGD(Optimizer):
         _check("weight_decay", weight_decay, 0.0)
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
 
-    @torch.no_grad()
-    def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        for group in self.param_groups:
-            params, grads = self._with_grads(group)
-            if not params:
-                continue
-            lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
-            if wd != 0:
-                grads = torch._foreach_add(grads, params, alpha=wd)
-            if momentum != 0:
-                states = [self.state.setdefault(p, {}) for p in params]
-                fresh = [i for i, s in enumerate(states) if "momentum_buffer" not in s]
-                for i in fresh:  # the first step's buffer is the gradient itself
-                    states[i]["momentum_buffer"] = grads[i].detach().clone()
-                old = [i for i in range(len(states)) if i not in set(fresh)]
-                if old:
-                    bufs = [states[i]["momentum_buffer"] for i in old]
-                    torch._foreach_mul_(bufs, momentum)
-                    torch._foreach_add_(bufs, [grads[i] for i in old])
-                grads = [s["momentum_buffer"] for s in states]
-            torch._foreach_add_(params, grads, alpha=-lr)
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+        lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
+        if wd != 0:
+            grads = torch._foreach_add(grads, params, alpha=wd)
+        if momentum != 0:
+            states = [self.state.setdefault(p, {}) for p in params]
+            old = [i for i, s in enumerate(states) if "momentum_buffer" in s]
+            if old:
+                bufs = [states[i]["momentum_buffer"] for i in old]
+                torch._foreach_mul_(bufs, momentum)
+                torch._foreach_add_(bufs, [grads[i] for i in old])
+            for g, s in zip(grads, states):
+                s.setdefault("momentum_buffer", g.detach().clone())  # the first step's buffer is the gradient itself
+            grads = [s["momentum_buffer"] for s in states]
+        torch._foreach_add_(params, grads, alpha=-lr)
