@@ -25,7 +25,7 @@ import torch
 from _results import write_section
 from PIL import Image
 
-from sslviz import data, losses, methods, optim
+from sslviz import data, losses, methods
 from sslviz.train import TrainConfig, Trainer, configure_threads
 
 
@@ -69,7 +69,7 @@ def lightly_images_per_second(images: torch.Tensor, batch: int, steps: int, warm
     head = SimCLRProjectionHead(64, 128, 64)
     criterion = NTXentLoss(temperature=0.2)
     params = list(backbone.parameters()) + list(head.parameters())
-    optimizer = optim.AdamW(params, lr=2e-3, weight_decay=1e-6)
+    optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=1e-6)
     transform = SimCLRTransform(input_size=32, gaussian_blur=0.0)
     loader = torch.utils.data.DataLoader(PILShapes(images, transform), batch_size=batch, shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)

@@ -30,7 +30,6 @@ class Optimizer:
             raise ValueError("the optimiser got an empty parameter list.")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
-        self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[torch.Tensor, dict[str, Any]] = {}
         seen: set[int] = set()

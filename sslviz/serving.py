@@ -73,7 +73,7 @@ def lower_thread_priority(by: int = BACKGROUND_NICE) -> bool:
     the kernel gives the cores to the run. Linux only (there a thread's nice value is its own); elsewhere
     a no-op that returns False.
     """
-    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux"):
         return False
     try:
         tid = threading.get_native_id()

@@ -21,7 +21,7 @@ def _groups(model: torch.nn.Module, two_groups: bool, **encoder_settings):
 
 
 def _run(make_optimizer, steps: int = 12, drop_at: int | None = None, seed: int = 0) -> list[torch.Tensor]:
-    """Train a small model on random data; at step ``drop_at`` a layer is re-initialised and its state dropped."""
+    """Train a small model on random data; at step ``drop_at`` the last layer's optimiser state is dropped (as the Trainer does for a re-initialised layer)."""
     model = _model(seed)
     opt = make_optimizer(model)
     g = torch.Generator().manual_seed(seed)

@@ -81,7 +81,7 @@ def train_classifier(
     # (and as MAE's probing recipe does): the head then learns at the same pace for every encoder.
     model = nn.Sequential(encoder, nn.Sequential(nn.BatchNorm1d(dim, affine=False), nn.Linear(dim, n_classes))).to(device).train()
     opt = optim.AdamW([{"params": model[0].parameters(), "lr": config.lr * config.encoder_lr_scale},
-                             {"params": model[1].parameters()}], lr=config.lr, weight_decay=config.weight_decay)
+                       {"params": model[1].parameters()}], lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(seed)  # draws the batches (on the CPU, the same on every device)
     # The augmentations draw from a seeded generator on the device they run on: reproducible on a GPU too.
     # On the CPU it is the batch generator itself, which keeps CPU results as they were measured.

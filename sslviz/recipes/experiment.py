@@ -35,8 +35,8 @@ FEW_LABELS = (1, 2, 5, 10)  # a live run's few-label probes (labels per class)
 def warm_up(dataset: str, seed: int) -> None:
     """Do ahead, once per server, what the first live run on ``dataset`` would otherwise do after Train was pressed.
 
-    That is: the dataset is loaded, the scikit-learn probe imported, and the raw-pixel and random-init baselines of the first contrastive method
-    (the Contrastive page's default; its encoder is the other contrastive methods' too) evaluated into the
+    That is: the dataset is loaded, the scikit-learn probe imported, and the raw-pixel and random-init baselines of the
+    first contrastive method (the Contrastive page's default; its encoder is the other contrastive methods' too) evaluated into the
     server's baseline cache (:func:`sslviz.experiment.baselines`), which a run evaluating them meanwhile waits for.
     """
     if data.missing(dataset) or not data.info(dataset).labelled:
