@@ -25,6 +25,7 @@ PAGES = {
 }
 
 memory.limit_malloc_arenas()  # early, before most session threads exist: each would keep a heap arena of freed memory
+memory.reuse_freed_memory()  # training steps reuse freed memory instead of faulting it in again (sslviz/memory.py)
 page = st.navigation(PAGES)
 home = page.url_path == ""  # Home needs no torch: it is on screen before the sidebar's imports (torch, the datasets) have run
 if home:

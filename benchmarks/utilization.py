@@ -6,19 +6,27 @@ Counts the model FLOPs of one training step (forward + backward, torch.utils.flo
 times the step, and divides by the float32 matmul peak measured in the same run
 (a 2048×2048 matmul). Also splits the step into augmentation, forward+backward and the rest,
 and repeats the measurement for wider encoders, because tiny convolutions are bound by
-memory traffic and per-op overhead, not by arithmetic.
+memory traffic and per-op overhead, not by arithmetic. Page faults and system CPU per step are
+counted too; a second, fresh process repeats the steps with glibc's default malloc settings
+(``--malloc glibc``), because sslviz's (memory.reuse_freed_memory) cannot be undone in a process.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
+import threading
 import time
 
 import torch
 from _results import write_section
 from torch.utils.flop_counter import FlopCounterMode
 
-from sslviz import augment, data, losses, methods, optim
+from sslviz import augment, data, losses, memory, methods, optim
 from sslviz.train import TrainConfig, configure_threads
 
 
@@ -57,7 +65,9 @@ def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
     flops = counter.get_total_flops()
     opt.zero_grad()
     aug, fwd_bwd, total = [], [], []
+    usage = []
     for _ in range(steps):
+        usage.append(resource.getrusage(resource.RUSAGE_SELF))
         t0 = time.perf_counter()
         x1, x2 = augment.two_views(x, method.augment, g)
         t1 = time.perf_counter()
@@ -70,30 +80,72 @@ def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
         t3 = time.perf_counter()
         aug.append(t1 - t0), fwd_bwd.append(t2 - t1), total.append(t3 - t0)
     med = lambda v: statistics.median(v[2:])  # noqa: E731
-    return {"width": width, "flops": flops, "step": med(total), "aug": med(aug), "fwd_bwd": med(fwd_bwd)}
+    first, last = usage[2], resource.getrusage(resource.RUSAGE_SELF)
+    return {"width": width, "flops": flops, "step": med(total), "aug": med(aug), "fwd_bwd": med(fwd_bwd),
+            "faults": (last.ru_minflt - first.ru_minflt) / (steps - 2), "sys": (last.ru_stime - first.ru_stime) / (steps - 2)}
+
+
+def in_a_thread(widths: list[int], images: torch.Tensor) -> list[dict]:
+    """``measure`` for each width in a thread of its own, as the app trains (a job thread): glibc gives threads their own
+    malloc arenas, which hand freed memory back to the OS more eagerly than the main thread's."""
+    rows: list[dict] = []
+    thread = threading.Thread(target=lambda: rows.extend(measure(width, images) for width in widths))
+    thread.start()
+    thread.join()
+    if len(rows) != len(widths):
+        raise RuntimeError("the measuring thread failed (its traceback is above).")
+    return rows
+
+
+def glibc_default_rows(widths: tuple[int, ...]) -> list[dict]:
+    """The same steps in a fresh process that keeps glibc's default malloc settings."""
+    out = subprocess.run([sys.executable, __file__, "--malloc", "glibc", "--widths", *map(str, widths)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--malloc", choices=("sslviz", "glibc"), default="sslviz",
+                        help="glibc: keep glibc's default malloc settings, print the rows as JSON, write nothing")
+    parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
+    args = parser.parse_args()
     threads = configure_threads()
+    memory.limit_malloc_arenas()  # as app.py does, in both modes
     images = data.load("shapes", "train", 0).images
+    if args.malloc == "glibc":
+        print(json.dumps(in_a_thread(args.widths, images)))
+        return
+    memory.reuse_freed_memory()  # as Trainer.fit does: the step measured is the step the app trains
     # The peak moves by ±20% between runs on a shared VM (197.7, 169.6, 145.0 GFLOP/s in three runs): measured before and
     # after the steps, and the higher of the two divides, so a slow moment cannot inflate the shares.
     before = matmul_peak(repeats=20)
-    rows = [measure(width, images) for width in (16, 32, 64)]
+    rows = in_a_thread(args.widths, images)
     after = matmul_peak(repeats=20)
     peak = max(before, after)
+    glibc = glibc_default_rows(tuple(w for w in args.widths if w <= 32))
     print(f"matmul peak {before / 1e9:.1f} before, {after / 1e9:.1f} after the steps (GFLOP/s)", flush=True)
     for r in rows:
         r["share"] = r["flops"] / r["fwd_bwd"] / peak
         r["share_step"] = r["flops"] / r["step"] / peak
         print(r, flush=True)
-    table = "| encoder width | model GFLOP / step | step s | augmentation s | forward+backward s | share of peak (whole step) | share of peak (fwd+bwd only) |\n|---|---|---|---|---|---|---|\n"
-    table += "\n".join(f"| {r['width']}{DEFAULT_OF.get(r['width'], '')} | {r['flops'] / 1e9:.2f} | {r['step']:.3f} | {r['aug']:.3f} | {r['fwd_bwd']:.3f} | {r['share_step']:.1%} | {r['share']:.1%} |" for r in rows)
+    table = ("| encoder width | model GFLOP / step | step s | augmentation s | forward+backward s | share of peak (whole step) | "
+             "share of peak (fwd+bwd only) | page faults / step | system CPU s / step |\n|---|---|---|---|---|---|---|---|---|\n")
+    table += "\n".join(f"| {r['width']}{DEFAULT_OF.get(r['width'], '')} | {r['flops'] / 1e9:.2f} | {r['step']:.3f} | {r['aug']:.3f} | "
+                       f"{r['fwd_bwd']:.3f} | {r['share_step']:.1%} | {r['share']:.1%} | {r['faults']:,.0f} | {r['sys']:.3f} |" for r in rows)
+    by_width = {r["width"]: r for r in rows}
+    malloc = ("| encoder width | step s, glibc's defaults | step s, sslviz's | ratio | page faults / step (glibc → sslviz) | "
+              "system CPU s / step (glibc → sslviz) |\n|---|---|---|---|---|---|\n")
+    malloc += "\n".join(f"| {g['width']} | {g['step']:.3f} | {by_width[g['width']]['step']:.3f} | {g['step'] / by_width[g['width']]['step']:.2f}× | "
+                        f"{g['faults']:,.0f} → {by_width[g['width']]['faults']:,.0f} | {g['sys']:.3f} → {by_width[g['width']]['sys']:.3f} |" for g in glibc)
     write_section("utilization", "## Utilisation of the matmul peak (utilization)\n\n"
                   f"Float32 matmul peak measured in the same run (2048×2048, {threads} threads, best of 20 before and after the steps: "
                   f"{before / 1e9:.1f} and {after / 1e9:.1f}): **{peak / 1e9:.1f} GFLOP/s**. "
                   f"SimCLR on shapes with its defaults (batch {TRAIN.batch_size}: {2 * TRAIN.batch_size} views of 32×32; "
-                  f"lr {TRAIN.lr:g}, τ {TAU:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward).\n\n" + table)
+                  f"lr {TRAIN.lr:g}, τ {TAU:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward). "
+                  "Steps in a thread of their own (as the app's runs), with sslviz's malloc settings (memory.reuse_freed_memory, as Trainer.fit).\n\n" + table +
+                  "\n\nThe same steps in a fresh process with glibc's default malloc settings, right after (medians of 10 steps; "
+                  "the machine's load moves both):\n\n" + malloc)
 
 
 if __name__ == "__main__":

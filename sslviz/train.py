@@ -20,7 +20,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from sslviz import environment, optim
+from sslviz import environment, memory, optim
 from sslviz.data import Inputs, check_inputs, take, to_device  # noqa: F401  (re-exported: the Trainer's batch helpers)
 from sslviz.methods.base import Method
 from sslviz.setting import Config, Range, internal, setting
@@ -221,6 +221,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Run until the budget is spent, ``stop_event`` is set, or the loss diverges."""
         configure_threads(self.config.num_threads)
+        memory.reuse_freed_memory()  # steps reuse the memory the previous step freed, without page faults
         result = TrainResult()
         self.method.train()
         self.method.begin(self.images)
@@ -310,6 +311,7 @@ def seconds_per_step(method: Method, batch: torch.Tensor, steps: int = 3, warmup
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}.")
     where = resolve_device(device)
     sync = torch.cuda.synchronize if where.type == "cuda" else (lambda: None)
+    memory.reuse_freed_memory()  # as Trainer.fit: the step timed is the step trained
     twin = copy.deepcopy(method).to(where).train()
     batch = batch.to(where)
     optimizer = optim.AdamW([p for p in twin.parameters() if p.requires_grad], lr=1e-4)

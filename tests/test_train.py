@@ -1,4 +1,7 @@
 import math
+import platform
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -237,3 +240,34 @@ def test_threads_per_run_times_runs_at_once_stay_within_the_cores(monkeypatch, c
     assert threads * runs <= max(cores - 1, runs)  # one core left to the server, unless every run needs its one thread
     with pytest.raises(ValueError, match="at least 1"):
         train.app_threads(0)
+
+
+FAULTS_PER_STEP = """
+import resource, sys, threading
+from sslviz import data, memory, methods
+from sslviz.train import TrainConfig, Trainer
+if sys.argv[1] == "glibc-default":
+    memory.reuse_freed_memory = lambda: False
+faults = []
+def count(trainer, metrics):
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
+config = TrainConfig(max_steps=12, max_seconds=None, batch_size=128, num_threads=1)
+run = lambda: Trainer(methods.create("simclr", "shapes", width=16), data.load("shapes").images[:512], config, [count]).fit()
+thread = threading.Thread(target=run)  # the app trains in a thread of its own, with its own malloc arena
+thread.start(), thread.join()
+print((faults[-1] - faults[4]) / (len(faults) - 5))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc's thresholds are glibc's")
+def test_training_steps_reuse_freed_memory_instead_of_faulting_it_in_again():
+    """Trainer.fit lets glibc keep what a step frees (sslviz.memory.reuse_freed_memory), so the next step allocates the
+    same activation buffers without page faults; with glibc's defaults (the call replaced by a no-op) it faults them in
+    again each step."""
+    def faults_per_step(mode: str) -> float:
+        out = subprocess.run([sys.executable, "-c", FAULTS_PER_STEP, mode], capture_output=True, text=True, check=True)
+        return float(out.stdout.split()[-1])
+
+    kept, glibc_default = faults_per_step("sslviz"), faults_per_step("glibc-default")
+    assert glibc_default > 1000  # 256 views' activations: thousands of 4-KB pages each step
+    assert kept < glibc_default / 5
