@@ -119,3 +119,10 @@ def test_no_preset_claims_simclrs_recipe_without_its_crop_range():
         if "default" in name.lower() and "simclr" in name.lower():
             assert cfg.crop_scale == (0.08, 1.0), name
     assert augment.preset("crop, flip, colour").crop_scale == (0.2, 1.0)
+
+
+@pytest.mark.parametrize("height, width", [(32, 32), (28, 28), (8, 20)])
+def test_affine_grid_matches_torchs(height, width):
+    theta = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.affine_grid(theta, [5, 3, height, width], align_corners=False)
+    torch.testing.assert_close(augment.affine_grid(theta, height, width), expected, rtol=0, atol=2e-6)
