@@ -29,7 +29,7 @@ def main() -> None:
         v2.RandomHorizontalFlip(cfg.flip_p),
         v2.RandomRotation(cfg.rotation),
         v2.RandomApply([v2.ColorJitter(cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue)], p=cfg.jitter_p),
-        v2.RandomGreyscale(cfg.greyscale_p),
+        v2.RandomGrayscale(cfg.greyscale_p),
     ])
     g = torch.Generator().manual_seed(0)
     ours, theirs = [], []

@@ -7,8 +7,8 @@ times the step, and divides by the float32 matmul peak measured in the same run
 (a 2048×2048 matmul). Also splits the step into augmentation, forward+backward and the rest,
 and repeats the measurement for wider encoders, because tiny convolutions are bound by
 memory traffic and per-op overhead, not by arithmetic. Page faults and system CPU per step are
-counted too; a second, fresh process repeats the steps with glibc's default malloc settings
-(``--malloc glibc``), because sslviz's (memory.reuse_freed_memory) cannot be undone in a process.
+counted too, and compared with glibc's default malloc settings (``--malloc glibc``) in fresh
+processes, because sslviz's (memory.reuse_freed_memory) cannot be undone in a process.
 """
 
 from __future__ import annotations
@@ -97,33 +97,48 @@ def in_a_thread(widths: list[int], images: torch.Tensor) -> list[dict]:
     return rows
 
 
-def glibc_default_rows(widths: tuple[int, ...]) -> list[dict]:
-    """The same steps in a fresh process that keeps glibc's default malloc settings."""
-    out = subprocess.run([sys.executable, __file__, "--malloc", "glibc", "--widths", *map(str, widths)],
+def fresh_process_rows(malloc: str, widths: tuple[int, ...]) -> list[dict]:
+    """``measure`` in a fresh process, with sslviz's malloc settings or glibc's defaults."""
+    out = subprocess.run([sys.executable, __file__, "--malloc", malloc, "--widths", *map(str, widths), "--rows-only"],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
 
 
+def malloc_comparison(widths: tuple[int, ...], rounds: int = 3) -> list[dict]:
+    """Step time, page faults and system CPU with glibc's default malloc settings and with sslviz's, in fresh processes
+    that alternate (a process's malloc history changes the faults, and the machine's load drifts): medians of ``rounds``."""
+    runs: dict[str, list[list[dict]]] = {"glibc": [], "sslviz": []}
+    for _ in range(rounds):
+        for malloc in runs:
+            runs[malloc].append(fresh_process_rows(malloc, widths))
+    med = lambda malloc, i, key: statistics.median(rows[i][key] for rows in runs[malloc])  # noqa: E731
+    return [{"width": w, **{f"{key}_{malloc}": med(malloc, i, key) for malloc in runs for key in ("step", "faults", "sys")}}
+            for i, w in enumerate(widths)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--malloc", choices=("sslviz", "glibc"), default="sslviz",
-                        help="glibc: keep glibc's default malloc settings, print the rows as JSON, write nothing")
+    parser.add_argument("--malloc", choices=("sslviz", "glibc"), default="sslviz", help="glibc: keep glibc's default malloc settings")
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
+    parser.add_argument("--rows-only", action="store_true", help="print the rows as JSON, write nothing (the comparison's processes)")
     args = parser.parse_args()
+    if args.malloc == "glibc" and not args.rows_only:
+        parser.error("--malloc glibc goes with --rows-only: the section is measured with sslviz's settings, as the app trains")
     threads = configure_threads()
     memory.limit_malloc_arenas()  # as app.py does, in both modes
     images = data.load("shapes", "train", 0).images
-    if args.malloc == "glibc":
+    if args.malloc == "sslviz":
+        memory.reuse_freed_memory()  # as Trainer.fit does: the step measured is the step the app trains
+    if args.rows_only:
         print(json.dumps(in_a_thread(args.widths, images)))
         return
-    memory.reuse_freed_memory()  # as Trainer.fit does: the step measured is the step the app trains
     # The peak moves by ±20% between runs on a shared VM (197.7, 169.6, 145.0 GFLOP/s in three runs): measured before and
     # after the steps, and the higher of the two divides, so a slow moment cannot inflate the shares.
     before = matmul_peak(repeats=20)
     rows = in_a_thread(args.widths, images)
     after = matmul_peak(repeats=20)
     peak = max(before, after)
-    glibc = glibc_default_rows(tuple(w for w in args.widths if w <= 32))
+    compared = malloc_comparison(tuple(w for w in args.widths if w <= 32))
     print(f"matmul peak {before / 1e9:.1f} before, {after / 1e9:.1f} after the steps (GFLOP/s)", flush=True)
     for r in rows:
         r["share"] = r["flops"] / r["fwd_bwd"] / peak
@@ -133,19 +148,18 @@ def main() -> None:
              "share of peak (fwd+bwd only) | page faults / step | system CPU s / step |\n|---|---|---|---|---|---|---|---|---|\n")
     table += "\n".join(f"| {r['width']}{DEFAULT_OF.get(r['width'], '')} | {r['flops'] / 1e9:.2f} | {r['step']:.3f} | {r['aug']:.3f} | "
                        f"{r['fwd_bwd']:.3f} | {r['share_step']:.1%} | {r['share']:.1%} | {r['faults']:,.0f} | {r['sys']:.3f} |" for r in rows)
-    by_width = {r["width"]: r for r in rows}
     malloc = ("| encoder width | step s, glibc's defaults | step s, sslviz's | ratio | page faults / step (glibc → sslviz) | "
               "system CPU s / step (glibc → sslviz) |\n|---|---|---|---|---|---|\n")
-    malloc += "\n".join(f"| {g['width']} | {g['step']:.3f} | {by_width[g['width']]['step']:.3f} | {g['step'] / by_width[g['width']]['step']:.2f}× | "
-                        f"{g['faults']:,.0f} → {by_width[g['width']]['faults']:,.0f} | {g['sys']:.3f} → {by_width[g['width']]['sys']:.3f} |" for g in glibc)
+    malloc += "\n".join(f"| {c['width']} | {c['step_glibc']:.3f} | {c['step_sslviz']:.3f} | {c['step_glibc'] / c['step_sslviz']:.2f}× | "
+                        f"{c['faults_glibc']:,.0f} → {c['faults_sslviz']:,.0f} | {c['sys_glibc']:.3f} → {c['sys_sslviz']:.3f} |" for c in compared)
     write_section("utilization", "## Utilisation of the matmul peak (utilization)\n\n"
                   f"Float32 matmul peak measured in the same run (2048×2048, {threads} threads, best of 20 before and after the steps: "
                   f"{before / 1e9:.1f} and {after / 1e9:.1f}): **{peak / 1e9:.1f} GFLOP/s**. "
                   f"SimCLR on shapes with its defaults (batch {TRAIN.batch_size}: {2 * TRAIN.batch_size} views of 32×32; "
                   f"lr {TRAIN.lr:g}, τ {TAU:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward). "
                   "Steps in a thread of their own (as the app's runs), with sslviz's malloc settings (memory.reuse_freed_memory, as Trainer.fit).\n\n" + table +
-                  "\n\nThe same steps in a fresh process with glibc's default malloc settings, right after (medians of 10 steps; "
-                  "the machine's load moves both):\n\n" + malloc)
+                  "\n\nThe same steps with glibc's default malloc settings and with sslviz's, in fresh processes that alternate "
+                  "(three each; medians of their medians of 10 steps):\n\n" + malloc)
 
 
 if __name__ == "__main__":
