@@ -89,7 +89,7 @@ def embedding_health(z1: torch.Tensor, z2: torch.Tensor) -> dict[str, torch.Tens
         "uniformity": (uniformity(z1) + uniformity(z2)) / 2,
         "embedding_std": embedding_std(both),
         "effective_rank": effective_rank(both),
-        "embedding_dim": torch.tensor(float(z1.shape[1])),  # d of what was measured: the history describes itself
+        "embedding_dim": torch.full((), float(z1.shape[1]), device=z1.device),  # d of what was measured: the history describes itself
         "raw_std": both.std(dim=0).mean(),  # before normalising: a cloud shrinking to the origin looks spread once normalised
     }
 

@@ -36,7 +36,7 @@ def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Te
     sim = z @ z.T / temperature  # 2N×2N
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     sim = sim.masked_fill(self_mask, float("-inf"))  # an anchor is never its own negative
-    positive = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)  # 2N
+    positive = torch.arange(2 * n, device=z.device).roll(n)  # 2N: n, …, 2N−1, 0, …, n−1 (made on z's device: no copy)
     return F.cross_entropy(sim, positive)  # softmax over the 2N - 1 others, mean over anchors
 
 

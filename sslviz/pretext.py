@@ -7,6 +7,7 @@ which the tests check: rotating back undoes a rotation, the inverse permutation 
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import torch
@@ -55,8 +56,15 @@ def join_tiles(tiles: torch.Tensor, grid: int = 2) -> torch.Tensor:
 
 def shuffle_tiles(tiles: torch.Tensor, perm_index: torch.Tensor, permutations: torch.Tensor = JIGSAW_PERMUTATIONS) -> torch.Tensor:
     """Reorder each image's tiles by its permutation: out[n, i] = tiles[n, permutations[perm_index[n], i]]."""
-    order = permutations.to(tiles.device)[perm_index]  # N×T
+    # The default table is copied to a GPU once, not every step (a host-to-device copy waits for the queued work).
+    table = _jigsaw_permutations_on(tiles.device) if permutations is JIGSAW_PERMUTATIONS else permutations.to(tiles.device)
+    order = table[perm_index]  # N×T
     return tiles[torch.arange(tiles.shape[0], device=tiles.device).unsqueeze(1), order]
+
+
+@functools.lru_cache(maxsize=8)
+def _jigsaw_permutations_on(device: torch.device) -> torch.Tensor:
+    return JIGSAW_PERMUTATIONS.to(device)
 
 
 def inverse_permutations(permutations: torch.Tensor = JIGSAW_PERMUTATIONS) -> torch.Tensor:

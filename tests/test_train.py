@@ -179,26 +179,46 @@ HOST_READS = {"item", "__float__", "__bool__", "__int__", "__index__", "tolist",
 NOT_PER_STEP = ("masked_reconstruction_loss", "new_round", "kmeans", "_refill_empty", "begin")
 
 
+def _sslviz_site() -> str | None:
+    """file:line (function) of the innermost sslviz frame of the caller, None outside sslviz or in a NOT_PER_STEP function."""
+    import traceback
+
+    frames = [f for f in traceback.extract_stack()[:-2] if "sslviz" in f.filename and "tests" not in f.filename
+              and not f.name.startswith("<")]  # a comprehension reports the function it is in
+    if frames and not any(f.name in NOT_PER_STEP for f in frames):
+        return f"{frames[-1].filename.rsplit('sslviz', 1)[-1]}:{frames[-1].lineno} ({frames[-1].name})"
+    return None
+
+
 class HostReads(torch.overrides.TorchFunctionMode):
     """Counts reads of tensor values on the host — on a GPU each is a synchronisation — by the sslviz code that made them
-    (sslviz.optim's included: its step counts are Python ints, so its bias corrections read nothing)."""
+    (sslviz.optim's included: its step counts are Python ints, so its bias corrections read nothing). Also records moves
+    to a device (``.to(device)``, ``torch.tensor(..., device=...)``): from host memory to a GPU, each waits too."""
 
     def __init__(self):
         super().__init__()
-        self.sites = []
+        self.sites, self.moves, self.steps_done = [], [], 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        if getattr(func, "__name__", "") in HOST_READS:
-            import traceback
+        name, kwargs = getattr(func, "__name__", ""), kwargs or {}
+        if name in HOST_READS and (site := _sslviz_site()):
+            self.sites.append(site)
+        elif name == "to" and ("device" in kwargs or any(isinstance(a, (str, torch.device)) for a in args[1:])) and (site := _sslviz_site()):
+            self.moves.append((self.steps_done, site))
+        return func(*args, **kwargs)
 
-            frames = [f for f in traceback.extract_stack()[:-1] if "sslviz" in f.filename and "tests" not in f.filename]
-            if frames and not any(f.name in NOT_PER_STEP for f in frames):
-                self.sites.append(f"{frames[-1].filename.rsplit('sslviz', 1)[-1]}:{frames[-1].lineno} ({frames[-1].name})")
-        return func(*args, **(kwargs or {}))
+    def tensor(self, *args, **kwargs):
+        """Stands in for torch.tensor (a factory no torch-function mode sees)."""
+        if "device" in kwargs and (site := _sslviz_site()):
+            self.moves.append((self.steps_done, site))
+        return TORCH_TENSOR(*args, **kwargs)
+
+
+TORCH_TENSOR = torch.tensor
 
 
 @pytest.mark.parametrize("name", list(methods.REGISTRY))
-def test_the_gpu_training_loop_reads_the_device_once_per_sync_interval_not_per_step(name):
+def test_the_gpu_training_loop_reads_the_device_once_per_sync_interval_not_per_step(name, monkeypatch):
     """The CUDA code path (sync_every = CUDA_SYNC_EVERY there), run on the CPU: every host read in the loop is counted."""
     torch.manual_seed(0)
     train_set = data.load("shapes", "train")
@@ -207,11 +227,17 @@ def test_the_gpu_training_loop_reads_the_device_once_per_sync_interval_not_per_s
     trainer = Trainer(method, data.take(method.inputs(train_set), slice(0, 256)),
                       TrainConfig(max_steps=steps, max_seconds=None, batch_size=16, sync_every=every))
     with HostReads() as reads:
+        monkeypatch.setattr(torch, "tensor", reads.tensor)
+        after_step = method.after_step
+        monkeypatch.setattr(method, "after_step", lambda: (after_step(), setattr(reads, "steps_done", reads.steps_done + 1)))
         result = trainer.fit()
     assert result.steps == steps
     per_run = [s for s in reads.sites if s.endswith("(_weights_finite)")]  # the one check that the finished model is finite
     assert len(per_run) == 1, f"{name}: host reads {reads.sites}"
     assert len(reads.sites) - len(per_run) == steps // every, f"{name}: host reads {reads.sites}"  # one batched read per interval
+    # Moves to the device: constants in the first step (then cached), none after; the metrics' one read moves its values.
+    per_step = [(step, site) for step, site in reads.moves if step > 0 and not site.endswith("(_publish)")]
+    assert not per_step, f"{name}: moves to the device after the first step (step, site): {per_step}"
 
 
 def test_the_cuda_default_reads_every_sixteen_steps_and_the_cpu_every_step():
