@@ -37,6 +37,15 @@ def frozen_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 
         return torch.cat([encoder(chunk.to(device)) for chunk in images.split(batch_size)])
 
 
+def global_average_pool(x: torch.Tensor) -> torch.Tensor:
+    """B×C×h×w -> B×C, the mean over positions, as a sum divided on the small side.
+
+    The same values as ``x.mean(dim=(2, 3))``, but its backward hands the ReLU below a broadcast view of the gradient,
+    where mean's divides into a full-size copy first (an extra pass over the largest-channel activations).
+    """
+    return x.sum(dim=(2, 3)) / (x.shape[2] * x.shape[3])
+
+
 def conv_block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
     """3×3 conv → batch norm → ReLU (→ 2×2 max pool), computed as conv → BN (→ pool) → ReLU: the same values and gradients
     (ReLU is monotone), a quarter of the ReLU's memory traffic; parameter names unchanged, so saved models load."""
@@ -67,7 +76,7 @@ class SmallCNN(nn.Module):
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.blocks(x.contiguous(memory_format=torch.channels_last)).mean(dim=(2, 3))
+        return global_average_pool(self.blocks(x.contiguous(memory_format=torch.channels_last)))
 
     def feature_map(self, x: torch.Tensor, layer: int = 3) -> torch.Tensor:
         """The B×C×h×w output of block ``layer`` (1, 2 or 3) before pooling."""
@@ -96,7 +105,7 @@ class LayerFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.grey:
             x = pretext.grey(x)
-        return self.backbone.feature_map(x, self.layer).mean(dim=(2, 3))
+        return global_average_pool(self.backbone.feature_map(x, self.layer))
 
 
 class ConvDecoder(nn.Module):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sslviz.nets import MLPHead, SmallCNN, conv_block, projection_head
+from sslviz.nets import MLPHead, SmallCNN, conv_block, global_average_pool, projection_head
 
 
 @pytest.mark.parametrize("channels, size", [(1, 28), (3, 32), (3, 96)])
@@ -39,3 +39,14 @@ def test_conv_block_pools_before_its_relu_with_the_same_values_and_gradients():
     torch.testing.assert_close(outputs[0], outputs[1])
     torch.testing.assert_close(grads[0], grads[1])
     assert list(dict(SmallCNN(3, 4).named_parameters()))[:3] == ["blocks.0.0.weight", "blocks.0.1.weight", "blocks.0.1.bias"]  # saved models load
+
+
+def test_global_average_pool_is_the_mean_over_positions_with_its_gradient():
+    x = torch.randn(6, 5, 4, 3, generator=torch.Generator().manual_seed(0)).contiguous(memory_format=torch.channels_last)
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    pooled = global_average_pool(torch.relu(a))
+    expected = torch.relu(b).mean(dim=(2, 3))
+    torch.testing.assert_close(pooled, expected)
+    weights = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    (pooled * weights).sum().backward(), (expected * weights).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)
