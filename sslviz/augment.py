@@ -187,7 +187,7 @@ def colour_jitter(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | N
     s = _uniform(n, 1 - config.saturation, 1 + config.saturation, g, dev).view(n, 1, 1, 1)
     h = _uniform(n, -config.hue, config.hue, g, dev)
     # Each step is y·k + m·(1 − k) (m: black, the mean grey, the pixel's grey), written as one multiply-add and an in-place
-    # clamp: a third of the memory traffic of (y − m)·k + m and a clamp that allocates.
+    # clamp: fewer passes over the images than (y − m)·k + m and a clamp that allocates.
     y = (x * b).clamp_(0, 1)
     mean = _grey_mean(y)
     y = torch.addcmul(mean * (1 - c), y, c).clamp_(0, 1)

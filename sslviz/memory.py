@@ -38,7 +38,7 @@ def reuse_freed_memory() -> bool:
     step faults that memory in again, pages the kernel zeroes: 3,000–6,000 page faults per default shapes step in a
     training thread, 16,000–39,000 and ~0.1 s of system CPU at width 32, clutter's default (getrusage). Blocks up to a
     heap's size now come from the heap, up to 1 GB stays free at a heap's top, and a heap keeps a heap's worth of
-    padding, so it is not deleted: under 1,000 faults per step, and clutter's default step 1.30× faster
+    padding, so it is not deleted: under 2,000 faults per step, and clutter's default step ~1.3× faster
     (benchmarks/RESULTS.md, "utilization"; tests/test_train.py compares the faults). The memory stays
     with the process while a run lasts (its RSS is its peak, which it reached anyway; untouched padding costs none);
     the job runner hands it back after each run (``release_memory``).
