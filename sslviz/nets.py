@@ -38,11 +38,8 @@ def frozen_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 
 
 
 def global_average_pool(x: torch.Tensor) -> torch.Tensor:
-    """B×C×h×w -> B×C, the mean over positions, as a sum divided on the small side.
-
-    The same values as ``x.mean(dim=(2, 3))``, but its backward hands the ReLU below a broadcast view of the gradient,
-    where mean's divides into a full-size copy first (an extra pass over the largest-channel activations).
-    """
+    """B×C×h×w -> B×C: ``x.mean(dim=(2, 3))`` as a sum divided on the small side. Same values; its backward hands the ReLU
+    below a broadcast view of the gradient, where mean's divides into a full-size copy first (an extra pass)."""
     return x.sum(dim=(2, 3)) / (x.shape[2] * x.shape[3])
 
 
@@ -316,11 +313,8 @@ class TinyViT(nn.Module):
         self.class_token = nn.Parameter(torch.randn(1, 1, width) * 0.02) if class_token else None
 
     def tokens(self, images: torch.Tensor, keep: torch.Tensor | None = None, replace: torch.Tensor | None = None, mask_token: torch.Tensor | None = None) -> torch.Tensor:
-        """Encoded tokens: B×K×width for the kept patches, or B×L×width for all.
-
-        ``replace`` (B×L bool) with ``mask_token`` swaps hidden patches for a learned token
-        instead of dropping them — the "encode everything" variant the page times against.
-        """
+        """Encoded tokens: B×K×width for the kept patches, or B×L×width for all. ``replace`` (B×L bool) with ``mask_token``
+        swaps hidden patches for a learned token instead of dropping them — the "encode everything" variant the page times."""
         x = self.patch_embed(patchify(images, self.patch_size)) + self.pos  # B×L×width
         if replace is not None and mask_token is not None:
             x = torch.where(replace.unsqueeze(-1), mask_token + self.pos, x)
@@ -379,11 +373,8 @@ class MAEDecoder(nn.Module):
 
 
 class Sobel(nn.Module):
-    """Fixed grey-scale + Sobel filter: B×C×H×W -> B×2×H×W (horizontal and vertical edges).
-
-    DeepCluster puts this in front of its CNN so that colour, the easiest cue to cluster on,
-    is gone and the clusters must follow edges and shapes instead.
-    """
+    """Fixed grey-scale + Sobel filter: B×C×H×W -> B×2×H×W (horizontal and vertical edges). DeepCluster puts this in front
+    of its CNN so that colour, the easiest cue to cluster on, is gone and the clusters must follow edges and shapes."""
 
     def __init__(self, in_channels: int) -> None:
         super().__init__()
