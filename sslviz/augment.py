@@ -25,7 +25,7 @@ FROM_YIQ = tuple(map(tuple, torch.linalg.inv(torch.tensor(TO_YIQ, dtype=torch.fl
 
 
 @functools.lru_cache(maxsize=64)
-def _constant(values: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def device_constant(values: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """``torch.tensor(values)`` on ``device``, made once per device and dtype: on a GPU, making it is a host-to-device copy,
     which waits for the queued work (a synchronisation per training step if made each time)."""
     return torch.tensor(values, device=device, dtype=dtype)
@@ -171,7 +171,7 @@ def grey(x: torch.Tensor) -> torch.Tensor:
     """Luma (ITU-R 601) as B×1×H×W; a one-channel image is its own grey."""
     if x.shape[1] == 1:
         return x
-    weights = _constant(LUMA, x.device, x.dtype).view(1, 3, 1, 1)
+    weights = device_constant(LUMA, x.device, x.dtype).view(1, 3, 1, 1)
     return (x * weights).sum(1, keepdim=True)
 
 
@@ -189,7 +189,7 @@ def colour_jitter(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | N
     # Each step is y·k + m·(1 − k) (m: black, the mean grey, the pixel's grey), written as one multiply-add and an in-place
     # clamp: fewer passes over the images than (y − m)·k + m and a clamp that allocates.
     y = (x * b).clamp_(0, 1)
-    mean = _grey_mean(y)
+    mean = grey(y.mean(dim=(2, 3), keepdim=True))  # B×1×1×1: grey is linear, so the grey of the channel means
     y = torch.addcmul(mean * (1 - c), y, c).clamp_(0, 1)
     if x.shape[1] == 3:
         y = torch.addcmul(grey(y) * (1 - s), y, s).clamp_(0, 1)
@@ -197,18 +197,9 @@ def colour_jitter(x: torch.Tensor, config: AugmentConfig, g: torch.Generator | N
     return torch.where(apply, y, x)
 
 
-def _grey_mean(x: torch.Tensor) -> torch.Tensor:
-    """The mean of ``grey(x)`` per image, B×1×1×1: the luma weights applied to the channel means (one pass, no image)."""
-    means = x.mean(dim=(2, 3))  # B×C
-    if x.shape[1] == 1:
-        return means.view(-1, 1, 1, 1)
-    weights = _constant(LUMA, x.device, x.dtype)
-    return (means @ weights).view(-1, 1, 1, 1)
-
-
 def _rotate_hue(x: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
     """Rotate the chroma of each image by ``turns`` of a full circle in YIQ space."""
-    to_yiq, from_yiq = _constant(TO_YIQ, x.device, x.dtype), _constant(FROM_YIQ, x.device, x.dtype)
+    to_yiq, from_yiq = device_constant(TO_YIQ, x.device, x.dtype), device_constant(FROM_YIQ, x.device, x.dtype)
     angle = 2 * math.pi * turns
     cos, sin = torch.cos(angle), torch.sin(angle)
     one, zero = torch.ones_like(cos), torch.zeros_like(cos)

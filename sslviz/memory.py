@@ -4,6 +4,7 @@ back to the OS after a run."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 
@@ -21,12 +22,27 @@ def rss_mb() -> float | None:
         return None
 
 
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """glibc, loaded once; None where the C library is not glibc (nothing here then changes malloc)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt, libc.malloc_trim  # noqa: B018  (an AttributeError here means: not glibc)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+def _mallopt(*settings: tuple[int, int]) -> bool:
+    """glibc's mallopt for each (parameter, value); True when glibc took them all."""
+    libc = _glibc()
+    return libc is not None and all([bool(libc.mallopt(param, value)) for param, value in settings])
+
+
 def release_memory() -> None:
     """Hand freed heap memory back to the OS (glibc's malloc_trim), so the server's RSS falls after a big run."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        pass
+    if (libc := _glibc()) is not None:
+        libc.malloc_trim(0)
 
 
 def reuse_freed_memory() -> bool:
@@ -48,12 +64,7 @@ def reuse_freed_memory() -> bool:
     """
     if any(os.environ.get(f"MALLOC_{name}_") for name in ("MMAP_THRESHOLD", "TRIM_THRESHOLD", "TOP_PAD")):
         return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-        settings = ((M_MMAP_THRESHOLD, HEAP_BYTES), (M_TRIM_THRESHOLD, KEEP_FREE_UP_TO), (M_TOP_PAD, HEAP_BYTES))
-        return all([bool(mallopt(param, value)) for param, value in settings])
-    except (OSError, AttributeError):  # not glibc
-        return False
+    return _mallopt((M_MMAP_THRESHOLD, HEAP_BYTES), (M_TRIM_THRESHOLD, KEEP_FREE_UP_TO), (M_TOP_PAD, HEAP_BYTES))
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:
@@ -66,7 +77,4 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     """
     if os.environ.get("MALLOC_ARENA_MAX"):
         return False
-    try:
-        return bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc
-        return False
+    return _mallopt((M_ARENA_MAX, arenas))

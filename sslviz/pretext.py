@@ -7,15 +7,15 @@ which the tests check: rotating back undoes a rotation, the inverse permutation 
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import torch
 
-from sslviz.augment import grey  # noqa: F401  (the one luma function; pretext tasks use it as ``pretext.grey``)
+from sslviz.augment import device_constant, grey  # noqa: F401  (grey: the one luma function; pretext tasks use it as ``pretext.grey``)
 
 # All 24 orders of a 2×2 puzzle's tiles (tile i of the shuffled puzzle is original tile perm[i]).
-JIGSAW_PERMUTATIONS = torch.tensor(list(itertools.permutations(range(4))))
+JIGSAW_ORDERS = tuple(itertools.permutations(range(4)))
+JIGSAW_PERMUTATIONS = torch.tensor(JIGSAW_ORDERS)
 
 
 def rotate(images: torch.Tensor, quarter_turns: torch.Tensor | int) -> torch.Tensor:
@@ -57,14 +57,12 @@ def join_tiles(tiles: torch.Tensor, grid: int = 2) -> torch.Tensor:
 def shuffle_tiles(tiles: torch.Tensor, perm_index: torch.Tensor, permutations: torch.Tensor = JIGSAW_PERMUTATIONS) -> torch.Tensor:
     """Reorder each image's tiles by its permutation: out[n, i] = tiles[n, permutations[perm_index[n], i]]."""
     # The default table is copied to a GPU once, not every step (a host-to-device copy waits for the queued work).
-    table = _jigsaw_permutations_on(tiles.device) if permutations is JIGSAW_PERMUTATIONS else permutations.to(tiles.device)
+    if permutations is JIGSAW_PERMUTATIONS:
+        table = device_constant(JIGSAW_ORDERS, tiles.device, torch.long)
+    else:
+        table = permutations.to(tiles.device)
     order = table[perm_index]  # N×T
     return tiles[torch.arange(tiles.shape[0], device=tiles.device).unsqueeze(1), order]
-
-
-@functools.lru_cache(maxsize=8)
-def _jigsaw_permutations_on(device: torch.device) -> torch.Tensor:
-    return JIGSAW_PERMUTATIONS.to(device)
 
 
 def inverse_permutations(permutations: torch.Tensor = JIGSAW_PERMUTATIONS) -> torch.Tensor:
