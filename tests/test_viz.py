@@ -107,7 +107,7 @@ def test_every_plotly_figure_uses_the_okabe_ito_palette_and_cividis():
     import inspect
 
     builders = {name for name, f in inspect.getmembers(viz, inspect.isfunction)
-                if f.__module__ == viz.__name__ and inspect.signature(f).return_annotation == "go.Figure"}
+                if f.__module__ == viz.__name__ and inspect.signature(f).return_annotation == "go.Figure" and not name.startswith("_")}
     assert builders == {name.split()[0] for name in FIGURE_SAMPLES}, "every figure builder needs a sample in FIGURE_SAMPLES"
     assert len(viz.PALETTE) == 8 and viz.PALETTE[:3] == ["#0072B2", "#E69F00", "#009E73"]  # Okabe & Ito's colours
     allowed = {c.lower() for c in (*viz.PALETTE, *viz.NEUTRALS)}
@@ -128,3 +128,13 @@ def test_every_plotly_figure_uses_the_okabe_ito_palette_and_cividis():
 def test_the_thumbnail_chart_colours_classes_like_the_scatter():
     chart = viz.thumbnail_scatter(np.random.rand(4, 2), np.array([0, 1, 2, 1]), ["a", "b", "c"], "t", ["data:,"] * 4)
     assert chart.to_dict()["encoding"]["color"]["scale"]["range"] == viz.PALETTE[:3]
+
+
+def test_every_plotly_figure_is_drawn_on_the_plotly_white_template_as_if_named_in_its_layout():
+    # viz makes plotly_white plotly's default once instead of naming it in every layout (which validated the whole
+    # template each time): each figure's JSON must be what naming it gives
+    for name, build in FIGURE_SAMPLES.items():
+        fig = build()
+        named = viz.go.Figure(fig).update_layout(template="plotly_white")
+        assert fig.layout.template.layout.plot_bgcolor == "white", name
+        assert fig.to_dict() == named.to_dict(), name
