@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Callable, TypeVar
 
 import torch
 from _results import write_section
@@ -28,6 +29,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sslviz import augment, data, losses, memory, methods, optim
 from sslviz.train import TrainConfig, configure_threads
+
+T = TypeVar("T")
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
@@ -85,16 +88,22 @@ def measure(width: int, images: torch.Tensor, steps: int = 12) -> dict:
             "faults": (last.ru_minflt - first.ru_minflt) / (steps - 2), "sys": (last.ru_stime - first.ru_stime) / (steps - 2)}
 
 
-def in_a_thread(widths: list[int], images: torch.Tensor) -> list[dict]:
-    """``measure`` for each width in a thread of its own, as the app trains (a job thread): glibc gives threads their own
-    malloc arenas, which hand freed memory back to the OS more eagerly than the main thread's."""
-    rows: list[dict] = []
-    thread = threading.Thread(target=lambda: rows.extend(measure(width, images) for width in widths))
+def in_a_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a thread of its own, as the app trains (a job thread), and its result.
+
+    All of the run's torch work happens there, none in the main thread, as in the app (Streamlit's event loop runs no
+    torch). libgomp keeps an OpenMP team for every thread that ran a parallel op, and once the process holds more team
+    threads than cores it stops spinning between parallel regions (its throttled spin count of 100), so each op waits for
+    its worker to wake up: a team left in the main thread made the measured thread's shapes steps 77–94 ms instead of
+    54–74 ms. glibc also gives threads their own malloc arenas, which hand freed memory back to the OS more eagerly.
+    """
+    out: list[T] = []
+    thread = threading.Thread(target=lambda: out.append(fn()))
     thread.start()
     thread.join()
-    if len(rows) != len(widths):
+    if not out:
         raise RuntimeError("the measuring thread failed (its traceback is above).")
-    return rows
+    return out[0]
 
 
 def fresh_process_rows(malloc: str, widths: tuple[int, ...]) -> list[dict]:
@@ -116,6 +125,21 @@ def malloc_comparison(widths: tuple[int, ...], rounds: int = 3) -> list[dict]:
             for i, w in enumerate(widths)]
 
 
+def rows_of(widths: list[int]) -> list[dict]:
+    """``measure`` for each width, on the shapes training images."""
+    images = data.load("shapes", "train", 0).images
+    return [measure(width, images) for width in widths]
+
+
+def peak_and_rows(widths: list[int]) -> tuple[float, list[dict], float]:
+    """The matmul peak before the steps, the rows, and the peak after them."""
+    # The peak moves by ±20% between runs on a shared VM (197.7, 169.6, 145.0 GFLOP/s in three runs): measured before and
+    # after the steps, and the higher of the two divides, so a slow moment cannot inflate the shares.
+    before = matmul_peak(repeats=20)
+    rows = rows_of(widths)
+    return before, rows, matmul_peak(repeats=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--malloc", choices=("sslviz", "glibc"), default="sslviz", help="glibc: keep glibc's default malloc settings")
@@ -124,19 +148,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.malloc == "glibc" and not args.rows_only:
         parser.error("--malloc glibc goes with --rows-only: the section is measured with sslviz's settings, as the app trains")
+    # as the app: threads and malloc settings in the main thread before any other thread starts, torch work in one
     threads = configure_threads()
     memory.limit_malloc_arenas()  # as app.py does, in both modes
-    images = data.load("shapes", "train", 0).images
     if args.malloc == "sslviz":
         memory.reuse_freed_memory()  # as Trainer.fit does: the step measured is the step the app trains
     if args.rows_only:
-        print(json.dumps(in_a_thread(args.widths, images)))
+        print(json.dumps(in_a_thread(lambda: rows_of(args.widths))))
         return
-    # The peak moves by ±20% between runs on a shared VM (197.7, 169.6, 145.0 GFLOP/s in three runs): measured before and
-    # after the steps, and the higher of the two divides, so a slow moment cannot inflate the shares.
-    before = matmul_peak(repeats=20)
-    rows = in_a_thread(args.widths, images)
-    after = matmul_peak(repeats=20)
+    before, rows, after = in_a_thread(lambda: peak_and_rows(args.widths))
     peak = max(before, after)
     compared = malloc_comparison(tuple(w for w in args.widths if w <= 32))
     print(f"matmul peak {before / 1e9:.1f} before, {after / 1e9:.1f} after the steps (GFLOP/s)", flush=True)
@@ -157,7 +177,7 @@ def main() -> None:
                   f"{before / 1e9:.1f} and {after / 1e9:.1f}): **{peak / 1e9:.1f} GFLOP/s**. "
                   f"SimCLR on shapes with its defaults (batch {TRAIN.batch_size}: {2 * TRAIN.batch_size} views of 32×32; "
                   f"lr {TRAIN.lr:g}, τ {TAU:g}), FLOPs counted by torch.utils.flop_counter (convolutions and matmuls, forward + backward). "
-                  "Steps in a thread of their own (as the app's runs), with sslviz's malloc settings (memory.reuse_freed_memory, as Trainer.fit).\n\n" + table +
+                  "The peak and the steps in one thread of their own, and no torch in the main thread, as the app's runs (utilization.in_a_thread says why), with sslviz's malloc settings (memory.reuse_freed_memory, as Trainer.fit).\n\n" + table +
                   "\n\nThe same steps with glibc's default malloc settings and with sslviz's, in fresh processes that alternate "
                   "(three each; medians of their medians of 10 steps):\n\n" + malloc)
 
