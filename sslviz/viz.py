@@ -51,11 +51,11 @@ def _figure(data: object = None) -> go.Figure:
     the layout validated a copy of all of it every time: 20 ms a figure, 5× a line chart's other work, on the core a run
     trains beside (live pages redraw their figures every second). The figure's JSON is the same (tests/test_viz.py)."""
     fig = go.Figure(data)
-    fig.layout._validate = False
+    validate, fig.layout._validate = fig.layout._validate, False
     try:
         fig.layout.template = TEMPLATE
     finally:
-        fig.layout._validate = True
+        fig.layout._validate = validate
     return fig
 
 

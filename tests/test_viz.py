@@ -131,8 +131,8 @@ def test_the_thumbnail_chart_colours_classes_like_the_scatter():
 
 
 def test_every_plotly_figure_is_drawn_on_the_plotly_white_template_as_if_named_in_its_layout():
-    # viz makes plotly_white plotly's default once instead of naming it in every layout (which validated the whole
-    # template each time): each figure's JSON must be what naming it gives
+    # viz._figure assigns the registered template unvalidated instead of naming it in every layout (which validated the
+    # whole template each time): each figure's JSON must be what naming it gives
     for name, build in FIGURE_SAMPLES.items():
         fig = build()
         named = viz.go.Figure(fig).update_layout(template="plotly_white")
